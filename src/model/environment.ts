@@ -1,0 +1,21 @@
+/**
+ * The environment every program starts from. The private supervisord is started with exactly this
+ * (FACTS.md: children inherit supervisord's whole environment, so it must be clean), and test-start
+ * gives it to the program too, so a service sees the same variables alone and under supervisord.
+ */
+
+/** PATH given to the private supervisord and to test-start (Debian's default for root and users alike). */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * The clean base environment: PATH, LANG, and HOME/USER/LOGNAME of the invoking user when known
+ * (supervisord does not set HOME/USER for a `user=` child: FACTS.md).
+ */
+export function baseEnvironment(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, LANG: "C.UTF-8" };
+  for (const key of ["HOME", "USER", "LOGNAME", "TZ"] as const) {
+    const value = from[key];
+    if (value) env[key] = value;
+  }
+  return env;
+}

@@ -1,0 +1,71 @@
+/**
+ * Builds resolved models by hand for renderer, backend and procedure tests, independent of the loader.
+ * `makeModel(root, [{name, port, argv}, ...])` fills every default the way src/model/resolve.ts does.
+ */
+import { join } from "node:path";
+import type { Model, ProjectPaths, Service } from "../../src/model/types";
+
+export function projectPaths(root: string): ProjectPaths {
+  const units = join(root, "units");
+  const run = join(root, "run");
+  const logs = join(root, "logs");
+  return {
+    root,
+    manifest: join(root, "manifest.json"),
+    units,
+    logs,
+    run,
+    supervisordConf: join(units, "supervisord.conf"),
+    supervisorDir: join(units, "supervisor"),
+    systemdDir: join(units, "systemd"),
+    socket: join(run, "supervisord.sock"),
+    pidfile: join(run, "supervisord.pid"),
+    supervisordLog: join(logs, "supervisord.log"),
+  };
+}
+
+export type ServiceInput = Partial<Service> & { name: string; argv: string[] };
+
+export function makeService(root: string, input: ServiceInput): Service {
+  const env: Record<string, string> = {};
+  if (input.port !== undefined) env.PORT = String(input.port);
+  env.HOST = "127.0.0.1";
+  env.SERVICE_NAME = input.name;
+  return {
+    description: "",
+    directory: root,
+    enabled: true,
+    dependsOn: [],
+    readyTimeout: 15,
+    startSecs: 2,
+    startRetries: 3,
+    restartSec: 2,
+    stopSignal: "TERM",
+    stopTimeout: 10,
+    hardening: "default",
+    level: 0,
+    priority: 100,
+    stdoutLog: join(root, "logs", `${input.name}.out.log`),
+    stderrLog: join(root, "logs", `${input.name}.err.log`),
+    ...input,
+    env: { ...env, ...(input.env ?? {}) },
+  };
+}
+
+export function makeModel(root: string, services: ServiceInput[], overrides: Partial<Model> = {}): Model {
+  const resolved = services.map((s) => makeService(root, s));
+  const levels: string[][] = [];
+  for (const s of resolved) if (s.enabled) (levels[s.level] ??= []).push(s.name);
+  return {
+    project: "demo",
+    host: "127.0.0.1",
+    paths: projectPaths(root),
+    ports: { avoid: [], reserved: new Map(), allowPrivileged: false },
+    groups: [],
+    external: [],
+    services: resolved,
+    logs: { maxBytes: 10 * 1024 * 1024, backups: 5 },
+    levels,
+    ...overrides,
+  };
+}
