@@ -3,7 +3,7 @@
 import { build } from "esbuild";
 import { chmodSync } from "node:fs";
 
-const common = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: false, logLevel: "warning", legalComments: "none" };
+const common = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: false, logLevel: "warning", legalComments: "none", mainFields: ["module", "main"] };
 await Promise.all([
   build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.cjs", banner: { js: "#!/usr/bin/env node" } }),
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.cjs" }),

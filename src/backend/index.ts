@@ -1,0 +1,18 @@
+/** Chooses the backend for a project: the private supervisord (default) or systemd. */
+import type { Model } from "../model/types";
+import { SupervisordBackend } from "./supervisord/backend";
+import type { Backend } from "./types";
+
+export interface BackendChoice {
+  kind: "supervisor" | "systemd";
+}
+
+/** The backend for `model`. */
+export function createBackend(model: Model, choice: BackendChoice): Backend {
+  if (choice.kind === "systemd") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { systemdBackendFor } = require("./systemd/for-model") as typeof import("./systemd/for-model");
+    return systemdBackendFor(model);
+  }
+  return new SupervisordBackend(model.paths);
+}

@@ -1,0 +1,76 @@
+/**
+ * `orchestrate import FILE`: migrate a legacy MASTER_PORT_MANIFEST.json or an existing supervisord.conf
+ * into a v1 manifest. The result is validated before anything is written; secrets found inline go to
+ * per-service env files (mode 0600).
+ */
+import type { Command } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ManifestError, UsageError } from "../../errors";
+import { importLegacyManifest } from "../../manifest/import-legacy";
+import { importSupervisordConf } from "../../manifest/import-supervisord";
+import { manifestPath, parseManifestText } from "../../manifest/load";
+import { validateManifest } from "../../manifest/validate";
+import { writeFileAtomicSync } from "../../write/atomic";
+import { formatProblems } from "../format";
+import { action } from "../program";
+
+interface ImportOptions {
+  ports?: string;
+  project?: string;
+  stdout?: boolean;
+  force?: boolean;
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command("import")
+    .argument("<file>", "MASTER_PORT_MANIFEST.json (legacy) or supervisord.conf")
+    .option("--ports <file>", "with a supervisord.conf: the legacy port manifest that holds the ports")
+    .option("--project <name>", "project name for the new manifest")
+    .option("--stdout", "print the manifest instead of writing it (secret files are then not written)")
+    .option("--force", "overwrite an existing manifest")
+    .description("turn a legacy port manifest or a supervisord.conf into a v1 manifest")
+    .addHelpText("after", "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n\nVariables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS) move to secrets/NAME.env (mode 0600).")
+    .action(
+      action(program, (ctx, file: string, opts: ImportOptions) => {
+        const input = resolve(file);
+        const text = readInput(input);
+        const target = manifestPath(ctx.manifest);
+        const result = /\.json$/i.test(input) || text.trimStart().startsWith("{")
+          ? importLegacyManifest(parseManifestText(text, input), { project: opts.project })
+          : importSupervisordConf(text, {
+              fileName: input,
+              legacyPorts: opts.ports ? parseManifestText(readInput(resolve(opts.ports)), resolve(opts.ports)) : undefined,
+              project: opts.project,
+            });
+        const validation = validateManifest(result.manifest);
+        if (validation.errors.length) throw new ManifestError(validation.problems, `${input} (imported)`);
+        const json = JSON.stringify(result.manifest, null, 2) + "\n";
+        if (opts.stdout) {
+          ctx.stdout.write(json);
+        } else {
+          if (existsSync(target) && !opts.force) throw new UsageError(`${target} already exists`, "pass --force to overwrite it, --manifest NEW_PATH to write elsewhere, or --stdout to print");
+          for (const f of result.files) {
+            const path = resolve(dirname(target), f.path);
+            if (existsSync(path) && !opts.force) throw new UsageError(`${path} already exists`, "pass --force to overwrite it");
+          }
+          for (const f of result.files) writeFileAtomicSync(resolve(dirname(target), f.path), f.content, f.mode);
+          writeFileAtomicSync(target, json);
+          ctx.stdout.write(`wrote ${target} (${Object.keys(result.manifest.services).length} services)\n`);
+          for (const f of result.files) ctx.stdout.write(`wrote ${resolve(dirname(target), f.path)} (mode ${f.mode.toString(8)})\n`);
+        }
+        for (const note of result.notes) ctx.stderr.write(`note: ${note}\n`);
+        if (validation.warnings.length) ctx.stderr.write(formatProblems(ctx, validation.warnings, target));
+        return 0;
+      }),
+    );
+}
+
+function readInput(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,113 @@
+/** Commands that drive the fleet: restart, verify, status, start, stop, logs. Thin: flags → one call. */
+import type { Command } from "commander";
+import { createBackend } from "../../backend";
+import { loadProject } from "../../manifest";
+import { findService, selectServices } from "../../model/lookup";
+import { restartProcedure } from "../../procedure/restart";
+import { printChecks } from "../../procedure/verify-table";
+import { waitReady } from "../../procedure/readiness";
+import { verifyServices } from "../../verify/verify";
+import { OperationError } from "../../errors";
+import { action } from "../program";
+import type { Context } from "../context";
+import { statusReport, printStatus } from "../../procedure/status";
+import { followLog } from "../../procedure/logs";
+
+async function runningBackend(ctx: Context) {
+  const project = loadProject(ctx.manifest);
+  const backend = createBackend(project.model, { kind: ctx.backend });
+  if (!(await backend.isRunning())) {
+    throw new OperationError(
+      ctx.backend === "supervisor" ? `supervisord is not running for ${project.model.paths.manifest} (no answer on ${project.model.paths.socket})` : "systemd is not reachable",
+      'start the fleet with "orchestrate restart"',
+    );
+  }
+  return { ...project, backend };
+}
+
+export function registerOperate(program: Command): void {
+  program
+    .command("restart")
+    .argument("[names...]", "services to restart (default: all)")
+    .description("generate, ensure supervisord, apply, restart in dependency order waiting for readiness, verify")
+    .addHelpText("after", "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail) · 2 bad manifest")
+    .action(action(program, (ctx, names: string[]) => restartProcedure(ctx, { names: names.length ? names : undefined })));
+
+  program
+    .command("verify")
+    .argument("[names...]", "services to verify (default: all enabled)")
+    .option("--json", "machine-readable")
+    .description("state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory")
+    .addHelpText("after", "\nExamples:\n  orchestrate verify\n  orchestrate verify trade_executor --json\n\nExit: 0 all verified · 1 anything failed")
+    .action(
+      action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
+        const { model, backend } = await runningBackend(ctx);
+        const checks = await verifyServices(model, backend, selectServices(model, names.length ? names : undefined));
+        if (opts.json) ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
+        else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
+        return checks.every((c) => c.ok) ? 0 : 1;
+      }),
+    );
+
+  program
+    .command("status")
+    .option("--json", "machine-readable")
+    .description("state, pid, port, uptime, CPU, memory and health of every service")
+    .addHelpText("after", "\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'")
+    .action(
+      action(program, async (ctx, opts: { json?: boolean }) => {
+        const { model } = loadProject(ctx.manifest);
+        const backend = createBackend(model, { kind: ctx.backend });
+        const report = await statusReport(model, backend);
+        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
+        else printStatus(ctx, report);
+        return 0;
+      }),
+    );
+
+  for (const verb of ["start", "stop"] as const) {
+    program
+      .command(verb)
+      .argument("<names...>", "services")
+      .description(verb === "start" ? "start services (waits for readiness)" : "stop services (the manager escalates to SIGKILL after stopTimeout)")
+      .addHelpText("after", `\nExample:\n  orchestrate ${verb} trade_executor`)
+      .action(
+        action(program, async (ctx, names: string[]) => {
+          const { model, backend } = await runningBackend(ctx);
+          const services = names.map((n) => findService(model, n));
+          let code = 0;
+          for (const s of services) {
+            if (verb === "stop") {
+              await backend.stop(s.name);
+              ctx.stdout.write(`${s.name}: stopped\n`);
+              continue;
+            }
+            await backend.start(s.name);
+            const r = await waitReady(backend, s);
+            ctx.stdout.write(r.ok ? `${s.name}: ready in ${Math.round(r.ms)} ms\n` : `${s.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`);
+            if (!r.ok) code = 1;
+          }
+          return code;
+        }),
+      );
+  }
+
+  program
+    .command("logs")
+    .argument("<name>", "service")
+    .option("-f, --follow", "keep printing new lines")
+    .option("-n, --lines <n>", "lines to show", "40")
+    .option("--stderr", "only the error log (default: both, stdout then stderr)")
+    .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log")
+    .addHelpText("after", "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow")
+    .action(
+      action(program, async (ctx, name: string, opts: { follow?: boolean; lines: string; stderr?: boolean }) => {
+        const { model } = loadProject(ctx.manifest);
+        const service = findService(model, name);
+        const lines = Number(opts.lines);
+        if (!Number.isInteger(lines) || lines < 0) throw new OperationError(`--lines expects a whole number, found "${opts.lines}"`);
+        await followLog(ctx, service, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
+        return 0;
+      }),
+    );
+}

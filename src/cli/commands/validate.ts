@@ -1,0 +1,40 @@
+/** `orchestrate validate [--json]`: every problem of the manifest at once. */
+import type { Command } from "commander";
+import { readManifestFile, manifestPath } from "../../manifest/load";
+import { validateManifest } from "../../manifest/validate";
+import { ManifestError } from "../../errors";
+import { formatProblems } from "../format";
+import { action } from "../program";
+import { rememberValid } from "../fast-path";
+
+export function registerValidate(program: Command): void {
+  program
+    .command("validate")
+    .description("check the manifest: schema, port policy, groups, dependencies; every problem in one run")
+    .option("--json", "machine-readable result")
+    .addHelpText("after", "\nExamples:\n  orchestrate validate\n  orchestrate validate --json | jq '.errors[].message'\n\nExit: 0 valid (warnings allowed) · 2 invalid")
+    .action(
+      action(program, (ctx, opts: { json?: boolean }) => {
+        const path = manifestPath(ctx.manifest);
+        let problems;
+        let source;
+        try {
+          source = readManifestFile(path);
+          problems = validateManifest(source.raw).problems;
+        } catch (e) {
+          if (!(e instanceof ManifestError)) throw e;
+          problems = e.problems;
+        }
+        const errors = problems.filter((p) => p.severity === "error");
+        if (opts.json) {
+          ctx.stdout.write(JSON.stringify({ manifest: path, valid: errors.length === 0, errors, warnings: problems.filter((p) => p.severity === "warning") }, null, 2) + "\n");
+        } else if (problems.length) {
+          (errors.length ? ctx.stderr : ctx.stdout).write(formatProblems(ctx, problems, path));
+        }
+        if (errors.length) return 2;
+        if (source) rememberValid(source);
+        if (!opts.json) ctx.stdout.write(`${path}: valid${problems.length ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})` : ""}\n`);
+        return 0;
+      }),
+    );
+}

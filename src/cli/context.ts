@@ -1,0 +1,39 @@
+/**
+ * What a command may touch of the outside world: its output streams and settings. Commands write
+ * here, never to console (STYLE.md, corepack); tests pass in buffers.
+ */
+export interface Output {
+  write(text: string): void;
+}
+
+export interface Context {
+  stdout: Output;
+  stderr: Output;
+  /** ANSI colours allowed (a TTY, no --no-color, no NO_COLOR). */
+  color: boolean;
+  /** --manifest PATH as given, if any. */
+  manifest?: string;
+  /** --backend */
+  backend: "supervisor" | "systemd";
+  env: NodeJS.ProcessEnv;
+}
+
+export function processContext(options: { manifest?: string; backend?: string; color?: boolean }): Context {
+  const env = process.env;
+  const color = options.color !== false && !("NO_COLOR" in env) && process.stdout.isTTY === true;
+  return {
+    stdout: { write: (t) => void process.stdout.write(t) },
+    stderr: { write: (t) => void process.stderr.write(t) },
+    color,
+    manifest: options.manifest,
+    backend: options.backend === "systemd" ? "systemd" : "supervisor",
+    env,
+  };
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
+
+/** Wraps text in an ANSI colour when the context allows it. */
+export function paint(ctx: Pick<Context, "color">, colour: keyof typeof CODES, text: string): string {
+  return ctx.color ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
+}

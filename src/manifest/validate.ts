@@ -1,0 +1,91 @@
+/**
+ * Validation of a parsed manifest: the schema (shapes and per-value rules) plus every cross-field
+ * rule, all problems collected in one run. Errors make the manifest invalid (exit 2); warnings do not.
+ */
+import type { z } from "zod";
+import type { Problem } from "../errors";
+import { closestNames } from "../model/suggest";
+import { dependencyRules } from "./rules/dependencies";
+import { commandRules } from "./rules/commands";
+import { nameRules } from "./rules/names";
+import { portRules } from "./rules/ports";
+import { stringRules } from "./rules/strings";
+import { manifestSchema, serviceSchema, type Manifest } from "./schema";
+import { viewOf } from "./view";
+
+/** Result of validation: the typed manifest when there is no error, and every problem found. */
+export interface Validation {
+  manifest?: Manifest;
+  problems: Problem[];
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+/** Validates a parsed manifest; never throws for bad input. */
+export function validateManifest(raw: unknown): Validation {
+  const parsed = manifestSchema.safeParse(raw);
+  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.flatMap((issue) => fromIssue(issue, raw));
+  const view = viewOf(raw);
+  problems.push(...stringRules(raw), ...nameRules(view), ...portRules(view), ...dependencyRules(view), ...commandRules(view));
+  const errors = problems.filter((p) => p.severity === "error");
+  return {
+    manifest: parsed.success && errors.length === 0 ? parsed.data : undefined,
+    problems,
+    errors,
+    warnings: problems.filter((p) => p.severity === "warning"),
+  };
+}
+
+const SERVICE_KEYS = Object.keys(serviceSchema.shape);
+const TOP_KEYS = Object.keys(manifestSchema.shape);
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const key of path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+/** Turns one zod issue into a Problem naming service, field, value and a fix. */
+function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
+  const path = issue.path.map(String);
+  const service = path[0] === "services" && path.length > 1 ? path[1] : undefined;
+  const field = service ? path.slice(2).join(".") : path.join(".");
+  const base = { severity: "error" as const, path: path.join("."), service, field: field || "(root)" };
+  if (issue.code === "unrecognized_keys") {
+    const known = service && path.length === 2 ? SERVICE_KEYS : path.length === 0 ? TOP_KEYS : [];
+    return issue.keys.map((key) => {
+      const near = closestNames(key, known, 1);
+      return {
+        ...base,
+        path: [...path, key].join("."),
+        field: service ? [...path.slice(2), key].join(".") : [...path, key].join("."),
+        value: key,
+        message: `unknown key "${key}"`,
+        fix: near.length ? `did you mean "${near[0]}"?` : known.length ? `known keys: ${known.join(", ")}` : "remove it",
+      };
+    });
+  }
+  const value = valueAt(raw, issue.path);
+  if (issue.code === "invalid_key") {
+    const key = String(issue.path[issue.path.length - 1] ?? "");
+    const inEnv = path.includes("env");
+    return [{ ...base, value: key, message: inEnv ? `environment variable name "${key}" is not valid (expected [A-Za-z_][A-Za-z0-9_]*)` : `key "${key}" is not valid here: ${issue.message}`, fix: inEnv ? `rename it, e.g. "${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}"` : "rename it" }];
+  }
+  if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) {
+    const key = path[path.length - 1];
+    return [{ ...base, message: `"${field}" is required`, fix: `add "${key}": ${describeExpected(key)}` }];
+  }
+  return [{ ...base, value, message: `${JSON.stringify(value)} is not valid: ${issue.message}`, fix: describeExpected(path[path.length - 1]) }];
+}
+
+function describeExpected(key: string | undefined): string {
+  switch (key) {
+    case "port": return "use an integer from 1 to 65535";
+    case "project": return 'use lower-case letters, digits and "-", starting with a letter, e.g. "recio"';
+    case "stopSignal": return "use one of TERM, HUP, INT, QUIT, KILL, USR1, USR2";
+    case "health": return 'use an HTTP path starting with "/", e.g. "/health"';
+    case "command": return 'a command string ("python3 app.py --port {port}") or an argv array of strings';
+    case "range": return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
+    default: return "see manifest.schema.json for the expected shape";
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A lenient view of a manifest that may not have passed the schema: every rule reads through it, so a
+ * wrong type in one service does not hide the problems of the others (every problem in one run).
+ */
+import { parseRanges } from "../model/port-ranges";
+import type { PortRange } from "../model/types";
+
+export interface ServiceView {
+  name: string;
+  group?: string;
+  port?: number;
+  command?: string | string[];
+  env: Record<string, unknown>;
+  dependsOn: string[];
+  enabled: boolean;
+  health?: string;
+  raw: Record<string, unknown>;
+}
+
+export interface ManifestView {
+  host: string;
+  services: ServiceView[];
+  groups: Map<string, PortRange[] | undefined>;
+  external: Array<{ name: string; port: number }>;
+  reserved: Map<number, string>;
+  avoid: Set<number>;
+  allowed?: PortRange[];
+  allowPrivileged: boolean;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+
+function tryRanges(v: unknown): PortRange[] | undefined {
+  try {
+    return parseRanges(v as string | number | (string | number)[]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the view; values of the wrong type are left out (the schema reports them). */
+export function viewOf(raw: unknown): ManifestView {
+  const m = isObject(raw) ? raw : {};
+  const ports = isObject(m.ports) ? m.ports : {};
+  const services: ServiceView[] = Object.entries(isObject(m.services) ? m.services : {}).map(([name, s]) => {
+    const o = isObject(s) ? s : {};
+    return {
+      name,
+      group: typeof o.group === "string" ? o.group : undefined,
+      port: isPort(o.port) ? o.port : undefined,
+      command: typeof o.command === "string" || Array.isArray(o.command) ? (o.command as string | string[]) : undefined,
+      env: isObject(o.env) ? o.env : {},
+      dependsOn: Array.isArray(o.dependsOn) ? o.dependsOn.filter((d): d is string => typeof d === "string") : [],
+      enabled: o.enabled !== false,
+      health: typeof o.health === "string" ? o.health : undefined,
+      raw: o,
+    };
+  });
+  const groups = new Map<string, PortRange[] | undefined>();
+  for (const [name, g] of Object.entries(isObject(m.groups) ? m.groups : {})) groups.set(name, isObject(g) ? tryRanges(g.range) : undefined);
+  const external = Object.entries(isObject(m.external) ? m.external : {})
+    .filter(([, e]) => isObject(e) && isPort(e.port))
+    .map(([name, e]) => ({ name, port: (e as { port: number }).port }));
+  const reserved = new Map<number, string>();
+  for (const [port, reason] of Object.entries(isObject(ports.reserved) ? ports.reserved : {})) {
+    if (isPort(Number(port))) reserved.set(Number(port), String(reason));
+  }
+  return {
+    host: typeof m.host === "string" ? m.host : "localhost",
+    services,
+    groups,
+    external,
+    reserved,
+    avoid: new Set(Array.isArray(ports.avoid) ? ports.avoid.filter(isPort) : []),
+    allowed: Array.isArray(ports.allowed) ? tryRanges(ports.allowed) : undefined,
+    allowPrivileged: ports.allowPrivileged === true,
+  };
+}

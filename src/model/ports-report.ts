@@ -1,0 +1,50 @@
+/** The data behind `orchestrate ports`: services by group with budgets, workers, externals, reserved, avoided. */
+import { groupBudget } from "./budget";
+import type { Model, PortRange } from "./types";
+
+export interface PortsReport {
+  project: string;
+  host: string;
+  groups: Array<{
+    name: string;
+    description: string;
+    ranges: PortRange[];
+    services: Array<{ name: string; port?: number; description: string; enabled: boolean }>;
+    used: number;
+    free: number;
+    total: number;
+    nextFree?: number;
+  }>;
+  ungrouped: Array<{ name: string; port?: number; description: string }>;
+  workers: string[];
+  external: Array<{ name: string; port: number; description: string }>;
+  reserved: Array<{ port: number; reason: string }>;
+  avoid: number[];
+}
+
+/** Builds the report (the library's listPorts gives the flat name → port map instead). */
+export function listPortsReport(model: Model): PortsReport {
+  const withPort = model.services.filter((s) => s.port !== undefined);
+  return {
+    project: model.project,
+    host: model.host,
+    groups: model.groups.map((g) => {
+      const budget = groupBudget(model, g.name);
+      return {
+        name: g.name,
+        description: g.description,
+        ranges: g.ranges,
+        services: withPort.filter((s) => s.group === g.name).map((s) => ({ name: s.name, port: s.port, description: s.description, enabled: s.enabled })),
+        used: budget.used.length,
+        free: budget.free,
+        total: budget.total,
+        nextFree: budget.nextFree,
+      };
+    }),
+    ungrouped: withPort.filter((s) => !s.group).map((s) => ({ name: s.name, port: s.port, description: s.description })),
+    workers: model.services.filter((s) => s.port === undefined).map((s) => s.name),
+    external: model.external.map((e) => ({ name: e.name, port: e.port, description: e.description })),
+    reserved: [...model.ports.reserved].map(([port, reason]) => ({ port, reason })),
+    avoid: model.ports.avoid,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Readiness of one started program, polled without fixed sleeps: the manager's state must not be a
+ * failure (FATAL, EXITED, STOPPED), the port must accept connections, and the health path must answer
+ * 2xx when set; a worker without a port is ready once RUNNING (after startsecs).
+ */
+import type { Backend, ProgramStatus } from "../backend/types";
+import { acceptsConnections } from "../inspect/port-probe";
+import type { Service } from "../model/types";
+import { checkHealth } from "../verify/health";
+import { describeState } from "../verify/verify";
+
+export interface Readiness {
+  name: string;
+  ok: boolean;
+  /** ms from the call to ready (or to giving up) */
+  ms: number;
+  status?: ProgramStatus;
+  /** why it is not ready: the state, "port 8001 not accepting connections after 15 s", an unhealthy answer */
+  reason?: string;
+  /** the last lines of the program's logs when it failed */
+  logTail?: string;
+}
+
+const FAILED = new Set(["FATAL", "EXITED", "STOPPED", "ABSENT"]);
+
+/** Polls until `service` is ready or `service.readyTimeout` (s) passes. Never throws. */
+export async function waitReady(backend: Backend, service: Service, options: { timeoutMs?: number } = {}): Promise<Readiness> {
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? service.readyTimeout * 1000;
+  const elapsed = () => performance.now() - started;
+  let pause = 10;
+  let status: ProgramStatus | undefined;
+  let reason = "";
+  for (;;) {
+    [status] = await backend.status([service.name]);
+    if (status && FAILED.has(status.state) && elapsed() > 50) {
+      return { name: service.name, ok: false, ms: elapsed(), status, reason: describeState(status), logTail: await logTail(backend, service.name) };
+    }
+    if (service.port === undefined) {
+      if (status?.state === "RUNNING") return { name: service.name, ok: true, ms: elapsed(), status };
+      reason = `${status?.state ?? "unknown"}: not RUNNING yet (startsecs ${service.startSecs})`;
+    } else if (await acceptsConnections(service.port, "127.0.0.1", 500) || await acceptsConnections(service.port, "::1", 500)) {
+      if (!service.health) return { name: service.name, ok: true, ms: elapsed(), status };
+      const health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, 2000);
+      if (health.ok) return { name: service.name, ok: true, ms: elapsed(), status };
+      reason = health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health}: ${health.error}`;
+    } else {
+      reason = `port ${service.port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
+    }
+    if (elapsed() >= timeoutMs) {
+      return { name: service.name, ok: false, ms: elapsed(), status, reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`, logTail: await logTail(backend, service.name) };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
+    pause = Math.min(pause * 1.5, 200);
+  }
+}
+
+/** The last lines of stderr, else stdout, of a program (empty when neither has anything). */
+export async function logTail(backend: Backend, name: string, lines = 12): Promise<string> {
+  for (const stream of ["stderr", "stdout"] as const) {
+    try {
+      const text = (await backend.tailLog(name, stream, 4000)).trimEnd();
+      if (text) return text.split("\n").slice(-lines).join("\n");
+    } catch {
+      /* try the other stream */
+    }
+  }
+  return "";
+}

@@ -1,0 +1,149 @@
+/**
+ * test-start — the seeds' step 5 ("test the service manually first"), automated: run the service alone,
+ * outside any manager, exactly as generated (argv, environment, folder); it must listen on ITS port
+ * within readyTimeout, from its own process tree, pass its health check, stop on Ctrl+C (SIGINT to its
+ * process group) within stopTimeout, and release the port.
+ */
+import { spawnService, type SpawnedProcess } from "../exec/run";
+import { listListeners, listenersByPort } from "../inspect/listeners";
+import { descendants } from "../inspect/processes";
+import { acceptsConnections, isPortFree } from "../inspect/port-probe";
+import { launchEnvironment } from "../model/environment";
+import { launchSpec } from "../model/launch";
+import type { Model, Service } from "../model/types";
+import { checkHealth } from "../verify/health";
+import { describeHolder } from "../verify/ownership";
+import type { StepReporter } from "./report";
+
+export interface TestStartResult {
+  ok: boolean;
+  /** the failed check, e.g. "listens on 8000, expected 8007: hardcoded port?" */
+  failure?: string;
+  output: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the checks, printing each as a step. Always leaves nothing running behind (SIGKILL to the group on failure). */
+export async function testStart(model: Model, service: Service, report: StepReporter): Promise<TestStartResult> {
+  let child: SpawnedProcess | undefined;
+  let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+  const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });
+  try {
+    if (service.port !== undefined) {
+      const step = report.begin(`port ${service.port} is free`);
+      const holders = (await listenersByPort([service.port])).get(service.port) ?? [];
+      if (holders.length || !(await isPortFree(service.port))) {
+        const msg = holders.length ? `port ${service.port} is already held by ${describeHolder(holders[0])}` : `port ${service.port} is already in use`;
+        step.fail(msg);
+        return fail(`${msg}: stop that process or choose another port ("orchestrate check-ports" shows every holder)`);
+      }
+      step.ok();
+    }
+
+    const spec = launchSpec(model, service);
+    const start = report.begin(`start ${service.name} alone: ${spec.argv.join(" ")}`);
+    try {
+      child = await spawnService(spec.argv, { cwd: spec.cwd, env: launchEnvironment({ env: spec.env }) });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      start.fail(`${err.code ?? "error"}: ${err.message}`);
+      return fail(`cannot start ${spec.argv[0]} in ${spec.cwd}: ${err.code === "ENOENT" ? "not found (check the command and directory)" : err.message}`);
+    }
+    void child.exited.then((e) => (exited = e));
+    start.ok(`pid ${child.pid}`);
+
+    if (service.port !== undefined) {
+      const listen = report.begin(`listens on its port ${service.port} within ${service.readyTimeout} s`);
+      const deadline = performance.now() + service.readyTimeout * 1000;
+      let elsewhereSince: number | undefined;
+      let elsewhere: number[] = [];
+      let pause = 10;
+      for (;;) {
+        if (exited) {
+          listen.fail(`exited (${exited.signal ?? `code ${exited.exitCode}`}) before listening`);
+          return fail(`${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} before listening on ${service.port}`);
+        }
+        if ((await acceptsConnections(service.port, "127.0.0.1", 300)) || (await acceptsConnections(service.port, "::1", 300))) break;
+        if (pause >= 100) {
+          const tree = await descendants(child.pid);
+          elsewhere = [...new Set((await listListeners()).filter((l) => l.pids.some((p) => tree.has(p))).map((l) => l.port))];
+          if (elsewhere.length && elsewhereSince === undefined) elsewhereSince = performance.now();
+        }
+        const now = performance.now();
+        if (now >= deadline || (elsewhereSince !== undefined && now - elsewhereSince > 2000)) {
+          const msg = elsewhere.length ? `listens on ${elsewhere.join(", ")}, expected ${service.port}: hardcoded port? (read PORT from the environment)` : `nothing listens on ${service.port} after ${service.readyTimeout} s (readyTimeout)`;
+          listen.fail(msg);
+          return fail(msg);
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 1.5, 200);
+      }
+      listen.ok();
+
+      const own = report.begin("the listener belongs to the started process tree");
+      const tree = await descendants(child.pid);
+      const listeners = (await listenersByPort([service.port])).get(service.port) ?? [];
+      const ours = listeners.find((l) => l.pids.some((p) => tree.has(p)));
+      if (!ours) {
+        const msg = listeners.length ? `port ${service.port} is held by ${describeHolder(listeners[0])}, not by ${service.name} (pid ${child.pid})` : `the listener on ${service.port} could not be attributed`;
+        own.fail(msg);
+        return fail(msg);
+      }
+      own.ok(`pid ${ours.pids.find((p) => tree.has(p))}`);
+
+      if (service.health) {
+        const h = report.begin(`health ${service.health} answers 2xx`);
+        let last = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health });
+        while (!last.ok && performance.now() < deadline && !exited) {
+          await sleep(100);
+          last = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health });
+        }
+        if (!last.ok) {
+          const msg = last.status !== undefined ? `health ${service.health} answered ${last.status}, expected 2xx` : `health ${service.health}: ${last.error}`;
+          h.fail(msg);
+          return fail(msg);
+        }
+        h.ok(`${last.status} in ${Math.round(last.ms)} ms`);
+      }
+    } else {
+      const alive = report.begin(`stays up for startsecs (${service.startSecs} s)`);
+      const until = performance.now() + service.startSecs * 1000;
+      while (performance.now() < until && !exited) await sleep(50);
+      if (exited) {
+        alive.fail(`exited (${exited.signal ?? `code ${exited.exitCode}`}) within ${service.startSecs} s`);
+        return fail(`${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} within startsecs`);
+      }
+      alive.ok();
+    }
+
+    const stop = report.begin(`Ctrl+C (SIGINT) stops it within ${service.stopTimeout} s`);
+    child.signalGroup("SIGINT");
+    const stopped = await Promise.race([child.exited.then(() => true), sleep(service.stopTimeout * 1000).then(() => false)]);
+    if (!stopped) {
+      stop.fail(`still running ${service.stopTimeout} s after SIGINT (stopTimeout); killed with SIGKILL`);
+      return fail(`${service.name} ignores Ctrl+C: it did not exit within stopTimeout ${service.stopTimeout} s; handle SIGINT/SIGTERM and exit`);
+    }
+    const end = await child.exited;
+    stop.ok(end.signal ? `ended by ${end.signal}` : `exit code ${end.exitCode}`);
+
+    if (service.port !== undefined) {
+      const free = report.begin(`port ${service.port} is released`);
+      const deadline = performance.now() + 3000;
+      while (!(await isPortFree(service.port)) && performance.now() < deadline) await sleep(50);
+      if (!(await isPortFree(service.port))) {
+        const holders = (await listenersByPort([service.port])).get(service.port) ?? [];
+        const msg = `port ${service.port} still held${holders.length ? ` by ${describeHolder(holders[0])}` : ""} after the process exited: a child outlived it`;
+        free.fail(msg);
+        return fail(msg);
+      }
+      free.ok();
+    }
+    return { ok: true, output: child.output() };
+  } finally {
+    if (child && !exited) {
+      child.signalGroup("SIGKILL");
+      await Promise.race([child.exited, sleep(2000)]);
+    }
+  }
+}

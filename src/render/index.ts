@@ -1,0 +1,13 @@
+/**
+ * Every file `generate` writes under units/, rendered from the model. Pure: model in, files out
+ * (honcho's export/base.py shape); ../write/ holds every write.
+ */
+import type { Model, RenderedFile } from "../model/types";
+import { renderPortArtifacts } from "./port-artifacts";
+import { renderSupervisord } from "./supervisord";
+import { renderSystemd } from "./systemd";
+
+/** units/supervisord.conf, units/supervisor/*.conf, units/systemd/*, units/ports.{json,env}, units/port_config.py, units/PORTS.md. */
+export function renderAll(model: Model): RenderedFile[] {
+  return [...renderSupervisord(model), ...renderSystemd(model), ...renderPortArtifacts(model)].sort((a, b) => a.path.localeCompare(b.path));
+}

@@ -1,0 +1,43 @@
+/**
+ * Who a program's processes are, and whether the listener on its port is one of them.
+ * supervisord: the main PID, its descendants and its process group (stopasgroup puts the program in
+ * its own group). systemd: every process in the unit's cgroup (KillMode=control-group).
+ */
+import { cgroupOf, descendants, type ProcessTable } from "../inspect/processes";
+import type { Listener } from "../inspect/listeners";
+
+/** The PIDs that belong to a running program. */
+export async function programProcesses(kind: "supervisor" | "systemd", mainPid: number | undefined, table: ProcessTable, unit?: string): Promise<Set<number>> {
+  const pids = new Set<number>();
+  if (kind === "systemd" && unit) {
+    for (const pid of table.keys()) if (cgroupOf(pid)?.endsWith(`/${unit}`)) pids.add(pid);
+  }
+  if (mainPid) {
+    for (const pid of await descendants(mainPid, table)) pids.add(pid);
+    for (const [pid, info] of table) if (info.pgid === mainPid) pids.add(pid);
+  }
+  return pids;
+}
+
+/** The verdict on one port: held by the program, by someone else, or by nobody. */
+export type PortOwner =
+  | { kind: "service"; pid: number }
+  | { kind: "foreign"; pid?: number; command?: string; user?: string; address: string }
+  | { kind: "none" };
+
+/** Decides who holds `listeners` (all on one port) relative to the program's PIDs. */
+export function portOwner(listeners: Listener[], programPids: Set<number>): PortOwner {
+  for (const l of listeners) {
+    const ours = l.pids.find((p) => programPids.has(p));
+    if (ours !== undefined) return { kind: "service", pid: ours };
+  }
+  const other = listeners[0];
+  if (!other) return { kind: "none" };
+  return { kind: "foreign", pid: other.pid, command: other.command, user: other.user, address: other.address };
+}
+
+/** "PID 4242 (python3 other.py, user bob)" or "an invisible process" when the PID cannot be read. */
+export function describeHolder(owner: { pid?: number; command?: string; user?: string }): string {
+  if (!owner.pid) return "a process this user cannot see (run as root to name it)";
+  return `PID ${owner.pid} (${owner.command ?? "?"}${owner.user ? `, user ${owner.user}` : ""})`;
+}

@@ -1,0 +1,76 @@
+/**
+ * verify: for every enabled service, the manager's state (RUNNING for longer than startsecs), its port
+ * listening, the listener inside the program's own processes (a foreign listener is a failure, named),
+ * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
+ */
+import type { Backend, ProgramStatus } from "../backend/types";
+import { listenersByPort } from "../inspect/listeners";
+import { listProcesses } from "../inspect/processes";
+import type { Model, Service } from "../model/types";
+import { checkHealth, type HealthResult } from "./health";
+import { describeHolder, portOwner, programProcesses, type PortOwner } from "./ownership";
+import { processUsage, type Usage } from "./usage";
+
+/** The outcome of verifying one service. `problems` is empty exactly when `ok`. */
+export interface ServiceCheck {
+  name: string;
+  port?: number;
+  state: ProgramStatus["state"];
+  pid?: number;
+  uptimeSeconds?: number;
+  owner?: PortOwner;
+  health?: HealthResult;
+  usage?: Usage;
+  ok: boolean;
+  problems: string[];
+}
+
+export interface VerifyOptions {
+  /** also measure CPU and memory (default true) */
+  usage?: boolean;
+  /** health request timeout in ms (default 2000) */
+  healthTimeoutMs?: number;
+  /** systemd unit name of a service (for cgroup membership) */
+  unitOf?: (service: Service) => string;
+}
+
+/** Verifies `services` (enabled ones; disabled are skipped) against the backend. Never throws for a failed check. */
+export async function verifyServices(model: Model, backend: Backend, services: Service[], options: VerifyOptions = {}): Promise<ServiceCheck[]> {
+  const enabled = services.filter((s) => s.enabled);
+  const [statuses, listeners, table] = await Promise.all([
+    backend.status(enabled.map((s) => s.name)),
+    listenersByPort(enabled.flatMap((s) => (s.port ? [s.port] : []))),
+    listProcesses(),
+  ]);
+  const byName = new Map(statuses.map((s) => [s.name, s]));
+  return Promise.all(
+    enabled.map(async (service): Promise<ServiceCheck> => {
+      const status = byName.get(service.name) ?? { name: service.name, state: "ABSENT" as const };
+      const problems: string[] = [];
+      const running = status.state === "RUNNING";
+      if (!running) problems.push(describeState(status));
+      else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs) problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
+      const pids = await programProcesses(backend.kind, running ? status.pid : undefined, table, options.unitOf?.(service));
+      let owner: PortOwner | undefined;
+      if (service.port !== undefined) {
+        owner = portOwner(listeners.get(service.port) ?? [], pids);
+        if (owner.kind === "none") problems.push(`nothing listens on port ${service.port}`);
+        if (owner.kind === "foreign") problems.push(`port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`);
+      }
+      let health: HealthResult | undefined;
+      if (service.health && service.port !== undefined && owner?.kind === "service") {
+        health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, options.healthTimeoutMs ?? 2000);
+        if (!health.ok) problems.push(health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health} failed: ${health.error}`);
+      }
+      const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
+      return { name: service.name, port: service.port, state: status.state, pid: status.pid, uptimeSeconds: status.uptimeSeconds, owner, health, usage, ok: problems.length === 0, problems };
+    }),
+  );
+}
+
+/** "FATAL (spawn error: …; exit status 1)" for a program that is not running. */
+export function describeState(status: ProgramStatus): string {
+  if (status.state === "ABSENT") return "not known to the process manager (run \"orchestrate restart\" to apply the configuration)";
+  const parts = [status.spawnError, status.exitStatus !== undefined && status.exitStatus !== 0 ? `exit status ${status.exitStatus}` : undefined].filter(Boolean);
+  return `${status.state}${status.detail ? ` (${status.detail})` : ""}${parts.length ? `: ${parts.join("; ")}` : ""}`;
+}

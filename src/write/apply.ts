@@ -1,0 +1,37 @@
+/** Applies a plan: atomic writes, removal of files an earlier generate owned, then the state file. */
+import { createTwoFilesPatch } from "diff";
+import { join } from "node:path";
+import type { Plan } from "./plan";
+import { sha256, STATE_FILE } from "./plan";
+import { ensureDir, removeFile, writeFileAtomicSync } from "./atomic";
+import type { ProjectPaths } from "../model/types";
+
+/**
+ * Writes every added/changed file atomically, removes files that were ours and are no longer rendered,
+ * creates logs/ and run/, and records the rendered set in units/.generated.json (written last, so a crash
+ * before it leaves the old record: the next generate finishes the job).
+ */
+export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">): void {
+  ensureDir(paths.logs);
+  ensureDir(paths.run, 0o700);
+  for (const change of plan.changes) {
+    const path = join(plan.root, change.path);
+    if (change.kind === "removed") removeFile(path);
+    else writeFileAtomicSync(path, change.after!, change.mode);
+  }
+  const files: Record<string, string> = {};
+  for (const f of plan.rendered) files[f.path] = sha256(f.content);
+  writeFileAtomicSync(join(plan.root, STATE_FILE), JSON.stringify({ $comment: "files written by orchestrate generate; only these are ever removed", files }, null, 2) + "\n");
+}
+
+/** A unified diff of the plan (what `generate --dry-run` prints). */
+export function planDiff(plan: Plan): string {
+  return plan.changes
+    .map((c) => {
+      if (c.kind === "mode") return `mode of ${c.path} → ${c.mode!.toString(8)}\n`;
+      const from = c.kind === "added" ? "/dev/null" : `a/${c.path}`;
+      const to = c.kind === "removed" ? "/dev/null" : `b/${c.path}`;
+      return createTwoFilesPatch(from, to, c.before ?? "", c.after ?? "", undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
+    })
+    .join("");
+}

@@ -1,0 +1,24 @@
+/**
+ * The one place that writes files. Every write is atomic (temp file in the same folder, fsync,
+ * rename: write-file-atomic), so a crash or kill -9 leaves the old file or the new one, never a torn one.
+ */
+import { mkdirSync, rmSync, chmodSync } from "node:fs";
+import { dirname } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+
+/** Writes `content` to `path` atomically with `mode` (default 0o644), creating parent folders. */
+export function writeFileAtomicSync(path: string, content: string | Buffer, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic.sync(path, content, { mode, fsync: true });
+  chmodSync(path, mode); // write-file-atomic keeps an existing file's mode; the rendered mode wins
+}
+
+/** Creates a folder (and parents) if missing. */
+export function ensureDir(path: string, mode = 0o755): void {
+  mkdirSync(path, { recursive: true, mode });
+}
+
+/** Removes a file if present (never a folder). */
+export function removeFile(path: string): void {
+  rmSync(path, { force: true });
+}

@@ -1,0 +1,74 @@
+/**
+ * Plan before acting (STYLE.md, changesets): compare rendered files with what is on disk and with
+ * what an earlier generate recorded as its own. `--dry-run` prints the plan's diff, `--check` its
+ * file list, and applyPlan (./apply.ts) holds every write.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { RenderedFile } from "../model/types";
+
+/** Records which files generate wrote, so that only those are ever removed (never by name pattern). */
+export const STATE_FILE = "units/.generated.json";
+
+export interface GeneratedState {
+  /** Paths relative to the project root, with the SHA-256 of the content written. */
+  files: Record<string, string>;
+}
+
+export interface FileChange {
+  path: string;
+  kind: "added" | "changed" | "removed" | "mode";
+  before?: string;
+  after?: string;
+  mode?: number;
+}
+
+export interface Plan {
+  root: string;
+  changes: FileChange[];
+  unchanged: string[];
+  rendered: RenderedFile[];
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Reads the state file; a missing or unreadable one means "nothing is ours yet". */
+export function readState(root: string): GeneratedState {
+  try {
+    const parsed = JSON.parse(readFileSync(join(root, STATE_FILE), "utf8")) as GeneratedState;
+    return parsed && typeof parsed.files === "object" ? parsed : { files: {} };
+  } catch {
+    return { files: {} };
+  }
+}
+
+function readIfPresent(path: string): { content: string; mode: number } | undefined {
+  try {
+    return { content: readFileSync(path, "utf8"), mode: statSync(path).mode & 0o777 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compares `rendered` with the files under `root`. Pure apart from reading. */
+export function planFiles(root: string, rendered: RenderedFile[]): Plan {
+  const changes: FileChange[] = [];
+  const unchanged: string[] = [];
+  const wanted = new Set(rendered.map((f) => f.path));
+  for (const file of rendered) {
+    const current = readIfPresent(join(root, file.path));
+    if (!current) changes.push({ path: file.path, kind: "added", after: file.content, mode: file.mode });
+    else if (current.content !== file.content) changes.push({ path: file.path, kind: "changed", before: current.content, after: file.content, mode: file.mode });
+    else if (current.mode !== file.mode) changes.push({ path: file.path, kind: "mode", before: current.content, after: file.content, mode: file.mode });
+    else unchanged.push(file.path);
+  }
+  for (const path of Object.keys(readState(root).files).sort()) {
+    if (wanted.has(path)) continue;
+    const current = readIfPresent(join(root, path));
+    if (current) changes.push({ path, kind: "removed", before: current.content });
+  }
+  return { root, changes, unchanged, rendered };
+}
