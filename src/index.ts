@@ -56,3 +56,4 @@ export function listPorts(source?: Model | string): Record<string, number> {
   for (const s of modelOf(source).services) if (s.port !== undefined) ports[s.name] = s.port;
   return ports;
 }
+export { manifestJsonSchema } from "./manifest/json-schema";
