@@ -51,7 +51,10 @@ export interface Backend {
   /**
    * Load the generated configuration: programs added, changed (their parsed config differs) or removed.
    * Changed and removed programs are stopped; unchanged programs are not touched and keep their PIDs.
-   * Added and changed programs are NOT started here: the procedure starts them level by level.
+   * Added and changed programs MAY already be starting when this returns: supervisord spawns a program as
+   * soon as it is added (autostart=true; added in priority order), systemd does not. The procedure must
+   * not rely on either: it still starts them level by level (`start` is a no-op for a running program)
+   * and waits for each level's readiness.
    */
   apply(): Promise<ApplyResult>;
   /** Ask the manager to start a program; does not wait for readiness. No-op when already running. */

@@ -1,0 +1,176 @@
+/**
+ * The supervisord {@link Backend}: drives the project's private supervisord over XML-RPC on
+ * run/supervisord.sock (methods: the supervisord docs, "XML-RPC API Documentation"). One program per
+ * group, named after the service, so a group name and a program name are the same string.
+ */
+import { join, relative } from "node:path";
+import { OperationError } from "../../errors";
+import type { ProjectPaths } from "../../model/types";
+import type { ApplyResult, Backend, ProgramStatus } from "../types";
+import { SupervisorFault, SupervisorRpc } from "./client";
+import { shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
+import { tailFile } from "./tail";
+import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
+
+/** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
+export interface SupervisordBackendOptions extends DaemonOptions {
+  rpcTimeoutMs?: number;
+}
+
+/** The fields of `getAllConfigInfo` used here. */
+interface ConfigInfo {
+  name: string;
+  group_prio: number;
+  stopwaitsecs: number;
+}
+
+/** Backend for the private supervisord of one project. Construct from the project's {@link ProjectPaths}. */
+export class SupervisordBackend implements Backend {
+  readonly kind = "supervisor" as const;
+  /** The XML-RPC client; other modules (verify, inspect) may read through it. */
+  readonly rpc: SupervisorRpc;
+
+  constructor(
+    readonly paths: ProjectPaths,
+    private readonly options: SupervisordBackendOptions = {},
+  ) {
+    this.rpc = new SupervisorRpc({ socketPath: paths.socket, timeoutMs: options.rpcTimeoutMs });
+  }
+
+  /** Whether supervisord answers `getState` as RUNNING within the probe timeout. Never throws for "down". */
+  async isRunning(): Promise<boolean> {
+    try {
+      const state = await this.rpc.request<{ statecode: number }>("supervisor.getState", [], {
+        timeoutMs: this.options.probeTimeoutMs ?? 2000,
+      });
+      return state.statecode === SupervisorStates.RUNNING;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts the private supervisord when it is not running; see {@link startDaemon} for errors. */
+  ensureRunning(): Promise<{ started: boolean }> {
+    return startDaemon(this.paths, this.rpc, this.options);
+  }
+
+  /**
+   * Like `supervisorctl update`: `reloadConfig`, then stop + remove changed and removed groups, then
+   * `addProcessGroup` for changed and added ones in supervisord priority order. supervisord starts an
+   * added program at once (autostart=true), so added and changed programs are STARTING when this returns.
+   * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
+   */
+  async apply(): Promise<ApplyResult> {
+    const before = await this.configInfo();
+    let diff: [string[], string[], string[]][];
+    try {
+      diff = await this.rpc.call<[string[], string[], string[]][]>("supervisor.reloadConfig");
+    } catch (err) {
+      if (err instanceof SupervisorFault && err.is("CANT_REREAD")) {
+        throw new OperationError(
+          `supervisord cannot read ${relative(this.paths.root, this.paths.supervisordConf)} or its includes: ${err.faultString}`,
+          "run `orchestrate generate` and check the file named in the message; running programs were not touched",
+        );
+      }
+      throw err;
+    }
+    const [added, changed, removed] = diff[0];
+    await Promise.all(
+      [...changed, ...removed].map((name) =>
+        this.ignoring(["BAD_NAME"], () => this.rpc.request("supervisor.stopProcessGroup", [name, true], { timeoutMs: this.stopWaitMs(before, name) })),
+      ),
+    );
+    for (const name of [...changed, ...removed]) await this.ignoring(["BAD_NAME"], () => this.rpc.call("supervisor.removeProcessGroup", name));
+    const after = await this.configInfo();
+    const prio = (name: string) => after.get(name)?.group_prio ?? 999;
+    const toAdd = [...changed, ...added].sort((a, b) => prio(a) - prio(b) || a.localeCompare(b));
+    for (const name of toAdd) await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
+    return { added, changed, removed };
+  }
+
+  /** `startProcess(name, false)`: asks supervisord to start it, without waiting; ALREADY_STARTED is fine. */
+  async start(name: string): Promise<void> {
+    await this.ignoring(["ALREADY_STARTED"], () => this.rpc.call("supervisor.startProcess", name, false), name);
+  }
+
+  /** `stopProcess(name, true)`: returns once stopped (supervisord sends SIGKILL after stopwaitsecs); NOT_RUNNING is fine. */
+  async stop(name: string): Promise<void> {
+    const timeoutMs = this.stopWaitMs(await this.configInfo(), name);
+    await this.ignoring(["NOT_RUNNING"], () => this.rpc.request("supervisor.stopProcess", [name, true], { timeoutMs }), name);
+  }
+
+  /** Stop (waiting), then start (not waiting). */
+  async restart(name: string): Promise<void> {
+    await this.stop(name);
+    await this.start(name);
+  }
+
+  /** Status from one `getAllProcessInfo`; a requested name supervisord does not know is ABSENT. */
+  async status(names?: string[]): Promise<ProgramStatus[]> {
+    const infos = await this.rpc.call<ProcessInfo[]>("supervisor.getAllProcessInfo");
+    const all = infos.map(toProgramStatus);
+    if (!names) return all;
+    const byName = new Map(all.map((s) => [s.name, s]));
+    return names.map((name) => byName.get(name) ?? { name, state: "ABSENT" });
+  }
+
+  /**
+   * The last `bytes` bytes of a program's log, via `readProcessStdoutLog`/`readProcessStderrLog` with a
+   * negative offset; when the RPC fails (supervisord down, program removed, a cut UTF-8 sequence that
+   * supervisord cannot decode), read logs/NAME.out.log or logs/NAME.err.log directly.
+   * @throws OperationError when neither works.
+   */
+  async tailLog(name: string, stream: "stdout" | "stderr", bytes: number): Promise<string> {
+    const method = stream === "stdout" ? "supervisor.readProcessStdoutLog" : "supervisor.readProcessStderrLog";
+    try {
+      return await this.rpc.call<string>(method, name, -Math.max(1, Math.floor(bytes)), 0);
+    } catch (rpcError) {
+      const file = join(this.paths.logs, `${name}.${stream === "stdout" ? "out" : "err"}.log`);
+      try {
+        return tailFile(file, bytes);
+      } catch (fileError) {
+        throw new OperationError(
+          `cannot read the ${stream} log of "${name}": ${(rpcError as Error).message}; ` +
+            `${relative(this.paths.root, file)}: ${(fileError as Error).message}`,
+          "check the service name (`orchestrate status`) and that it has run at least once",
+        );
+      }
+    }
+  }
+
+  /** Stops every program and supervisord; see {@link stopDaemon}. */
+  async shutdown(): Promise<void> {
+    await this.stopDaemon();
+  }
+
+  /** {@link shutdownDaemon} with this backend's timeouts, returning what it had to do. */
+  stopDaemon(): Promise<ShutdownReport> {
+    return shutdownDaemon(this.paths, this.rpc, this.options);
+  }
+
+  private async configInfo(): Promise<Map<string, ConfigInfo>> {
+    const infos = await this.rpc.call<ConfigInfo[]>("supervisor.getAllConfigInfo");
+    return new Map(infos.map((c) => [c.name, c]));
+  }
+
+  /** How long a waiting stop of `name` may take: its stopwaitsecs plus the RPC timeout (60 s + … if unknown). */
+  private stopWaitMs(configs: Map<string, ConfigInfo>, name: string): number {
+    return (configs.get(name)?.stopwaitsecs ?? 60) * 1000 + (this.options.rpcTimeoutMs ?? 5000);
+  }
+
+  /** Runs an RPC, treating the listed faults as success; BAD_NAME of `program` gets a clear message. */
+  private async ignoring(faults: SupervisorFault["faultName"][], call: () => Promise<unknown>, program?: string): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      if (err instanceof SupervisorFault && faults.includes(err.faultName)) return;
+      if (err instanceof SupervisorFault && err.is("BAD_NAME") && program !== undefined) {
+        throw new OperationError(
+          `supervisord has no program "${program}" (expected ${relative(this.paths.root, join(this.paths.supervisorDir, `${program}.conf`))}, loaded by apply)`,
+          "run `orchestrate generate`, then `orchestrate restart` to load it",
+        );
+      }
+      throw err;
+    }
+  }
+}

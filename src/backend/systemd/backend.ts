@@ -1,0 +1,217 @@
+/**
+ * The systemd {@link Backend}: drives `PROJECT-NAME.service` units and the `PROJECT.target` that wants
+ * them (services are `PartOf=` it) through systemctl. Service names in and out are the manifest's names;
+ * unit names are built here. State comes from `systemctl show` (show.ts), never from the human output.
+ *
+ * Namespaces: with `prefix` (e.g. nsenter into the test sandbox) every systemctl call runs inside, and
+ * the PIDs reported (MainPID) are PIDs of THAT PID namespace. `unitDir` must then be the unit folder as
+ * seen from this process, e.g. `/proc/<pid1>/root/run/systemd/system`.
+ */
+import { open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { OperationError } from "../../errors";
+import type { ApplyResult, Backend, ProgramStatus } from "../types";
+import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
+import { activateInstall, defaultUnitDir, planInstall, readInstalled, writeInstall, type EnableMode, type InstallOptions } from "./install";
+import { toProgramStatus, type UnitRecord } from "./show";
+import { Systemctl } from "./systemctl";
+
+/** Log files of one service (absolute paths, as in the model's `stdoutLog`/`stderrLog`). */
+export interface ServiceLogs {
+  stdout: string;
+  stderr: string;
+}
+
+/** Construction options; paths as seen by this process. */
+export interface SystemdBackendOptions {
+  project: string;
+  /** Rendered units: `<root>/units/systemd`. */
+  unitsDir: string;
+  /** Project `run/` folder; holds `systemd-installed.json`. */
+  runDir: string;
+  /** `system` (default) or `user` (`systemctl --user`, units in ~/.config/systemd/user). */
+  scope?: "system" | "user";
+  /** Offline tree for `systemctl --root=DIR`: install and enable only; nothing can be started. */
+  root?: string;
+  /** Command put before systemctl/journalctl, e.g. `["nsenter","-t",PID,"-m","-p"]`. */
+  prefix?: string[];
+  /** Install folder; default {@link defaultUnitDir} of scope/root. */
+  unitDir?: string;
+  /** How the target is enabled; default: `runtime` under /run, else `persistent`. */
+  enable?: EnableMode;
+  /** Log files per service name (the units' `StandardOutput=append:` targets). */
+  logs?: Record<string, ServiceLogs>;
+  /** Injected runner (tests); default built from scope/root/prefix. */
+  systemctl?: Systemctl;
+}
+
+/** systemctl is-system-running answers in which units can be started (systemctl(1)). */
+const USABLE_STATES = new Set(["running", "degraded", "starting", "initializing", "maintenance"]);
+
+/** Drives one project's units through one systemd manager. */
+export class SystemdBackend implements Backend {
+  readonly kind = "systemd" as const;
+  readonly systemctl: Systemctl;
+  readonly install: InstallOptions;
+  private readonly options: SystemdBackendOptions;
+
+  constructor(options: SystemdBackendOptions) {
+    this.options = options;
+    const scope = options.scope ?? "system";
+    this.systemctl = options.systemctl ?? new Systemctl({ scope, root: options.root, prefix: options.prefix });
+    this.install = {
+      project: options.project,
+      unitsDir: options.unitsDir,
+      unitDir: options.unitDir ?? defaultUnitDir({ scope, root: options.root, env: process.env }),
+      stateFile: join(options.runDir, "systemd-installed.json"),
+      enable: options.enable,
+    };
+  }
+
+  /** `PROJECT-NAME.service` for service `name`. */
+  unitName(name: string): string {
+    return `${this.options.project}-${name}.service`;
+  }
+
+  /** `PROJECT.target`. */
+  get targetName(): string {
+    return `${this.options.project}.target`;
+  }
+
+  /** Is a systemd manager answering in a state where units can be started? Always false with `--root`. */
+  async isRunning(): Promise<boolean> {
+    if (this.options.root !== undefined) return false;
+    return USABLE_STATES.has((await this.systemctl.isSystemRunning()).state);
+  }
+
+  /**
+   * systemd cannot be started by orchestrate: returns `{started:false}` when it runs.
+   * @throws OperationError with {@link NOT_BOOTED_MESSAGE} when PID 1 is not systemd; naming `--user`
+   *   or the supervisord backend when the user manager is unreachable; explaining `--root` (offline).
+   */
+  async ensureRunning(): Promise<{ started: boolean }> {
+    if (this.options.root !== undefined) {
+      throw new OperationError(
+        `--root ${this.options.root}: expected a running systemd to start services, found an offline unit tree`,
+        "--root only installs and enables units; drop --root to drive this host's systemd",
+      );
+    }
+    const { state, result } = await this.systemctl.isSystemRunning();
+    if (USABLE_STATES.has(state)) return { started: false };
+    const kind = classifyFailure(result);
+    if (kind === "not-booted" || kind === "not-installed" || (state === "offline" && this.systemctl.scope === "system")) {
+      throw new OperationError(NOT_BOOTED_MESSAGE, result.stderr.trim().split("\n")[0] || `systemctl is-system-running: ${state}`);
+    }
+    if (result.stderr.trim()) throw systemctlError(result, "check that systemd is running", this.systemctl.scope);
+    throw new OperationError(
+      `expected systemd to be running (running or degraded), found "${state}"`,
+      state === "stopping" ? "the host is shutting down; retry after it is up" : "see `systemctl list-jobs` and `systemctl --failed`",
+    );
+  }
+
+  /**
+   * Installs `units/systemd/*` (install.ts): stops the services whose unit changed or is removed (while
+   * systemd still has their old definition), writes and deletes files, daemon-reload, enables the
+   * target. Starts nothing. Returns service names; the target itself is not a program and is omitted.
+   */
+  async apply(): Promise<ApplyResult> {
+    const plan = await planInstall(this.install);
+    const live = this.options.root === undefined;
+    // Only services: stopping a changed target would stop every service through PartOf=.
+    const toStop = [...plan.changed.map((u) => u.name), ...plan.removed].filter((u) => u.endsWith(".service"));
+    if (live) for (const unit of toStop) await this.stopUnit(unit);
+    const result = await writeInstall(plan, this.install);
+    await activateInstall(this.systemctl, this.install, [...result.installed, ...result.unchanged]);
+    return { added: this.serviceNames(result.added), changed: this.serviceNames(result.changed), removed: this.serviceNames(result.removed) };
+  }
+
+  /** `systemctl reset-failed` (clears a start-limit hit, like starting a FATAL supervisord program) then `start --no-block`. */
+  async start(name: string): Promise<void> {
+    const unit = this.unitName(name);
+    await this.systemctl.run(["reset-failed", unit]); // fails harmlessly when the unit is not failed
+    const result = await this.systemctl.run(["start", "--no-block", unit]);
+    if (result.exitCode !== 0) throw systemctlError(result, `start ${unit}`, this.systemctl.scope);
+  }
+
+  /** `systemctl stop` waits for the stop job (SIGKILL after TimeoutStopSec=). A unit not loaded is already stopped. */
+  async stop(name: string): Promise<void> {
+    await this.stopUnit(this.unitName(name));
+  }
+
+  /** Stop (waiting), then start (not waiting), as the Backend contract says. */
+  async restart(name: string): Promise<void> {
+    await this.stop(name);
+    await this.start(name);
+  }
+
+  /** `systemctl restart PROJECT.target`: PartOf= carries the restart to every service (systemd.unit(5)). */
+  async restartAll(): Promise<void> {
+    const result = await this.systemctl.run(["restart", this.targetName]);
+    if (result.exitCode !== 0) throw systemctlError(result, `restart ${this.targetName}`, this.systemctl.scope);
+  }
+
+  /** Status of the named services, or of every rendered or installed service. Unknown units are ABSENT. */
+  async status(names?: string[]): Promise<ProgramStatus[]> {
+    const list = names ?? (await this.knownServices());
+    const records = await this.unitRecords(list);
+    return records.map((record, i) => toProgramStatus(list[i], record));
+  }
+
+  /** Raw `systemctl show` records of the named services (ControlGroup for port-owner checks). */
+  unitRecords(names: string[]): Promise<UnitRecord[]> {
+    return this.systemctl.show(names.map((n) => this.unitName(n)));
+  }
+
+  /**
+   * The last `bytes` of the service's `append:` log file; when no file is known or it does not exist,
+   * the unit's journal (`journalctl -u UNIT -o cat`, both streams mixed) instead.
+   */
+  async tailLog(name: string, stream: "stdout" | "stderr", bytes: number): Promise<string> {
+    const path = this.options.logs?.[name]?.[stream];
+    if (path !== undefined) {
+      const text = await readTail(path, bytes);
+      if (text !== undefined) return text;
+    }
+    const lines = Math.max(50, Math.ceil(bytes / 40));
+    const result = await this.systemctl.journal(["-u", this.unitName(name), "-o", "cat", "-n", String(lines)]);
+    if (result.exitCode !== 0) throw systemctlError(result, `read the journal of ${this.unitName(name)}`, this.systemctl.scope);
+    return result.stdout.slice(-bytes);
+  }
+
+  /** `systemctl stop PROJECT.target`: PartOf= stops every service; systemd itself keeps running. */
+  async shutdown(): Promise<void> {
+    await this.stopUnit(this.targetName);
+  }
+
+  private async stopUnit(unit: string): Promise<void> {
+    const result = await this.systemctl.run(["stop", unit]);
+    if (result.exitCode === 0 || classifyFailure(result) === "unit-not-found") return;
+    throw systemctlError(result, `stop ${unit}`, this.systemctl.scope);
+  }
+
+  private serviceNames(units: string[]): string[] {
+    const prefix = `${this.options.project}-`;
+    return units.filter((u) => u.startsWith(prefix) && u.endsWith(".service")).map((u) => u.slice(prefix.length, -".service".length));
+  }
+
+  private async knownServices(): Promise<string[]> {
+    const rendered = await readdir(this.install.unitsDir).catch(() => [] as string[]);
+    const installed = await readInstalled(this.install.stateFile, this.install.unitDir);
+    return [...new Set(this.serviceNames([...rendered, ...installed]))].sort();
+  }
+}
+
+/** Last `bytes` of a file as UTF-8, or undefined when it does not exist. */
+async function readTail(path: string, bytes: number): Promise<string | undefined> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, Math.max(0, bytes));
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
