@@ -11,6 +11,7 @@ import { registerImport } from "./commands/import";
 import { registerGenerate } from "./commands/generate";
 import { registerOperate } from "./commands/operate";
 import { registerTestStart } from "./commands/test-start";
+import { registerChange } from "./commands/change";
 
 /** A command body: gets the context, returns the exit code (0, 1 or 2). */
 export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number> | number;
@@ -48,6 +49,7 @@ Exit codes: 0 success · 1 an operation or check failed · 2 bad input (nothing 
   registerGenerate(program);
   registerTestStart(program);
   registerOperate(program);
+  registerChange(program);
   registerImport(program);
   return program;
 }

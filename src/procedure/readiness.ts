@@ -67,3 +67,22 @@ export async function logTail(backend: Backend, name: string, lines = 12): Promi
   }
   return "";
 }
+
+/**
+ * Waits until none of `services` is still starting: supervisord says RUNNING only once startsecs have
+ * passed, and verify requires RUNNING for at least startSecs, so a service that is ready (port, health)
+ * sooner would fail the verify that follows restart. Bounded by the longest startSecs + 2 s; never throws
+ * (a program that fails meanwhile is named by verify).
+ */
+export async function waitStarted(backend: Backend, services: Service[]): Promise<void> {
+  if (!services.length) return;
+  const bySeconds = new Map(services.map((s) => [s.name, s.startSecs]));
+  const deadline = performance.now() + Math.max(...bySeconds.values()) * 1000 + 2000;
+  const starting = (s: ProgramStatus) => s.state === "STARTING" || (s.state === "RUNNING" && s.uptimeSeconds !== undefined && s.uptimeSeconds < (bySeconds.get(s.name) ?? 0));
+  let pause = 50;
+  while (performance.now() < deadline) {
+    if (!(await backend.status([...bySeconds.keys()])).some(starting)) return;
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(pause, deadline - performance.now()))));
+    pause = Math.min(pause * 1.5, 250);
+  }
+}

@@ -13,10 +13,11 @@ import { selectServices } from "../model/lookup";
 import type { Model, Service } from "../model/types";
 import { verifyServices, type ServiceCheck } from "../verify/verify";
 import { generateUnits, summarizePlan } from "./generate";
-import { waitReady, type Readiness } from "./readiness";
+import { waitReady, waitStarted, type Readiness } from "./readiness";
 import { StepReporter } from "./report";
 import { printChecks } from "./verify-table";
 import { duration } from "../cli/format";
+import { saveLastGood } from "../history/last-good";
 
 export interface RestartOptions {
   names?: string[];
@@ -42,7 +43,8 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   s1.ok(`${model.services.length} services, ${project.warnings.length} warning${project.warnings.length === 1 ? "" : "s"}`);
 
   const s2 = report.begin("generate units/");
-  s2.ok(summarizePlan(generateUnits(model, { write: true })));
+  const plan = generateUnits(model, { write: true });
+  s2.ok(summarizePlan(plan));
 
   const backend = createBackend(model, { kind: ctx.backend });
   const s3 = report.begin(`ensure ${backend.kind === "supervisor" ? "supervisord" : "systemd"} is running`);
@@ -62,13 +64,17 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   if (failed.length) s5.fail(`${failed.length} of ${services.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
   else s5.ok(`${services.length} ready`);
 
+  // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
+  await waitStarted(backend, services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
   const s6 = report.begin("verify");
   const checks = await verifyServices(model, backend, options.names ? services : model.services);
   printChecks(ctx, checks, (line) => s6.detail(line));
   const bad = checks.filter((c) => !c.ok);
   if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);
   else s6.ok(`${checks.length}/${checks.length} verified`);
-  return failed.length || bad.length ? 1 : 0;
+  if (failed.length || bad.length) return 1;
+  saveLastGood(model.paths, project.source.text, plan.rendered);
+  return 0;
 }
 
 function list(names: string[]): string {

@@ -2,7 +2,7 @@
  * The one place that writes files. Every write is atomic (temp file in the same folder, fsync,
  * rename: write-file-atomic), so a crash or kill -9 leaves the old file or the new one, never a torn one.
  */
-import { mkdirSync, rmSync, chmodSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, chmodSync } from "node:fs";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
@@ -21,4 +21,10 @@ export function ensureDir(path: string, mode = 0o755): void {
 /** Removes a file if present (never a folder). */
 export function removeFile(path: string): void {
   rmSync(path, { force: true });
+}
+
+/** Appends one line to a file opened O_APPEND (a single small write is not interleaved with other appenders). */
+export function appendLine(path: string, line: string, mode = 0o600): void {
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, line.endsWith("\n") ? line : line + "\n", { mode });
 }

@@ -93,6 +93,24 @@ export function registerOperate(program: Command): void {
   }
 
   program
+    .command("shutdown")
+    .description("stop every program and the private supervisord (systemd: stop the project target)")
+    .addHelpText("after", "\nExample:\n  orchestrate shutdown")
+    .action(
+      action(program, async (ctx) => {
+        const { model } = loadProject(ctx.manifest);
+        const backend = createBackend(model, { kind: ctx.backend });
+        if (!(await backend.isRunning()) && ctx.backend === "supervisor") {
+          ctx.stdout.write("supervisord is not running\n");
+          return 0;
+        }
+        await backend.shutdown();
+        ctx.stdout.write(ctx.backend === "supervisor" ? "supervisord and every program stopped\n" : `${model.project}.target stopped\n`);
+        return 0;
+      }),
+    );
+
+  program
     .command("logs")
     .argument("<name>", "service")
     .option("-f, --follow", "keep printing new lines")

@@ -1,0 +1,37 @@
+/** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
+import type { Command } from "commander";
+import { loadProject } from "../../manifest";
+import { printCheckPorts } from "../../procedure/check-ports-print";
+import { inspectManagedPorts } from "../../procedure/live-ports";
+import { action } from "../program";
+
+export function registerCheckPorts(program: Command): void {
+  program
+    .command("check-ports")
+    .option("--json", "machine-readable report")
+    .description("every managed port (services, externals, reserved): free or listening, PID, user, command, owner; free ports per group")
+    .addHelpText(
+      "after",
+      `
+Owners: service (inside that service's program under supervisord/systemd) · external (a declared
+external's port: whatever listens is taken to be it) · STALE (a leftover of this project's supervisord:
+"orchestrate recover" stops it) · FOREIGN (anything else; never stopped unless you ask:
+"orchestrate recover --kill-foreign PORT"). IPv4 and IPv6, wildcard and loopback listeners all count.
+Replaces the seeds' "lsof -i :PORT" for every port at once.
+
+Examples:
+  orchestrate check-ports
+  orchestrate check-ports --json | jq '.ports[] | select(.conflict)'
+
+Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's port · 2 bad manifest`,
+    )
+    .action(
+      action(program, async (ctx, opts: { json?: boolean }) => {
+        const { model } = loadProject(ctx.manifest);
+        const report = await inspectManagedPorts(model, { backendKind: ctx.backend });
+        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
+        else printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
+        return report.ok ? 0 : 1;
+      }),
+    );
+}

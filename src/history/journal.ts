@@ -1,0 +1,52 @@
+/**
+ * The journal: every change appends one JSON line to run/journal.jsonl — time, command, what changed
+ * ("port 8014 → 8021") and the outcome. It is the seeds' hand-kept "conflict resolution history".
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ProjectPaths } from "../model/types";
+import { appendLine } from "../write/atomic";
+
+export interface JournalEntry {
+  /** ISO 8601 time */
+  time: string;
+  /** e.g. "add-service quotes" */
+  command: string;
+  /** human-readable changes, e.g. ["port 8014 → 8021"] */
+  changes: string[];
+  outcome: "applied" | "rolled back" | "failed";
+  /** why it failed or was rolled back */
+  reason?: string;
+  user?: string;
+}
+
+export function journalPath(paths: Pick<ProjectPaths, "run">): string {
+  return join(paths.run, "journal.jsonl");
+}
+
+/** Appends an entry (time and user filled in). */
+export function recordChange(paths: Pick<ProjectPaths, "run">, entry: Omit<JournalEntry, "time" | "user">): JournalEntry {
+  const full: JournalEntry = { time: new Date().toISOString(), user: process.env.USER ?? process.env.LOGNAME, ...entry };
+  appendLine(journalPath(paths), JSON.stringify(full));
+  return full;
+}
+
+/** Every entry, oldest first; a line torn by a crash is skipped. */
+export function readJournal(paths: Pick<ProjectPaths, "run">): JournalEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(journalPath(paths), "utf8");
+  } catch {
+    return [];
+  }
+  const entries: JournalEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      entries.push(JSON.parse(line) as JournalEntry);
+    } catch {
+      /* a torn last line after a crash */
+    }
+  }
+  return entries;
+}

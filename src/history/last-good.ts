@@ -1,0 +1,35 @@
+/**
+ * The last good state: the manifest text and the units/ files of the last change that verified.
+ * A failed change and `recover` return to it. Kept as one JSON file written atomically, so it is
+ * always whole.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ProjectPaths, RenderedFile } from "../model/types";
+import { writeFileAtomicSync } from "../write/atomic";
+
+export interface LastGood {
+  time: string;
+  manifestText: string;
+  units: RenderedFile[];
+}
+
+export function lastGoodPath(paths: Pick<ProjectPaths, "run">): string {
+  return join(paths.run, "last-good.json");
+}
+
+/** Records the state that just verified. */
+export function saveLastGood(paths: Pick<ProjectPaths, "run">, manifestText: string, units: RenderedFile[]): void {
+  const state: LastGood = { time: new Date().toISOString(), manifestText, units };
+  writeFileAtomicSync(lastGoodPath(paths), JSON.stringify(state) + "\n", 0o600);
+}
+
+/** The last good state, or undefined when none was recorded (or the file is unreadable). */
+export function loadLastGood(paths: Pick<ProjectPaths, "run">): LastGood | undefined {
+  try {
+    const state = JSON.parse(readFileSync(lastGoodPath(paths), "utf8")) as LastGood;
+    return typeof state.manifestText === "string" && Array.isArray(state.units) ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}

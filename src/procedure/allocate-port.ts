@@ -1,0 +1,40 @@
+/**
+ * add-service step 1: the lowest free port of a group — not avoided, not reserved, not external, not
+ * another service's, inside ports.allowed, and not held by any process on this host right now.
+ * A full range is an error that prints the group's budget; never a random port.
+ */
+import { listenersByPort } from "../inspect/listeners";
+import { isPortFree } from "../inspect/port-probe";
+import { availablePorts, formatBudget, groupBudget } from "../model/budget";
+import type { Model } from "../model/types";
+import { UsageError } from "../errors";
+
+export interface Allocation {
+  port: number;
+  /** ports skipped because a live process holds them, with the holder */
+  skipped: Array<{ port: number; holder: string }>;
+}
+
+/** Finds the port. @throws UsageError (exit 2) when the group has no free port, with its budget. */
+export async function allocatePort(model: Model, group: string): Promise<Allocation> {
+  const budget = groupBudget(model, group);
+  const candidates = [...availablePorts(model, group, { limit: 256 })];
+  const held = await listenersByPort(candidates);
+  const skipped: Allocation["skipped"] = [];
+  for (const port of candidates) {
+    const holders = held.get(port) ?? [];
+    if (holders.length) {
+      skipped.push({ port, holder: holders[0].command ? `pid ${holders[0].pid} (${holders[0].command})` : "another process" });
+      continue;
+    }
+    if (!(await isPortFree(port))) {
+      skipped.push({ port, holder: "another process" });
+      continue;
+    }
+    return { port, skipped };
+  }
+  throw new UsageError(
+    `group ${group} has no free port: ${formatBudget(budget)}${skipped.length ? `; ${skipped.length} more held by running processes` : ""}`,
+    `widen the range of group ${group} in the manifest, free a port, or pass --port N`,
+  );
+}

@@ -1,0 +1,77 @@
+/** Steps shared by add-service, modify-service and remove-service. */
+import { createTwoFilesPatch } from "diff";
+import type { Context } from "../cli/context";
+import type { Backend } from "../backend/types";
+import { ManifestError } from "../errors";
+import { saveLastGood } from "../history/last-good";
+import { projectFromSource, type LoadedProject } from "../manifest";
+import { readManifestFile, type ManifestSource } from "../manifest/load";
+import type { Model, Service } from "../model/types";
+import { renderAll } from "../render";
+import { planDiff } from "../write/apply";
+import { planFiles } from "../write/plan";
+import { verifyServices, type ServiceCheck } from "../verify/verify";
+import { waitReady } from "./readiness";
+import { StepFailed, type TransactionState } from "./transaction";
+import { printChecks } from "./verify-table";
+import type { Step } from "./report";
+
+/** The manifest as it is now; it must be valid before a change (fix it first otherwise). */
+export function currentProject(path: string): LoadedProject {
+  return projectFromSource(readManifestFile(path));
+}
+
+/**
+ * The manifest after the change, validated with the rest and rendered once (so a value the targets cannot
+ * represent is refused now, before anything is written).
+ * @throws ManifestError / UsageError (exit 2): nothing has been written yet.
+ */
+export function proposedProject(path: string, raw: unknown): LoadedProject & { rendered: ReturnType<typeof renderAll> } {
+  const source: ManifestSource = { path, text: JSON.stringify(raw, null, 2) + "\n", raw };
+  const project = projectFromSource(source);
+  return { ...project, rendered: renderAll(project.model) };
+}
+
+/** `--dry-run`: the manifest diff and the units/ diff, nothing written. */
+export function printDryRun(ctx: Context, before: LoadedProject, after: LoadedProject & { rendered: ReturnType<typeof renderAll> }): void {
+  ctx.stdout.write(createTwoFilesPatch("a/manifest.json", "b/manifest.json", before.source.text, after.source.text, undefined, undefined, { context: 3 }).replace(/^=+\n/, ""));
+  const plan = planFiles(after.model.paths.root, after.rendered);
+  ctx.stdout.write(plan.changes.length ? planDiff(plan) : "units/: no change\n");
+  ctx.stdout.write("dry run: nothing written\n");
+}
+
+/** Services verified before the change that fail now (pre-existing failures are not the change's fault). */
+export async function verifyAfterChange(ctx: Context, s: Step, model: Model, backend: Backend, baseline: Set<string>, focus: string[]): Promise<ServiceCheck[]> {
+  const checks = await verifyServices(model, backend, model.services);
+  printChecks(ctx, checks, (line) => s.detail(line));
+  const broken = checks.filter((c) => !c.ok && (focus.includes(c.name) || !baseline.has(c.name)));
+  if (broken.length) throw new StepFailed(broken.map((c) => `${c.name}: ${c.problems.join("; ")}`).join(" · "));
+  return checks;
+}
+
+/** Names of services failing verification now (the baseline before a change). */
+export async function failingNow(model: Model, backend: Backend): Promise<Set<string>> {
+  const checks = await verifyServices(model, backend, model.services, { usage: false });
+  return new Set(checks.filter((c) => !c.ok).map((c) => c.name));
+}
+
+/** Applies the new configuration, checks only `expected` programs changed, waits for `start` to be ready. */
+export async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
+  state.backendTouched = backend;
+  const applied = await backend.apply();
+  s.detail(`added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`);
+  for (const service of start) {
+    await backend.start(service.name);
+    const r = await waitReady(backend, service);
+    if (!r.ok) throw new StepFailed(`${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`);
+    s.detail(`${service.name} ready in ${Math.round(r.ms)} ms`);
+  }
+  return [...applied.added, ...applied.changed, ...applied.removed].join(", ") || "no program changed";
+}
+
+/** Remembers the verified state as the last good one. */
+export function rememberGood(project: LoadedProject & { rendered: ReturnType<typeof renderAll> }): void {
+  saveLastGood(project.model.paths, project.source.text, project.rendered);
+}
+
+export { ManifestError };

@@ -1,0 +1,37 @@
+/** add-service step 3 and `orchestrate lint`: hardcoded ports in a service's source folder (warnings only). */
+import { dirname, isAbsolute, relative } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { collectSourceFiles } from "../lint/scan-files";
+import { findHardcodedPorts, type LintFinding } from "../lint/hardcoded-ports";
+import type { Model, Service } from "../model/types";
+
+/** Every managed port (services and externals) → who owns it. */
+export function managedPorts(model: Model): Map<number, string> {
+  const ports = new Map<number, string>();
+  for (const s of model.services) if (s.port !== undefined) ports.set(s.port, s.name);
+  for (const e of model.external) ports.set(e.port, e.name);
+  return ports;
+}
+
+/**
+ * The service's source folder: the folder of the first argument that is a file inside the project
+ * (services/quotes.py → services/), else its working directory.
+ */
+export function sourceFolder(model: Model, service: Service): string {
+  for (const arg of service.argv.slice(1).concat(service.argv[0])) {
+    const path = isAbsolute(arg) ? arg : `${service.directory}/${arg}`;
+    if (!relative(model.paths.root, path).startsWith("..") && existsSync(path) && statSync(path).isFile()) return dirname(path);
+  }
+  return service.directory;
+}
+
+/** Findings in the service's folder, with paths relative to the project root. */
+export async function scanServiceCode(model: Model, service: Service): Promise<LintFinding[]> {
+  return lintPaths(model, [sourceFolder(model, service)]);
+}
+
+/** Findings in the given files or folders. */
+export async function lintPaths(model: Model, paths: string[]): Promise<LintFinding[]> {
+  const files = await collectSourceFiles(paths);
+  return findHardcodedPorts(files, managedPorts(model)).map((f) => ({ ...f, file: relative(model.paths.root, f.file) || f.file }));
+}

@@ -1,0 +1,135 @@
+/**
+ * What counts as "ours" — a process this project may stop without asking — and the evidence for it.
+ * check-ports uses it to tell a STALE holder (ours, left behind) from a FOREIGN one; recover signals only
+ * processes that pass it. Rules, strongest first (each one proven by experiment on supervisord 4.2.5):
+ *
+ * 1. Environment: supervisord puts `SUPERVISOR_SERVER_URL=unix://<its socket>` and
+ *    `SUPERVISOR_PROCESS_NAME=<program>` into every child's environment (supervisor/process.py
+ *    `_spawn_as_child`). /proc/PID/environ keeps the block the process was exec'd with, and children
+ *    inherit it, so `unix://<this project's run/supervisord.sock>` names THIS project's supervisord, not
+ *    any other one on the host. Readable only for our own user's processes (or as root).
+ * 2. Command and orphanhood: the command line equals the generated command of a service of this
+ *    project (launchSpec argv, or the service's own argv after the envfile-exec wrapper exec'd) AND the
+ *    process was abandoned by its manager: its parent is init (PPID 1), or its session leader is gone —
+ *    supervisord calls setsid() when it daemonizes, so its children keep supervisord's PID as their
+ *    session id after it is killed, and the subreaper that adopts them is in another session.
+ *    A copy started by hand in a terminal has a live session leader (the shell) and is NOT matched.
+ * 3. Group: a member of the process group of a process proven ours by 1 or 2 (supervisord makes each
+ *    program its own group leader; stopasgroup/killasgroup reach exactly those members).
+ *
+ * Nothing else is ours: same name, same port or same user are never enough on a shared host.
+ */
+import { readFileSync } from "node:fs";
+import type { ProcessInfo } from "../inspect/processes";
+import { launchSpec } from "../model/launch";
+import type { Model, Service } from "../model/types";
+
+/** The supervisord a process was spawned by, from /proc/PID/environ. */
+export interface SupervisorMark {
+  /** `SUPERVISOR_SERVER_URL`, e.g. `unix:///srv/recio/run/supervisord.sock` */
+  serverUrl: string;
+  /** `SUPERVISOR_PROCESS_NAME`: the program (= service) name */
+  program?: string;
+}
+
+/** Reads SUPERVISOR_SERVER_URL / SUPERVISOR_PROCESS_NAME of `pid`; undefined when unreadable (another user) or absent. */
+export function supervisorMark(pid: number): SupervisorMark | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/environ`, "latin1");
+  } catch {
+    return undefined;
+  }
+  let serverUrl: string | undefined;
+  let program: string | undefined;
+  for (const entry of text.split("\0")) {
+    if (entry.startsWith("SUPERVISOR_SERVER_URL=")) serverUrl = entry.slice(22);
+    else if (entry.startsWith("SUPERVISOR_PROCESS_NAME=")) program = entry.slice(24);
+  }
+  return serverUrl === undefined ? undefined : { serverUrl, program };
+}
+
+/** `unix://` + the project's socket path: the SUPERVISOR_SERVER_URL our supervisord gives its children. */
+export function ourServerUrl(model: Model): string {
+  return `unix://${model.paths.socket}`;
+}
+
+/**
+ * The command lines a service's process shows in /proc (argv joined with single spaces): the launch argv
+ * and, when the envfile-exec wrapper is used, the service's own argv after the wrapper exec'd.
+ */
+export function generatedCommands(model: Model, service: Service): string[] {
+  let launch: string[] = service.argv;
+  try {
+    launch = launchSpec(model, service).argv;
+  } catch {
+    /* an env value no launch can hold: only the plain argv can be running */
+  }
+  return [...new Set([launch.join(" "), service.argv.join(" ")])];
+}
+
+/** Everything {@link leftoverEvidence} needs to judge a process, read once per run. */
+export interface OursFacts {
+  /** {@link ourServerUrl} of the project */
+  serverUrl: string;
+  /** command line → services generating it (enabled services of the current and the last good manifest) */
+  commands: Map<string, string[]>;
+  /** processes by PID: at least each candidate, its parent and its session leader when alive */
+  processes: Map<number, ProcessInfo>;
+  /** supervisorMark per PID (undefined = unreadable or none); missing PIDs are read on demand */
+  marks: Map<number, SupervisorMark | undefined>;
+  /** PID in run/supervisord.pid when it no longer is a live supervisord (its former children keep it as session id) */
+  formerSupervisord?: number;
+}
+
+/** Proof that a process is ours: the service it was started as (when known) and why, in words. */
+export interface Evidence {
+  service?: string;
+  rule: "environment" | "command";
+  reason: string;
+}
+
+/** Builds the command → services index for {@link OursFacts.commands} from one or more models. */
+export function commandIndex(models: Model[]): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const model of models) {
+    for (const service of model.services) {
+      for (const command of generatedCommands(model, service)) {
+        const names = index.get(command) ?? [];
+        if (!names.includes(service.name)) names.push(service.name);
+        index.set(command, names);
+      }
+    }
+  }
+  return index;
+}
+
+/** Why `info`'s manager is gone, or undefined while it still has one (rule 2 above). */
+function orphaned(info: ProcessInfo, facts: OursFacts): string | undefined {
+  if (info.ppid === 1) return "its parent is init (PPID 1)";
+  if (facts.formerSupervisord !== undefined && info.sid === facts.formerSupervisord) {
+    return `its session is that of supervisord PID ${info.sid} from run/supervisord.pid, which is gone`;
+  }
+  if (info.sid > 0 && info.sid !== info.pid && !facts.processes.has(info.sid)) {
+    return `its session leader PID ${info.sid} is gone (adopted by PID ${info.ppid})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `info` is a process of this project's supervisord that nobody manages now, or undefined when that
+ * is not proven (rules 1 and 2 of this file). The caller must already have excluded processes inside a
+ * program of a RUNNING manager (those are "service", not leftovers).
+ */
+export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence | undefined {
+  if (!facts.marks.has(info.pid)) facts.marks.set(info.pid, supervisorMark(info.pid));
+  const mark = facts.marks.get(info.pid);
+  if (mark && mark.serverUrl === facts.serverUrl) {
+    return { service: mark.program, rule: "environment", reason: `its environment names this project's supervisord (SUPERVISOR_SERVER_URL=${mark.serverUrl}${mark.program ? `, program ${mark.program}` : ""})` };
+  }
+  const services = facts.commands.get(info.command);
+  if (!services) return undefined;
+  const why = orphaned(info, facts);
+  if (!why) return undefined;
+  return { service: services[0], rule: "command", reason: `its command is the generated command of ${services.join("/")} and ${why}` };
+}
