@@ -5,6 +5,10 @@ import type { Backend } from "./types";
 
 export interface BackendChoice {
   kind: "supervisor" | "systemd";
+  /** systemd only: `--user` scope */
+  scope?: "system" | "user";
+  /** systemd only: `--root DIR` offline tree */
+  root?: string;
 }
 
 /** The backend for `model`. */
@@ -12,7 +16,7 @@ export function createBackend(model: Model, choice: BackendChoice): Backend {
   if (choice.kind === "systemd") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { systemdBackendFor } = require("./systemd/for-model") as typeof import("./systemd/for-model");
-    return systemdBackendFor(model);
+    return systemdBackendFor(model, { scope: choice.scope, root: choice.root });
   }
   return new SupervisordBackend(model.paths);
 }

@@ -15,10 +15,12 @@ export interface Context {
   manifest?: string;
   /** --backend */
   backend: "supervisor" | "systemd";
+  /** systemd scope and offline root (--user, --root) */
+  systemd: { scope: "system" | "user"; root?: string };
   env: NodeJS.ProcessEnv;
 }
 
-export function processContext(options: { manifest?: string; backend?: string; color?: boolean }): Context {
+export function processContext(options: { manifest?: string; backend?: string; color?: boolean; user?: boolean; root?: string }): Context {
   const env = process.env;
   const color = options.color !== false && !("NO_COLOR" in env) && process.stdout.isTTY === true;
   return {
@@ -27,6 +29,7 @@ export function processContext(options: { manifest?: string; backend?: string; c
     color,
     manifest: options.manifest,
     backend: options.backend === "systemd" ? "systemd" : "supervisor",
+    systemd: { scope: options.user ? "user" : "system", root: options.root },
     env,
   };
 }

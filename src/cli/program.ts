@@ -11,7 +11,10 @@ import { registerImport } from "./commands/import";
 import { registerGenerate } from "./commands/generate";
 import { registerOperate } from "./commands/operate";
 import { registerTestStart } from "./commands/test-start";
+import { registerCheckPorts } from "./commands/check-ports";
+import { registerRecover } from "./commands/recover";
 import { registerChange } from "./commands/change";
+import { registerInstall } from "./commands/install";
 
 /** A command body: gets the context, returns the exit code (0, 1 or 2). */
 export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number> | number;
@@ -19,7 +22,7 @@ export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<
 /** Wraps a command body for commander: builds the context from the global options, records the exit code. */
 export function action<A extends unknown[]>(program: Command, body: Action<A>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
-    const globals = program.opts<{ manifest?: string; backend?: string; color?: boolean }>();
+    const globals = program.opts<{ manifest?: string; backend?: string; color?: boolean; user?: boolean; root?: string }>();
     const code = await body(processContext(globals), ...(args.slice(0, -1) as A));
     process.exitCode = code;
   };
@@ -30,6 +33,8 @@ export function buildProgram(): Command {
     .description("One manifest of services and ports → supervisord programs and systemd units, and the procedure to run them:\nvalidate, test-start, restart, verify, add-service, recover.")
     .option("-m, --manifest <path>", "manifest file (default: $ORCHESTRATE_MANIFEST or ./manifest.json)")
     .addOption(new Option("-b, --backend <kind>", "process manager").choices(["supervisor", "systemd"]).default("supervisor"))
+    .option("--user", "systemd: the user's manager (~/.config/systemd/user)")
+    .option("--root <dir>", "systemd: an offline tree (systemctl --root): install and enable only")
     .option("--no-color", "plain output (also NO_COLOR=1)")
     .showHelpAfterError('(run "orchestrate --help" for usage)')
     .configureOutput({ outputError: (text, write) => write(text) })
@@ -50,6 +55,9 @@ Exit codes: 0 success · 1 an operation or check failed · 2 bad input (nothing 
   registerTestStart(program);
   registerOperate(program);
   registerChange(program);
+  registerInstall(program);
   registerImport(program);
+  registerCheckPorts(program);
+  registerRecover(program);
   return program;
 }

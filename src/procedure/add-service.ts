@@ -91,7 +91,7 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
     }
 
     const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
-    const backend = createBackend(after.model, { kind: ctx.backend });
+    const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
     const code = await transact(ctx, { command: `add-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 7 }, async (state) => {
       await step(state, "choose the port", async (s) => {
         for (const n of portNotes) s.detail(n);

@@ -71,7 +71,7 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
       return 0;
     }
     const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
-    const backend = createBackend(after.model, { kind: ctx.backend });
+    const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
     const portChanged = old.port !== service.port;
     const code = await transact(ctx, { command: `modify-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 }, async (state) => {
       await step(state, "check the change", async (s) => changes.forEach((c) => s.detail(c)), () => `${changes.length} change${changes.length === 1 ? "" : "s"}`);

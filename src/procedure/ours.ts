@@ -14,7 +14,11 @@
  *    supervisord calls setsid() when it daemonizes, so its children keep supervisord's PID as their
  *    session id after it is killed, and the subreaper that adopts them is in another session.
  *    A copy started by hand in a terminal has a live session leader (the shell) and is NOT matched.
- * 3. Group: a member of the process group of a process proven ours by 1 or 2 (supervisord makes each
+ *    Its user must be the one running orchestrate (and supervisord) or the service's own `user`, so another
+ *    user's copy of the same command is never taken, even by root.
+ * 3. Observed: a child of this project's live supervisord seen by recover just before it stopped that
+ *    supervisord (PID and start time recorded, so a reused PID does not match).
+ * 4. Group: a member of the process group of a process proven ours by 1 or 2 (supervisord makes each
  *    program its own group leader; stopasgroup/killasgroup reach exactly those members).
  *
  * Nothing else is ours: same name, same port or same user are never enough on a shared host.
@@ -72,32 +76,42 @@ export function generatedCommands(model: Model, service: Service): string[] {
 export interface OursFacts {
   /** {@link ourServerUrl} of the project */
   serverUrl: string;
-  /** command line → services generating it (enabled services of the current and the last good manifest) */
-  commands: Map<string, string[]>;
+  /** command line → the services generating it (of the current and the last good manifest) */
+  commands: Map<string, CommandOwner[]>;
+  /** uid that runs this project's supervisord and its programs (default: ours, process.getuid()) */
+  uid?: number;
   /** processes by PID: at least each candidate, its parent and its session leader when alive */
   processes: Map<number, ProcessInfo>;
   /** supervisorMark per PID (undefined = unreadable or none); missing PIDs are read on demand */
   marks: Map<number, SupervisorMark | undefined>;
   /** PID in run/supervisord.pid when it no longer is a live supervisord (its former children keep it as session id) */
   formerSupervisord?: number;
+  /** children of our supervisord seen alive just before recover stopped it: PID → startTime */
+  observedChildren?: Map<number, number>;
+}
+
+/** A service that generates a command line, and the user it runs as when the manifest says (`user`). */
+export interface CommandOwner {
+  service: string;
+  user?: string;
 }
 
 /** Proof that a process is ours: the service it was started as (when known) and why, in words. */
 export interface Evidence {
   service?: string;
-  rule: "environment" | "command";
+  rule: "environment" | "observed" | "command";
   reason: string;
 }
 
 /** Builds the command → services index for {@link OursFacts.commands} from one or more models. */
-export function commandIndex(models: Model[]): Map<string, string[]> {
-  const index = new Map<string, string[]>();
+export function commandIndex(models: Model[]): Map<string, CommandOwner[]> {
+  const index = new Map<string, CommandOwner[]>();
   for (const model of models) {
     for (const service of model.services) {
       for (const command of generatedCommands(model, service)) {
-        const names = index.get(command) ?? [];
-        if (!names.includes(service.name)) names.push(service.name);
-        index.set(command, names);
+        const owners = index.get(command) ?? [];
+        if (!owners.some((o) => o.service === service.name && o.user === service.user)) owners.push({ service: service.name, user: service.user });
+        index.set(command, owners);
       }
     }
   }
@@ -127,9 +141,16 @@ export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence 
   if (mark && mark.serverUrl === facts.serverUrl) {
     return { service: mark.program, rule: "environment", reason: `its environment names this project's supervisord (SUPERVISOR_SERVER_URL=${mark.serverUrl}${mark.program ? `, program ${mark.program}` : ""})` };
   }
-  const services = facts.commands.get(info.command);
-  if (!services) return undefined;
+  const observed = facts.observedChildren?.get(info.pid);
+  if (observed !== undefined && observed === info.startTime) {
+    return { rule: "observed", reason: "it was a child of this project's supervisord when recover stopped it" };
+  }
+  // the user a program runs as: the manifest's `user`, else whoever runs supervisord (us)
+  const uid = facts.uid ?? process.getuid?.() ?? -1;
+  const owners = facts.commands.get(info.command)?.filter((o) => info.uid === uid || (o.user !== undefined && info.user === o.user));
+  if (!owners?.length) return undefined;
   const why = orphaned(info, facts);
   if (!why) return undefined;
-  return { service: services[0], rule: "command", reason: `its command is the generated command of ${services.join("/")} and ${why}` };
+  const names = owners.map((o) => o.service).join("/");
+  return { service: owners[0].service, rule: "command", reason: `its command is the generated command of ${names}, it runs as user ${info.user}, and ${why}` };
 }

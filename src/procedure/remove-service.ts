@@ -40,7 +40,7 @@ export async function removeService(ctx: Context, o: { name: string; force?: boo
       return 0;
     }
     const snapshot = takeSnapshot(after.model.paths, before.source.text);
-    const backend = createBackend(after.model, { kind: ctx.backend });
+    const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
     const code = await transact(ctx, { command: `remove-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 }, async (state) => {
       await step(state, "check dependents", async (s) => dependents.forEach((d) => s.detail(`${d.name} dependsOn ${o.name}: dropped (--force)`)), () => (dependents.length ? `${dependents.length} dependency dropped` : "none"));
       const running = await backend.isRunning();

@@ -46,7 +46,7 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   const plan = generateUnits(model, { write: true });
   s2.ok(summarizePlan(plan));
 
-  const backend = createBackend(model, { kind: ctx.backend });
+  const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
   const s3 = report.begin(`ensure ${backend.kind === "supervisor" ? "supervisord" : "systemd"} is running`);
   const { started } = await backend.ensureRunning();
   s3.ok(started ? `started (${backend.kind === "supervisor" ? "run/supervisord.sock" : "systemd"})` : "already running");

@@ -43,6 +43,7 @@ export async function verifyServices(model: Model, backend: Backend, services: S
     listProcesses(),
   ]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
+  const unitOf = options.unitOf ?? (backend.kind === "systemd" ? (s: Service) => `${model.project}-${s.name}.service` : undefined);
   return Promise.all(
     enabled.map(async (service): Promise<ServiceCheck> => {
       const status = byName.get(service.name) ?? { name: service.name, state: "ABSENT" as const };
@@ -50,7 +51,8 @@ export async function verifyServices(model: Model, backend: Backend, services: S
       const running = status.state === "RUNNING";
       if (!running) problems.push(describeState(status));
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs) problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
-      const pids = await programProcesses(backend.kind, running ? status.pid : undefined, table, options.unitOf?.(service));
+      // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
+      const pids = await programProcesses(backend.kind, status.pid, table, unitOf?.(service));
       let owner: PortOwner | undefined;
       if (service.port !== undefined) {
         owner = portOwner(listeners.get(service.port) ?? [], pids);
@@ -71,6 +73,6 @@ export async function verifyServices(model: Model, backend: Backend, services: S
 /** "FATAL (spawn error: …; exit status 1)" for a program that is not running. */
 export function describeState(status: ProgramStatus): string {
   if (status.state === "ABSENT") return "not known to the process manager (run \"orchestrate restart\" to apply the configuration)";
-  const parts = [status.spawnError, status.exitStatus !== undefined && status.exitStatus !== 0 ? `exit status ${status.exitStatus}` : undefined].filter(Boolean);
+  const parts = [status.spawnError !== status.detail ? status.spawnError : undefined, status.exitStatus !== undefined && status.exitStatus !== 0 ? `exit status ${status.exitStatus}` : undefined].filter(Boolean);
   return `${status.state}${status.detail ? ` (${status.detail})` : ""}${parts.length ? `: ${parts.join("; ")}` : ""}`;
 }

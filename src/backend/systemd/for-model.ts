@@ -1,8 +1,16 @@
-/** Builds the systemd backend for a project (wired in when the systemd backend lands). */
-import { OperationError } from "../../errors";
+/** Builds the systemd backend for a project from the model and the CLI's systemd options. */
 import type { Model } from "../../model/types";
-import type { Backend } from "../types";
+import { SystemdBackend } from "./backend";
 
-export function systemdBackendFor(model: Model): Backend {
-  throw new OperationError(`the systemd backend is not available yet for ${model.project}`, "use --backend supervisor");
+export interface SystemdChoice {
+  /** `--user`: the user's manager and ~/.config/systemd/user */
+  scope?: "system" | "user";
+  /** `--root DIR`: an offline tree (install and enable only) */
+  root?: string;
+}
+
+export function systemdBackendFor(model: Model, choice: SystemdChoice = {}): SystemdBackend {
+  const logs: Record<string, { stdout: string; stderr: string }> = {};
+  for (const s of model.services) logs[s.name] = { stdout: s.stdoutLog, stderr: s.stderrLog };
+  return new SystemdBackend({ project: model.project, unitsDir: model.paths.systemdDir, runDir: model.paths.run, scope: choice.scope, root: choice.root, logs });
 }

@@ -1,0 +1,43 @@
+/** `orchestrate install`: put the generated programs or units where a system manager reads them. */
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { createBackend } from "../../backend";
+import { UsageError } from "../../errors";
+import { loadProject } from "../../manifest";
+import { generateUnits } from "../../procedure/generate";
+import { installSupervisorPrograms } from "../../procedure/install-supervisor";
+import { action } from "../program";
+
+export function registerInstall(program: Command): void {
+  program
+    .command("install")
+    .option("--supervisor-conf-dir <dir>", "supervisor backend: copy units/supervisor/*.conf into this include folder (e.g. /etc/supervisor/conf.d)")
+    .description("install the generated programs into a system supervisord, or (--backend systemd) the units into systemd")
+    .addHelpText("after", `
+Examples:
+  orchestrate install --supervisor-conf-dir /etc/supervisor/conf.d && supervisorctl reread && supervisorctl update
+  orchestrate --backend systemd install            # /etc/systemd/system, daemon-reload, enable PROJECT.target
+  orchestrate --backend systemd --user install     # ~/.config/systemd/user
+  orchestrate --backend systemd --root /mnt/img install   # offline tree
+
+Only files an earlier install recorded as its own are ever removed.`)
+    .action(
+      action(program, async (ctx, o: { supervisorConfDir?: string }) => {
+        const { model } = loadProject(ctx.manifest);
+        const plan = generateUnits(model, { write: true });
+        if (ctx.backend === "systemd") {
+          const applied = await createBackend(model, { kind: "systemd", ...ctx.systemd }).apply();
+          ctx.stdout.write(`systemd units installed: added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}\n`);
+          ctx.stdout.write(`start them with: orchestrate --backend systemd restart   (or systemctl start ${model.project}.target)\n`);
+          return 0;
+        }
+        if (!o.supervisorConfDir) throw new UsageError("install needs --supervisor-conf-dir DIR with the supervisor backend", "e.g. --supervisor-conf-dir /etc/supervisor/conf.d; the private supervisord needs no install (orchestrate restart)");
+        if (!existsSync(o.supervisorConfDir)) throw new UsageError(`${o.supervisorConfDir} does not exist`, "create it, or name the folder your supervisord.conf [include] reads");
+        const r = installSupervisorPrograms(model, plan.rendered, o.supervisorConfDir);
+        ctx.stdout.write(`${o.supervisorConfDir}: ${r.installed.length} installed, ${r.unchanged.length} unchanged, ${r.removed.length} removed\n`);
+        for (const f of [...r.installed, ...r.removed]) ctx.stdout.write(`  ${r.removed.includes(f) ? "removed  " : "installed"} ${f}\n`);
+        ctx.stdout.write("load them with: supervisorctl reread && supervisorctl update\n");
+        return 0;
+      }),
+    );
+}
