@@ -15,7 +15,8 @@ import { followLog } from "../../procedure/logs";
 
 async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
-  const backend = createBackend(project.model, { kind: ctx.backend });
+  const backend = createBackend(project.model, { kind: ctx.backend, ...ctx.systemd });
+  if (ctx.backend === "systemd") await backend.ensureRunning(); // throws "System has not been booted with systemd…" naming the alternatives
   if (!(await backend.isRunning())) {
     throw new OperationError(
       ctx.backend === "supervisor" ? `supervisord is not running for ${project.model.paths.manifest} (no answer on ${project.model.paths.socket})` : "systemd is not reachable",
@@ -57,7 +58,7 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
-        const backend = createBackend(model, { kind: ctx.backend });
+        const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
         const report = await statusReport(model, backend);
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printStatus(ctx, report);
@@ -99,7 +100,7 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx) => {
         const { model } = loadProject(ctx.manifest);
-        const backend = createBackend(model, { kind: ctx.backend });
+        const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
         if (!(await backend.isRunning()) && ctx.backend === "supervisor") {
           ctx.stdout.write("supervisord is not running\n");
           return 0;
