@@ -1,0 +1,52 @@
+/** resolveModel: defaults, absolute paths, placeholders, environment order, dependency levels and priority. */
+import { describe, expect, it } from "vitest";
+import { validateManifest } from "../../src/manifest/validate";
+import { resolveModel } from "../../src/model/resolve";
+
+const manifest = {
+  project: "demo",
+  host: "127.0.0.1",
+  groups: { core: { range: "8000-8099" } },
+  services: {
+    db: { group: "core", port: 8000, command: "bin/db --port {port}", directory: "srv" },
+    api: { group: "core", port: 8001, command: ["/usr/bin/node", "api.js", "--name={name}"], env: { URL: "http://{host}:{port}/x", A: "1" }, dependsOn: ["db"] },
+    web: { group: "core", port: 8002, command: "web", dependsOn: ["api", "db"], enabled: true, stopSignal: "INT" },
+    off: { command: "x", enabled: false },
+  },
+};
+
+describe("resolveModel", () => {
+  const v = validateManifest(manifest);
+  const model = resolveModel(v.manifest!, "/srv/demo/manifest.json");
+  const by = (n: string) => model.services.find((s) => s.name === n)!;
+
+  it("is valid input", () => expect(v.errors).toEqual([]));
+  it("makes paths absolute against the manifest's folder", () => {
+    expect(model.paths.root).toBe("/srv/demo");
+    expect(by("db").directory).toBe("/srv/demo/srv");
+    expect(by("db").argv[0]).toBe("/srv/demo/srv/bin/db");
+    expect(by("web").argv[0]).toBe("web");
+    expect(by("api").stdoutLog).toBe("/srv/demo/logs/api.out.log");
+    expect(model.paths.socket).toBe("/srv/demo/run/supervisord.sock");
+  });
+  it("replaces placeholders in argv and env", () => {
+    expect(by("db").argv).toEqual(["/srv/demo/srv/bin/db", "--port", "8000"]);
+    expect(by("api").argv[2]).toBe("--name=api");
+    expect(by("api").env.URL).toBe("http://127.0.0.1:8001/x");
+  });
+  it("gives PORT, HOST, SERVICE_NAME first, then the manifest's env in order", () => {
+    expect(Object.entries(by("api").env)).toEqual([["PORT", "8001"], ["HOST", "127.0.0.1"], ["SERVICE_NAME", "api"], ["URL", "http://127.0.0.1:8001/x"], ["A", "1"]]);
+    expect(by("off").env.PORT).toBeUndefined();
+  });
+  it("applies defaults", () => {
+    expect(by("db")).toMatchObject({ readyTimeout: 15, startSecs: 2, startRetries: 3, stopSignal: "TERM", stopTimeout: 10, enabled: true, hardening: "default" });
+    expect(by("web").stopSignal).toBe("INT");
+  });
+  it("orders by dependency level: dependencies start first", () => {
+    expect(model.levels).toEqual([["db"], ["api"], ["web"]]);
+    expect([by("db").priority, by("api").priority, by("web").priority]).toEqual([100, 110, 120]);
+  });
+  it("keeps disabled services out of the start levels", () => {
+    expect(model.levels.flat()).not.toContain("off");
+  });
+});
