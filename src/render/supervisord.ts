@@ -1,0 +1,167 @@
+/**
+ * The supervisord renderer: the model in, files out (never written here). `units/supervisord.conf` is a
+ * private supervisord (unix socket and pidfile under run/, logs under logs/) that includes one
+ * `units/supervisor/NAME.conf` per enabled service; each program file also works on its own from
+ * /etc/supervisor/conf.d (absolute paths only, no `%(here)s`, no `[group:]`).
+ *
+ * Every value goes through src/render/supervisord-escape.ts; keys and defaults follow FACTS.md "keys for a
+ * program that binds a port". Output is deterministic: no timestamps, manifest order.
+ */
+import { basename, dirname, relative } from "node:path";
+import { UsageError } from "../errors";
+import { launchSpec } from "../model/launch";
+import type { Model, RenderedFile, Service } from "../model/types";
+import { renderEnvFile, renderEnvfileExec } from "./envfile-exec";
+import { commandLine, environmentValue, generatedHeader, logfileValue, pathValue, plainValue } from "./supervisord-escape";
+
+/** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (FACTS.md). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Program names supervisord and supervisorctl accept safely (DESIGN.md service names; not `all`). */
+const PROGRAM_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+
+/** Characters `glob.glob` treats specially in the `[include]` pattern that supervisord builds. */
+const GLOB_CHARS = /[*?[\]]/;
+
+function header(model: Model): string {
+  return generatedHeader(basename(model.paths.manifest));
+}
+
+function rel(model: Model, absolute: string): string {
+  return relative(model.paths.root, absolute);
+}
+
+/** A whole number of seconds or a count, as supervisord's `integer()` reads it. */
+function count(value: number, where: string): string {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`${where}: supervisord expects a whole number >= 0, found ${value}`, `set ${where} to a whole number`);
+  }
+  return String(value);
+}
+
+function checkSocket(model: Model): void {
+  const bytes = Buffer.byteLength(model.paths.socket);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new UsageError(
+      `supervisord socket path ${model.paths.socket} is ${bytes} bytes; a unix socket path must be shorter than 108 bytes`,
+      "move the project to a shorter folder (for example /srv/" + model.project + ")",
+    );
+  }
+}
+
+/** `files=` of `[include]`: relative to the conf's folder, which supervisord joins and globs (options.py). */
+function includePattern(model: Model): string {
+  const folder = relative(dirname(model.paths.supervisordConf), model.paths.supervisorDir);
+  if (GLOB_CHARS.test(model.paths.supervisorDir) || /\s/.test(folder)) {
+    throw new UsageError(
+      `${model.paths.supervisorDir}: supervisord's [include] splits files= at whitespace and globs the path, ` +
+        "so a path containing * ? [ ] (or whitespace below units/) would not find the program files",
+      "move the project to a folder whose path has none of * ? [ ]",
+    );
+  }
+  const pattern = `${folder}/*.conf`;
+  return plainValue(pattern, { field: "include.files" });
+}
+
+/**
+ * `units/supervisord.conf`: the private supervisord of the project (FACTS.md "A private instance needs …"):
+ * `[unix_http_server]` (socket, chmod 0700), `[supervisord]` (pidfile, logfile, childlogdir, identifier
+ * `orchestrate-PROJECT`, daemonizes), `[rpcinterface:supervisor]`, `[supervisorctl]`, `[include]` of
+ * `supervisor/*.conf`. No `[inet_http_server]`: nothing listens on TCP.
+ * @throws UsageError when the socket path is 108 bytes or longer, or a path cannot be written (pathValue).
+ */
+export function renderSupervisordConf(model: Model): RenderedFile {
+  checkSocket(model);
+  const p = model.paths;
+  const socket = pathValue(p.socket, { field: "paths.socket" });
+  pathValue(p.supervisordConf, { field: "paths.supervisordConf" }); // shown in a comment: must not break the line
+  const lines = [
+    header(model),
+    `; Private supervisord of project ${model.project}: supervisord -c ${p.supervisordConf}`,
+    "",
+    "[unix_http_server]",
+    `file=${socket}`,
+    "chmod=0700",
+    "",
+    "[supervisord]",
+    `pidfile=${pathValue(p.pidfile, { field: "paths.pidfile" })}`,
+    `logfile=${pathValue(p.supervisordLog, { field: "paths.supervisordLog" })}`,
+    `logfile_maxbytes=${count(model.logs.maxBytes, "logs.maxBytes")}`,
+    `logfile_backups=${count(model.logs.backups, "logs.backups")}`,
+    `childlogdir=${pathValue(p.logs, { field: "paths.logs" })}`,
+    `identifier=${plainValue(`orchestrate-${model.project}`, { field: "project" })}`,
+    "",
+    "[rpcinterface:supervisor]",
+    "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+    "",
+    "[supervisorctl]",
+    `serverurl=unix://${socket}`,
+    "",
+    "[include]",
+    `files=${includePattern(model)}`,
+  ];
+  return { path: rel(model, p.supervisordConf), content: lines.join("\n") + "\n", mode: 0o644 };
+}
+
+/**
+ * `units/supervisor/NAME.conf`: one `[program:NAME]` running {@link launchSpec}'s argv in the service's
+ * directory with its inline environment (PORT, HOST, SERVICE_NAME, then the manifest's env; every value
+ * quoted), autostart/autorestart, start and stop settings, stopasgroup/killasgroup (FACTS.md: else a
+ * wrapper's child keeps the port), priority, logs with rotation from `model.logs`, and `user=` when set.
+ * `stopwaitsecs` is `stopTimeout` rounded up (supervisord takes whole seconds).
+ * @throws UsageError for a name or value supervisord cannot read back exactly.
+ */
+export function renderProgram(model: Model, service: Service): RenderedFile {
+  const name = service.name;
+  if (!PROGRAM_NAME.test(name) || name === "all") {
+    throw new UsageError(`services.${name}: expected a name matching ${PROGRAM_NAME} other than "all", found ${JSON.stringify(name)}`, "rename the service");
+  }
+  const spec = launchSpec(model, service);
+  const at = (field: string) => ({ service: name, field });
+  const env = Object.entries(spec.env).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new UsageError(`services.${name}.env: expected a variable name, found ${JSON.stringify(k)}`, "use letters, digits and _");
+    }
+    return `${k}=${environmentValue(v, at(`env.${k}`))}`;
+  });
+  const logs = model.logs;
+  const lines = [
+    header(model),
+    "",
+    `[program:${name}]`,
+    `command=${commandLine(spec.argv, name)}`,
+    `directory=${pathValue(spec.cwd, at("directory"))}`,
+    ...(env.length > 0 ? [`environment=${env.join(",")}`] : []),
+    ...(service.user !== undefined ? [`user=${plainValue(service.user, at("user"))}`] : []),
+    "autostart=true",
+    "autorestart=true",
+    `startsecs=${count(service.startSecs, `services.${name}.startSecs`)}`,
+    `startretries=${count(service.startRetries, `services.${name}.startRetries`)}`,
+    `stopsignal=${service.stopSignal}`,
+    `stopwaitsecs=${count(Math.ceil(service.stopTimeout), `services.${name}.stopTimeout`)}`,
+    "stopasgroup=true",
+    "killasgroup=true",
+    `priority=${count(service.priority, `services.${name}.priority`)}`,
+    `stdout_logfile=${logfileValue(service.stdoutLog, at("stdoutLog"))}`,
+    `stdout_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
+    `stdout_logfile_backups=${count(logs.backups, "logs.backups")}`,
+    `stderr_logfile=${logfileValue(service.stderrLog, at("stderrLog"))}`,
+    `stderr_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
+    `stderr_logfile_backups=${count(logs.backups, "logs.backups")}`,
+  ];
+  return { path: rel(model, `${model.paths.supervisorDir}/${name}.conf`), content: lines.join("\n") + "\n", mode: 0o644 };
+}
+
+/**
+ * Every supervisord file of the project: the conf, one program per ENABLED service (a disabled service gets
+ * none; its port stays reserved by validation), then `units/bin/envfile-exec` and `units/env/NAME.env` when
+ * some enabled service needs them. Paths are relative to `model.paths.root`.
+ * @throws UsageError (see {@link renderSupervisordConf} and {@link renderProgram}).
+ */
+export function renderSupervisord(model: Model): RenderedFile[] {
+  const enabled = model.services.filter((s) => s.enabled);
+  const files = [renderSupervisordConf(model), ...enabled.map((s) => renderProgram(model, s))];
+  const envFiles = enabled.map((s) => renderEnvFile(model, s)).filter((f): f is RenderedFile => f !== undefined);
+  if (enabled.some((s) => launchSpec(model, s).envFiles.length > 0)) files.push(renderEnvfileExec(model));
+  return [...files, ...envFiles];
+}
