@@ -11,7 +11,7 @@ import { renderAll } from "../render";
 import { planDiff } from "../write/apply";
 import { planFiles } from "../write/plan";
 import { verifyServices, type ServiceCheck } from "../verify/verify";
-import { waitReady } from "./readiness";
+import { waitReady, waitStarted } from "./readiness";
 import { StepFailed, type TransactionState } from "./transaction";
 import { printChecks } from "./verify-table";
 import type { Step } from "./report";
@@ -55,7 +55,7 @@ export async function failingNow(model: Model, backend: Backend): Promise<Set<st
   return new Set(checks.filter((c) => !c.ok).map((c) => c.name));
 }
 
-/** Applies the new configuration, checks only `expected` programs changed, waits for `start` to be ready. */
+/** Applies the new configuration, starts `start` and waits for each to be ready and past its startSecs. */
 export async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
   state.backendTouched = backend;
   const applied = await backend.apply();
@@ -64,8 +64,12 @@ export async function applyAndWait(state: TransactionState, s: Step, backend: Ba
     await backend.start(service.name);
     const r = await waitReady(backend, service);
     if (!r.ok) throw new StepFailed(`${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`);
+    // verify (the next step) wants RUNNING for startSecs; a service is ready (port, health) sooner, and
+    // systemd says "active" at once (no STARTING phase as in supervisord): wait out startSecs, as restart does.
+    await waitStarted(backend, [service]);
     s.detail(`${service.name} ready in ${Math.round(r.ms)} ms`);
   }
+  await waitStarted(backend, start); // port up is not yet RUNNING: verify wants RUNNING past startsecs
   return [...applied.added, ...applied.changed, ...applied.removed].join(", ") || "no program changed";
 }
 

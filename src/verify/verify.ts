@@ -4,7 +4,7 @@
  * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
  */
 import type { Backend, ProgramStatus } from "../backend/types";
-import { listenersByPort } from "../inspect/listeners";
+import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
 import { checkHealth, type HealthResult } from "./health";
@@ -39,10 +39,12 @@ export async function verifyServices(model: Model, backend: Backend, services: S
   const enabled = services.filter((s) => s.enabled);
   const [statuses, listeners, table] = await Promise.all([
     backend.status(enabled.map((s) => s.name)),
-    listenersByPort(enabled.flatMap((s) => (s.port ? [s.port] : []))),
+    listListeners(),
     listProcesses(),
   ]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
+  const byPort = new Map<number, Listener[]>();
+  for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
   const unitOf = options.unitOf ?? (backend.kind === "systemd" ? (s: Service) => `${model.project}-${s.name}.service` : undefined);
   return Promise.all(
     enabled.map(async (service): Promise<ServiceCheck> => {
@@ -55,8 +57,11 @@ export async function verifyServices(model: Model, backend: Backend, services: S
       const pids = await programProcesses(backend.kind, status.pid, table, unitOf?.(service));
       let owner: PortOwner | undefined;
       if (service.port !== undefined) {
-        owner = portOwner(listeners.get(service.port) ?? [], pids);
-        if (owner.kind === "none") problems.push(`nothing listens on port ${service.port}`);
+        owner = portOwner(byPort.get(service.port) ?? [], pids);
+        if (owner.kind === "none") {
+          const elsewhere = [...new Set(listeners.filter((l) => l.pids.some((p) => pids.has(p))).map((l) => l.port))];
+          problems.push(elsewhere.length ? `nothing listens on port ${service.port}; ${service.name} listens on ${elsewhere.join(", ")} instead: hardcoded port? (read PORT from the environment)` : `nothing listens on port ${service.port}`);
+        }
         if (owner.kind === "foreign") problems.push(`port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`);
       }
       let health: HealthResult | undefined;

@@ -11,6 +11,7 @@ import { modifyService } from "../../procedure/modify-service";
 import { removeService } from "../../procedure/remove-service";
 import { renderPortsMd } from "../../render/ports-md";
 import { table } from "../format";
+import { formatLintFinding } from "../../lint/format";
 import { action } from "../program";
 import { resolve } from "node:path";
 
@@ -136,7 +137,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
         const findings = await lintPaths(model, targets);
         if (o.json) ctx.stdout.write(JSON.stringify(findings, null, 2) + "\n");
         else if (!findings.length) ctx.stdout.write("no hardcoded ports found\n");
-        else for (const f of findings) ctx.stdout.write(`${f.file}:${f.line}:${f.column}: port ${f.port}${f.service ? ` (${f.service})` : ""}: ${f.text}\n  fix: ${f.fix}\n`);
+        else for (const f of findings) ctx.stdout.write(formatLintFinding(f) + "\n");
         return findings.length ? 1 : 0;
       }),
     );

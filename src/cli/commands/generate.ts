@@ -22,7 +22,7 @@ export function registerGenerate(program: Command): void {
             ctx.stdout.write(`units/ matches ${model.paths.manifest} (${plan.unchanged.length} files)\n`);
             return 0;
           }
-          ctx.stderr.write(`drift: ${plan.changes.length} file${plan.changes.length === 1 ? "" : "s"} differ from what the manifest renders:\n`);
+          ctx.stderr.write(`drift: ${plan.changes.length === 1 ? "1 file differs" : `${plan.changes.length} files differ`} from what the manifest renders:\n`);
           for (const c of plan.changes) ctx.stderr.write(`  ${c.kind === "added" ? "missing" : c.kind === "removed" ? "stale  " : "differs"}  ${c.path}\n`);
           ctx.stderr.write('run "orchestrate generate" to rewrite them (hand edits belong in manifest.json)\n');
           return 1;

@@ -1,0 +1,238 @@
+/**
+ * The example fleet (the repo's manifest.json: 11 HTTP services and 2 workers, 4 dependency levels) under
+ * a REAL private supervisord, driven by the BUILT CLI. Every port is remapped into this file's block
+ * (24100-24199; core 24100-24149, watchdog 24150-24199), never the fleet's real ports; commands run the
+ * repo's services/ through `directory` = the repo root. One supervisord for the whole file, in order:
+ * restart → verify/status → kill -9 → a foreign listener → a changed env → generate --check → logs.
+ */
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAlive } from "../../src/backend/supervisord/pids";
+import { loadProject } from "../../src/manifest";
+import { generateUnits } from "../../src/procedure/generate";
+import { createProject, ensureBuilt, REPO_ROOT, show, waitFor, type CliResult, type TestProject } from "../helpers/project";
+import { portsOf } from "../helpers/ports";
+
+const CORE = { low: 24100, high: 24149 };
+const WATCHDOG = { low: 24150, high: 24199 };
+const SUPERVISORD = "/usr/bin/supervisord";
+/** The service killed with -9 (nothing depends on it). */
+const VICTIM = "trade_executor";
+
+interface ServiceEntry {
+  group?: string;
+  port?: number;
+  command: string;
+  directory?: string;
+  env?: Record<string, string>;
+  health?: string;
+  dependsOn?: string[];
+  startSecs?: number;
+}
+interface Manifest {
+  ports?: object;
+  groups: Record<string, { range: unknown; description?: string }>;
+  services: Record<string, ServiceEntry>;
+  [key: string]: unknown;
+}
+
+let project: TestProject;
+let manifest: Manifest;
+let names: string[];
+const portOf: Record<string, number> = {};
+
+/** The repo's manifest with ports in this file's block and services run from the repo's folder. */
+async function fleetManifest(): Promise<Manifest> {
+  const m = JSON.parse(readFileSync(join(REPO_ROOT, "manifest.json"), "utf8")) as Manifest;
+  delete m.$schema;
+  m.ports = { allowed: [`${CORE.low}-${WATCHDOG.high}`] };
+  m.groups.core.range = `${CORE.low}-${CORE.high}`;
+  m.groups.watchdog.range = `${WATCHDOG.low}-${WATCHDOG.high}`;
+  const allocators = { core: portsOf("procedure-fleet", CORE), watchdog: portsOf("procedure-fleet", WATCHDOG) };
+  for (const [name, s] of Object.entries(m.services)) {
+    s.directory = REPO_ROOT;
+    if (name === VICTIM) s.startSecs = 4; // a wide STARTING window after kill -9, for the verify that must see it
+    if (s.port === undefined) continue;
+    s.port = await allocators[s.group as "core" | "watchdog"].take();
+    portOf[name] = s.port;
+  }
+  return m;
+}
+
+/** verify --json, parsed. */
+async function verifyJson(...args: string[]): Promise<{ r: CliResult; json: { ok: boolean; services: any[] } }> {
+  const r = await project.cli(["verify", "--json", ...args]);
+  let json;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`expected verify --json to print JSON; ${show(r)}`);
+  }
+  return { r, json };
+}
+
+/** Polls `verify` (the CLI) until it exits 0; returns that run. */
+async function untilVerified(timeoutMs = 30_000): Promise<CliResult> {
+  let last: CliResult | undefined;
+  await waitFor("verify to exit 0", async () => (last = await project.cli(["verify"])).exitCode === 0, timeoutMs, () => (last ? show(last) : "no run"));
+  return last!;
+}
+
+beforeAll(async () => {
+  expect(existsSync(SUPERVISORD), `these tests need a real supervisord at ${SUPERVISORD}: apt-get install -y supervisor`).toBe(true);
+  ensureBuilt();
+  manifest = await fleetManifest();
+  names = Object.keys(manifest.services);
+  project = createProject("fleet", manifest);
+});
+
+afterAll(async () => {
+  await project?.cleanup();
+}, 60_000);
+
+describe("the example fleet under a real supervisord", { timeout: 120_000 }, () => {
+  let first: CliResult;
+
+  beforeAll(async () => {
+    first = await project.cli(["restart"]);
+    await project.trackAll();
+  }, 120_000);
+
+  it("restart exits 0 with every service RUNNING, listening itself and healthy", () => {
+    expect(first.exitCode, show(first)).toBe(0);
+    expect(first.stdout).toContain(`✓ ok — ${names.length}/${names.length} verified`);
+    expect(first.stdout).toContain("started (run/supervisord.sock)");
+    for (const name of names) {
+      const s = manifest.services[name];
+      const line = first.stdout.split("\n").find((l) => new RegExp(`^\\s*${name}\\s+RUNNING\\s`).test(l));
+      expect(line, `${name} RUNNING in\n${first.stdout}`).toBeDefined();
+      expect(line!).toMatch(/\sok$/);
+      if (s.port !== undefined) expect(line!).toMatch(new RegExp(`\\s${s.port}\\s+ours \\(\\d+\\)\\s+${s.health ? "200" : "-"}\\s`));
+    }
+    // dependency order: main_app (level 3) only after its dependencies were ready
+    const at = (n: string) => first.stdout.indexOf(`: ${n} ready in `);
+    for (const [name, s] of Object.entries(manifest.services)) for (const dep of s.dependsOn ?? []) expect(at(dep), `${dep} before ${name}`).toBeLessThan(at(name));
+  });
+
+  it("verify --json exits 0 and reports state, owner, health and usage per service", async () => {
+    const { r, json } = await verifyJson();
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(json.ok).toBe(true);
+    expect(json.services.map((s) => s.name).sort()).toEqual([...names].sort());
+    for (const c of json.services) {
+      const s = manifest.services[c.name];
+      expect(c, c.name).toMatchObject({ state: "RUNNING", ok: true, problems: [] });
+      expect(c.pid).toBeGreaterThan(0);
+      expect(c.usage.memoryBytes, c.name).toBeGreaterThan(1024 * 1024);
+      expect(typeof c.usage.cpu).toBe("number");
+      if (s.port !== undefined) {
+        expect(c.port).toBe(s.port);
+        expect(c.owner.kind, c.name).toBe("service");
+      } else expect(c.owner).toBeUndefined();
+      if (s.health) expect(c.health, c.name).toMatchObject({ ok: true, status: 200 });
+    }
+  });
+
+  it("status --json lists every service RUNNING with its pid and port", async () => {
+    const r = await project.cli(["status", "--json"]);
+    expect(r.exitCode, show(r)).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.manager).toBe("running");
+    const pids = await project.pids();
+    for (const row of report.services) {
+      expect(row, row.name).toMatchObject({ state: "RUNNING", enabled: true, pid: pids.get(row.name), problems: [] });
+      expect(row.port).toBe(manifest.services[row.name].port);
+    }
+    expect(report.services).toHaveLength(names.length);
+  });
+
+  it("kill -9 of a service: verify exits 1 naming it, supervisord brings it back, verify exits 0 again", async () => {
+    const victim = VICTIM;
+    const before = (await project.pids()).get(victim)!;
+    process.kill(before, "SIGKILL");
+    await waitFor(`pid ${before} to die`, () => !isAlive(before), 5000);
+    const r = await project.cli(["verify"]);
+    expect(r.exitCode, show(r)).toBe(1);
+    expect(r.stdout, show(r)).toMatch(new RegExp(`✗ ${victim}: (STARTING|BACKOFF|EXITED|RUNNING for only|nothing listens on port ${portOf[victim]})`));
+    expect(r.stdout).toMatch(/✗ .*\n?/);
+    expect(r.stdout.split("\n").filter((l) => l.includes("✗")).every((l) => l.includes(`${victim}:`)), show(r)).toBe(true); // nobody else is blamed
+    const again = await untilVerified();
+    expect(again.stdout).toMatch(new RegExp(`${victim}\\s+RUNNING\\s+\\d+\\s+${portOf[victim]}\\s+ours`));
+    const after = (await project.pids()).get(victim)!;
+    expect(after).not.toBe(before); // autorestart: a new process
+  });
+
+  it("a foreign process on a managed port: verify exits 1 naming the foreign PID", async () => {
+    const victim = "kalshi_account_sync"; // nothing depends on it
+    const stop = await project.cli(["stop", victim]);
+    expect(stop.exitCode, show(stop)).toBe(0);
+    const intruder = await project.startListener(portOf[victim]);
+    try {
+      const r = await project.cli(["verify"]);
+      expect(r.exitCode, show(r)).toBe(1);
+      expect(r.stdout).toContain(`✗ ${victim}: port ${portOf[victim]} is held by PID ${intruder.pid} (${process.execPath} -e`);
+      expect(r.stdout).toMatch(new RegExp(`${victim}\\s+STOPPED\\s+-\\s+${portOf[victim]}\\s+FOREIGN ${intruder.pid}\\s.*FAIL`));
+      const { json } = await verifyJson(victim);
+      expect(json.services[0].owner).toMatchObject({ kind: "foreign", pid: intruder.pid });
+    } finally {
+      await project.stopListener(intruder);
+    }
+    const start = await project.cli(["start", victim]);
+    expect(start.exitCode, show(start)).toBe(0);
+    expect(start.stdout).toMatch(new RegExp(`${victim}: ready in \\d+ ms`));
+    await untilVerified();
+  });
+
+  it("a changed env restarts only that program: `restart NAME` and apply (like `update`) keep every other PID", async () => {
+    const before = await project.pids();
+    // 1. through the CLI: change trade_executor's env, restart it
+    manifest.services.trade_executor.env = { ...manifest.services.trade_executor.env, LOG_LEVEL: "debug" };
+    project.writeManifest(manifest);
+    const r = await project.cli(["restart", "trade_executor"]);
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(r.stdout).toContain("added none, changed trade_executor, removed none");
+    const mid = await project.pids();
+    expect(mid.get("trade_executor")).not.toBe(before.get("trade_executor"));
+    for (const name of names.filter((n) => n !== "trade_executor")) expect(mid.get(name), name).toBe(before.get(name));
+    const env = await project.cli(["env", "trade_executor"]);
+    expect(env.stdout).toContain("LOG_LEVEL=debug");
+    expect(readFileSync(`/proc/${mid.get("trade_executor")}/environ`, "utf8").split("\0")).toContain("LOG_LEVEL=debug");
+
+    // 2. in-process, the apply step alone (reloadConfig → added/changed/removed): only db_poller restarts
+    manifest.services.db_poller.env = { POLL_SECONDS: "7" };
+    project.writeManifest(manifest);
+    const { model } = loadProject(project.manifestPath);
+    generateUnits(model, { write: true });
+    expect(await project.backend.apply()).toEqual({ added: [], changed: ["db_poller"], removed: [] });
+    await waitFor("db_poller RUNNING again", async () => (await project.backend.status(["db_poller"]))[0].state === "RUNNING", 20_000);
+    const after = await project.pids();
+    expect(after.get("db_poller")).not.toBe(mid.get("db_poller"));
+    for (const name of names.filter((n) => n !== "db_poller")) expect(after.get(name), name).toBe(mid.get(name));
+    await untilVerified();
+  });
+
+  it("generate --check: exit 0 after restart, exit 1 naming a hand-edited units/ file", async () => {
+    const ok = await project.cli(["generate", "--check"]);
+    expect(ok.exitCode, show(ok)).toBe(0);
+    expect(ok.stdout).toContain("units/ matches");
+    const edited = join(project.paths.supervisorDir, "db_poller.conf");
+    appendFileSync(edited, "; a hand edit\n");
+    const drift = await project.cli(["generate", "--check"]);
+    expect(drift.exitCode, show(drift)).toBe(1);
+    expect(drift.stderr).toMatch(/drift: 1 file\b/);
+    expect(drift.stderr).toMatch(/differs\s+units\/supervisor\/db_poller\.conf/);
+    const fix = await project.cli(["generate"]);
+    expect(fix.exitCode, show(fix)).toBe(0);
+    expect((await project.cli(["generate", "--check"])).exitCode).toBe(0);
+  });
+
+  it("logs NAME -n 5 shows its start line", async () => {
+    const r = await project.cli(["logs", "btc_price_watchdog", "-n", "5"]);
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(r.stdout).toContain(`==> ${join(project.paths.logs, "btc_price_watchdog.out.log")} <==`);
+    expect(r.stdout).toContain(`btc_price_watchdog listening on 127.0.0.1:${portOf.btc_price_watchdog}`);
+    const out = r.stdout.split("<==\n")[1].split("==>")[0];
+    expect(out.trimEnd().split("\n").length).toBeLessThanOrEqual(5);
+  });
+});

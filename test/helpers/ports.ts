@@ -1,0 +1,50 @@
+/**
+ * Port blocks for end-to-end test files. Each FILE owns one block of 24000-24999 (other engineers' files use
+ * 21000-23999 and 25000+), so files running in parallel never race for a port. Inside its block a file
+ * takes ports in order, skipping any the kernel says is held (src/inspect/port-probe.ts isPortFree).
+ */
+import { isPortFree } from "../../src/inspect/port-probe";
+
+/** The block of each test file that starts listeners. A new file gets a new row, never a shared one. */
+export const PORT_BLOCKS = {
+  "procedure-faults": { low: 24000, high: 24099 },
+  "procedure-fleet": { low: 24100, high: 24199 },
+  "cli-lookups": { low: 24200, high: 24299 },
+} as const;
+
+export type BlockName = keyof typeof PORT_BLOCKS;
+
+/** Hands out free ports of one block, each at most once. */
+export class PortAllocator {
+  private next: number;
+  private readonly high: number;
+
+  constructor(readonly block: BlockName, range?: { low: number; high: number }) {
+    const { low, high } = range ?? PORT_BLOCKS[block];
+    const own = PORT_BLOCKS[block];
+    if (low < own.low || high > own.high || low > high) throw new RangeError(`range ${low}-${high} is not inside block ${block} (${own.low}-${own.high})`);
+    this.next = low;
+    this.high = high;
+  }
+
+  /** The next free port (nothing listens on it on any address). @throws when the block is used up. */
+  async take(): Promise<number> {
+    while (this.next <= this.high) {
+      const port = this.next++;
+      if (await isPortFree(port)) return port;
+    }
+    throw new Error(`no free port left in block ${this.block} up to ${this.high}: something else listens there (ss -ltnp)`);
+  }
+
+  /** `count` free ports. */
+  async takeMany(count: number): Promise<number[]> {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await this.take());
+    return ports;
+  }
+}
+
+/** An allocator over a sub-range of a file's block (e.g. one manifest group's range). */
+export function portsOf(block: BlockName, range?: { low: number; high: number }): PortAllocator {
+  return new PortAllocator(block, range);
+}
