@@ -1,13 +1,18 @@
 /**
- * Entry point of the `orchestrate` binary and the ONE place that maps errors to exit codes.
- * The `port NAME` lookup is answered before the command tree is even loaded (./fast-path.ts).
+ * Entry point of the `orchestrate` binary. This file is bundled ALONE into dist/cli.cjs (a few KB), so the
+ * `port NAME` lookup is answered (./fast-path.ts) before the full CLI (commander, zod, every command:
+ * dist/orchestrate-cli.cjs, ~1.4 MB) is even parsed. DESIGN.md: the lookup costs at most 1.3× `node -e 0`.
  */
 import { tryFastPath } from "./fast-path";
+
+/** Path of the full CLI bundle, relative to this bundle (set by scripts/build.mjs). */
+declare const FULL_CLI_BUNDLE: string;
 
 async function main(argv: string[]): Promise<number> {
   const fast = tryFastPath(argv, process.env);
   if (fast !== undefined) return fast;
-  const { runCli } = await import("./run-cli");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runCli } = require(FULL_CLI_BUNDLE) as typeof import("./run-cli");
   return runCli(argv);
 }
 
