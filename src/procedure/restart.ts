@@ -18,6 +18,7 @@ import { StepReporter } from "./report";
 import { printChecks } from "./verify-table";
 import { duration } from "../cli/format";
 import { saveLastGood } from "../history/last-good";
+import { recordChange } from "../history/journal";
 
 export interface RestartOptions {
   names?: string[];
@@ -72,7 +73,18 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   const bad = checks.filter((c) => !c.ok);
   if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);
   else s6.ok(`${checks.length}/${checks.length} verified`);
-  if (failed.length || bad.length) return 1;
+  const changes = [
+    ...plan.changes.map((c) => `${c.path} ${c.kind}`),
+    ...applied.added.map((n) => `${n} added to ${backend.kind}`),
+    ...applied.changed.map((n) => `${n} reloaded`),
+    ...applied.removed.map((n) => `${n} removed from ${backend.kind}`),
+  ];
+  const label = `restart${options.names ? ` ${options.names.join(" ")}` : ""}`;
+  if (failed.length || bad.length) {
+    recordChange(model.paths, { command: label, changes, outcome: "failed", reason: [...failed.map((r) => `${r.name}: ${r.reason}`), ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`)].join(" · ") });
+    return 1;
+  }
+  if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
   saveLastGood(model.paths, project.source.text, plan.rendered);
   return 0;
 }
