@@ -18,6 +18,7 @@ import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject,
 import { generateUnits, summarizePlan } from "./generate";
 import { scanServiceCode } from "./lint-service";
 import { takeSnapshot } from "./snapshot";
+import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
 
@@ -107,8 +108,8 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
         for (const title of ["test-start", "apply", "verify"]) state.report.begin(title).skip("--no-start");
         return;
       }
-      await step(state, `test-start ${o.name} alone`, async () => {
-        const result = await testStart(after.model, service, state.report);
+      await step(state, `test-start ${o.name} alone`, async (s) => {
+        const result = await testStart(after.model, service, subSteps(s));
         if (!result.ok) throw new StepFailed(`${result.failure}${result.output.trim() ? `\n${result.output.trimEnd().split("\n").slice(-10).join("\n").replace(/^/gm, "        | ")}` : ""}`);
       }, () => "passed");
       if (!(await backend.isRunning())) {

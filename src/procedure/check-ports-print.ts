@@ -1,11 +1,10 @@
 /** The text form of a {@link CheckPortsReport}: conflicts first with their fix, the port table, free ports per group. */
 import { paint, type Context } from "../cli/context";
 import { table } from "../cli/format";
-import type { CheckPortsReport } from "./check-ports";
+import { oneLine, type CheckPortsReport } from "./check-ports";
 
 function clip(text: string | undefined, width = 60): string {
-  if (!text) return "-";
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  return text ? oneLine(text, width) : "-";
 }
 
 /** Lines of the report for people; `write` receives each line. */

@@ -152,10 +152,16 @@ function judge(model: Model, facts: LiveFacts, managed: ManagedPort, listener: L
 
 const RANK: Record<Owner, number> = { foreign: 3, stale: 2, service: 1, external: 1, none: 0 };
 
+/** A command line for one line of text: whitespace runs (newlines of `node -e` code) become one space, cut at 120 characters. */
+export function oneLine(command: string, width = 120): string {
+  const flat = command.replace(/\s+/g, " ").trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
 /** "PID 4242 (python3 other.py, user bob) on 0.0.0.0" */
 export function holderText(h: Pick<Holder, "pid" | "command" | "user" | "address">): string {
   if (h.pid === undefined) return `a process this user cannot see on ${h.address} (run as root to name it)`;
-  return `PID ${h.pid} (${h.command ?? "?"}${h.user ? `, user ${h.user}` : ""}) on ${h.address}`;
+  return `PID ${h.pid} (${oneLine(h.command ?? "?")}${h.user ? `, user ${h.user}` : ""}) on ${h.address}`;
 }
 
 function verdict(model: Model, check: PortCheck, groups: Map<string, number | undefined>): void {

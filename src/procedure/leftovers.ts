@@ -8,6 +8,7 @@
 import type { Listener } from "../inspect/listeners";
 import { isAlive, waitForExit, type ProcessInfo, type ProcessTable } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
+import { oneLine } from "./check-ports";
 import { leftoverEvidence, type OursFacts } from "./ours";
 
 /** A process chosen to be stopped, with why and how. */
@@ -109,5 +110,5 @@ export async function stopTargets(targets: Target[]): Promise<StopOutcome[]> {
 
 /** One line for a target: "PID 4242 web (node server.js, user app) on 27001 — why". */
 export function targetText(t: Target): string {
-  return `PID ${t.pid}${t.service ? ` ${t.service}` : ""} (${t.command.length > 80 ? `${t.command.slice(0, 79)}…` : t.command}, user ${t.user})${t.ports.length ? ` on port ${t.ports.join(", ")}` : ""} — ${t.reason}`;
+  return `PID ${t.pid}${t.service ? ` ${t.service}` : ""} (${oneLine(t.command, 80)}, user ${t.user})${t.ports.length ? ` on port ${t.ports.join(", ")}` : ""} — ${t.reason}`;
 }

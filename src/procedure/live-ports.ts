@@ -5,12 +5,13 @@
  * ./check-ports.ts judges. Never starts or signals anything.
  */
 import { existsSync } from "node:fs";
-import { livePid } from "../backend/supervisord/daemon";
-import { readPidfile } from "../backend/supervisord/pids";
+import { isAlive, readPidfile } from "../backend/supervisord/pids";
 import { SupervisordBackend } from "../backend/supervisord/backend";
 import { createBackend } from "../backend";
 import type { Backend, ProgramStatus } from "../backend/types";
 import type { Problem } from "../errors";
+import { projectFromSource } from "../manifest";
+import type { ManifestSource } from "../manifest/load";
 import { inspectListeners, type ListenerOptions } from "../inspect/listeners";
 import { cgroupOf, processInfos, systemdUnitOf, type ProcessInfo } from "../inspect/processes";
 import { mergeRanges } from "../model/port-ranges";
@@ -50,7 +51,7 @@ async function managerStatus(model: Model, kind: "supervisor" | "systemd", probe
     for (const status of await backend.status(model.services.map((s) => s.name))) programs.set(status.name, status);
     return { running: true, programs };
   } catch (err) {
-    if (kind === "systemd" || existsSync(model.paths.socket)) notes.push(`${kind === "systemd" ? "systemd" : "supervisord"} did not answer: ${(err as Error).message.split("\n")[0]}`);
+    if (kind === "systemd" || existsSync(model.paths.socket)) notes.push((err as Error).message.split("\n")[0]);
     return { running: false, programs };
   } finally {
     if (backend instanceof SupervisordBackend) backend.rpc.close();
@@ -100,7 +101,7 @@ export async function livePortFacts(model: Model, options: LivePortsOptions = {}
     commands: commandIndex([model, ...(options.alsoModels ?? [])]),
     processes,
     marks: new Map(),
-    formerSupervisord: pidfilePid !== undefined && livePid(model.paths) === undefined ? pidfilePid : undefined,
+    formerSupervisord: pidfilePid !== undefined && !isAlive(pidfilePid) ? pidfilePid : undefined,
   };
   if (kind === "systemd") {
     facts.unitOf = (s) => unitName(model, s);
@@ -135,4 +136,15 @@ export function liveProblems(report: CheckPortsReport): Problem[] {
       message: `live: ${p.problem}`,
       fix: p.fix,
     }));
+}
+
+/**
+ * `validate --live`: the live port problems of an already-validated manifest source (see
+ * {@link liveProblems}). Errors here mean "the manifest is valid, but the host disagrees": the validate
+ * command exits 1 for them, not 2.
+ * @throws ManifestError when `source` is not valid (call it only after validation passed).
+ */
+export async function liveProblemsFor(source: ManifestSource, backendKind: "supervisor" | "systemd" = "supervisor"): Promise<Problem[]> {
+  const { model } = projectFromSource(source);
+  return liveProblems(await inspectManagedPorts(model, { backendKind }));
 }

@@ -16,6 +16,7 @@ import { manifestPath } from "../manifest/load";
 import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
+import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
 
@@ -79,8 +80,8 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
       await step(state, "generate units/", async () => summarizePlan(generateUnits(after.model, { write: true })), (s) => s);
       const running = service.enabled && (await backend.isRunning());
       if (portChanged && service.enabled) {
-        await step(state, `test-start ${o.name} alone on port ${service.port}`, async () => {
-          const result = await testStart(after.model, service, state.report);
+        await step(state, `test-start ${o.name} alone on port ${service.port}`, async (s) => {
+          const result = await testStart(after.model, service, subSteps(s));
           if (!result.ok) throw new StepFailed(result.failure ?? "test-start failed");
         }, () => "passed");
       } else state.report.begin("test-start").skip(service.enabled ? `port unchanged: the running program holds ${service.port ?? "no port"}; checked by apply and verify` : "disabled");

@@ -8,35 +8,43 @@
  *    `_spawn_as_child`). /proc/PID/environ keeps the block the process was exec'd with, and children
  *    inherit it, so `unix://<this project's run/supervisord.sock>` names THIS project's supervisord, not
  *    any other one on the host. Readable only for our own user's processes (or as root).
- * 2. Command and orphanhood: the command line equals the generated command of a service of this
- *    project (launchSpec argv, or the service's own argv after the envfile-exec wrapper exec'd) AND the
- *    process was abandoned by its manager: its parent is init (PPID 1), or its session leader is gone —
- *    supervisord calls setsid() when it daemonizes, so its children keep supervisord's PID as their
- *    session id after it is killed, and the subreaper that adopts them is in another session.
- *    A copy started by hand in a terminal has a live session leader (the shell) and is NOT matched.
- *    Its user must be the one running orchestrate (and supervisord) or the service's own `user`, so another
- *    user's copy of the same command is never taken, even by root.
+ * 2. Command, identity and orphanhood — for a program whose supervisord had another socket (e.g. the
+ *    program files run by the system supervisord) — ALL of: the command line equals the generated
+ *    command of a service of this project (launchSpec argv, or the service's own argv after the
+ *    envfile-exec wrapper exec'd); its environment has that service's SERVICE_NAME and PORT (orchestrate
+ *    sets both for every program); its working folder is the service's `directory`; its user is the one
+ *    running orchestrate or the service's `user`; and its manager is gone: its parent is init (PPID 1),
+ *    or its session leader is dead — supervisord calls setsid() when it daemonizes, so its children keep
+ *    supervisord's PID as session id after it is killed, and the subreaper adopting them is in another
+ *    session. A copy started by hand in a terminal has a live session leader (the shell) and is NOT
+ *    matched; another project running the same fixture or script differs in folder, PORT or name.
+ *    (The command alone is never enough: two projects may run byte-identical commands.)
  * 3. Observed: a child of this project's live supervisord seen by recover just before it stopped that
  *    supervisord (PID and start time recorded, so a reused PID does not match).
- * 4. Group: a member of the process group of a process proven ours by 1 or 2 (supervisord makes each
+ * 4. Group: a member of the process group of a process proven ours by 1, 2 or 3 (supervisord makes each
  *    program its own group leader; stopasgroup/killasgroup reach exactly those members).
  *
  * Nothing else is ours: same name, same port or same user are never enough on a shared host.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import type { ProcessInfo } from "../inspect/processes";
 import { launchSpec } from "../model/launch";
 import type { Model, Service } from "../model/types";
 
-/** The supervisord a process was spawned by, from /proc/PID/environ. */
+/** What /proc says about who started a process: a few environment variables and its working folder. */
 export interface SupervisorMark {
   /** `SUPERVISOR_SERVER_URL`, e.g. `unix:///srv/recio/run/supervisord.sock` */
-  serverUrl: string;
+  serverUrl?: string;
   /** `SUPERVISOR_PROCESS_NAME`: the program (= service) name */
   program?: string;
+  /** `SERVICE_NAME` and `PORT` as orchestrate sets them */
+  serviceName?: string;
+  port?: string;
+  /** working folder (/proc/PID/cwd) */
+  cwd?: string;
 }
 
-/** Reads SUPERVISOR_SERVER_URL / SUPERVISOR_PROCESS_NAME of `pid`; undefined when unreadable (another user) or absent. */
+/** Reads {@link SupervisorMark} of `pid`; undefined when its environment is unreadable (another user, gone). */
 export function supervisorMark(pid: number): SupervisorMark | undefined {
   let text: string;
   try {
@@ -44,13 +52,17 @@ export function supervisorMark(pid: number): SupervisorMark | undefined {
   } catch {
     return undefined;
   }
-  let serverUrl: string | undefined;
-  let program: string | undefined;
+  const mark: SupervisorMark = {};
+  const keys: [string, keyof SupervisorMark][] = [["SUPERVISOR_SERVER_URL=", "serverUrl"], ["SUPERVISOR_PROCESS_NAME=", "program"], ["SERVICE_NAME=", "serviceName"], ["PORT=", "port"]];
   for (const entry of text.split("\0")) {
-    if (entry.startsWith("SUPERVISOR_SERVER_URL=")) serverUrl = entry.slice(22);
-    else if (entry.startsWith("SUPERVISOR_PROCESS_NAME=")) program = entry.slice(24);
+    for (const [prefix, key] of keys) if (entry.startsWith(prefix)) mark[key] = entry.slice(prefix.length);
   }
-  return serverUrl === undefined ? undefined : { serverUrl, program };
+  try {
+    mark.cwd = readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    /* unreadable: rule 2 cannot match */
+  }
+  return mark;
 }
 
 /** `unix://` + the project's socket path: the SUPERVISOR_SERVER_URL our supervisord gives its children. */
@@ -94,6 +106,9 @@ export interface OursFacts {
 export interface CommandOwner {
   service: string;
   user?: string;
+  port?: number;
+  /** absolute working folder of the service */
+  directory: string;
 }
 
 /** Proof that a process is ours: the service it was started as (when known) and why, in words. */
@@ -110,7 +125,9 @@ export function commandIndex(models: Model[]): Map<string, CommandOwner[]> {
     for (const service of model.services) {
       for (const command of generatedCommands(model, service)) {
         const owners = index.get(command) ?? [];
-        if (!owners.some((o) => o.service === service.name && o.user === service.user)) owners.push({ service: service.name, user: service.user });
+        if (!owners.some((o) => o.service === service.name && o.user === service.user && o.port === service.port && o.directory === service.directory)) {
+          owners.push({ service: service.name, user: service.user, port: service.port, directory: service.directory });
+        }
         index.set(command, owners);
       }
     }
@@ -138,7 +155,7 @@ function orphaned(info: ProcessInfo, facts: OursFacts): string | undefined {
 export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence | undefined {
   if (!facts.marks.has(info.pid)) facts.marks.set(info.pid, supervisorMark(info.pid));
   const mark = facts.marks.get(info.pid);
-  if (mark && mark.serverUrl === facts.serverUrl) {
+  if (mark?.serverUrl !== undefined && mark.serverUrl === facts.serverUrl) {
     return { service: mark.program, rule: "environment", reason: `its environment names this project's supervisord (SUPERVISOR_SERVER_URL=${mark.serverUrl}${mark.program ? `, program ${mark.program}` : ""})` };
   }
   const observed = facts.observedChildren?.get(info.pid);
@@ -147,10 +164,14 @@ export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence 
   }
   // the user a program runs as: the manifest's `user`, else whoever runs supervisord (us)
   const uid = facts.uid ?? process.getuid?.() ?? -1;
-  const owners = facts.commands.get(info.command)?.filter((o) => info.uid === uid || (o.user !== undefined && info.user === o.user));
+  const owners = facts.commands.get(info.command)?.filter(
+    (o) =>
+      (info.uid === uid || (o.user !== undefined && info.user === o.user)) &&
+      mark !== undefined && mark.serviceName === o.service && mark.port === (o.port === undefined ? undefined : String(o.port)) && mark.cwd === o.directory,
+  );
   if (!owners?.length) return undefined;
   const why = orphaned(info, facts);
   if (!why) return undefined;
   const names = owners.map((o) => o.service).join("/");
-  return { service: owners[0].service, rule: "command", reason: `its command is the generated command of ${names}, it runs as user ${info.user}, and ${why}` };
+  return { service: owners[0].service, rule: "command", reason: `its command, SERVICE_NAME, PORT and folder are those of ${names}, it runs as user ${info.user}, and ${why}` };
 }

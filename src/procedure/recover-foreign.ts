@@ -43,11 +43,11 @@ export async function handleForeign(model: Model, report: CheckPortsReport, step
   const result: ForeignResult = { leftRunning: [], stopped: [] };
   const targets: Target[] = [];
   for (const check of report.ports) {
-    for (const h of check.holders.filter((x) => x.owner === "foreign" || x.owner === "stale")) {
+    for (const h of check.holders.filter((x) => x.owner === "foreign")) {
       const label = check.kind === "service" ? `port ${check.port} (${check.name})` : `reserved port ${check.port}`;
       const kill = options.killForeign.includes(check.port);
       if (!kill || h.pid === undefined || h.startTime === undefined) {
-        step.detail(`${label}: ${h.owner.toUpperCase()} ${holderText(h)} — ${h.reason}`);
+        step.detail(`${label}: FOREIGN ${holderText(h)} — ${h.reason}`);
         step.detail(`  left running${check.kind === "service" && check.enabled ? `: ${check.name} cannot bind its port while it is there` : ""}; to free it: stop it yourself, or \`orchestrate recover --kill-foreign ${check.port}\``);
         if (!result.leftRunning.includes(check.port)) result.leftRunning.push(check.port);
         continue;
@@ -56,7 +56,7 @@ export async function handleForeign(model: Model, report: CheckPortsReport, step
       const target: Target = { pid: h.pid, startTime: h.startTime, command: h.command ?? "?", user: h.user ?? "?", service: service?.name, reason: `--kill-foreign ${check.port}`, ports: [check.port], ...stopPlan(service) };
       if (targets.some((t) => t.pid === target.pid)) continue;
       targets.push(target);
-      step.detail(`${label}: ${h.owner.toUpperCase()} ${holderText(h)} — ${options.dryRun ? "would stop it" : "stopping it"} as asked (--kill-foreign ${check.port}): ${target.signal.slice(3)}, then KILL after ${target.timeoutMs / 1000} s`);
+      step.detail(`${label}: FOREIGN ${holderText(h)} — ${options.dryRun ? "would stop it" : "stopping it"} as asked (--kill-foreign ${check.port}): ${target.signal.slice(3)}, then KILL after ${target.timeoutMs / 1000} s`);
     }
   }
   if (options.dryRun || targets.length === 0) return result;

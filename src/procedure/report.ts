@@ -77,3 +77,31 @@ export class StepReporter {
     for (const r of this.records) if (numbers.includes(r.number) && r.status === "ok") r.status = "rolled back";
   }
 }
+
+/** Something that starts steps: a {@link StepReporter}, or {@link subSteps} of one numbered step. */
+export type StepSink = Pick<StepReporter, "begin">;
+
+/**
+ * The checks of one numbered step shown as its detail lines, not numbered themselves: test-start inside
+ * add-service/modify-service is step 5 of 7, not steps 5 to 12 of "7". Its failure is the parent's.
+ */
+export function subSteps(parent: Step): StepSink {
+  return {
+    begin(title: string): Step {
+      const started = performance.now();
+      let done = false;
+      const finish = (status: StepStatus, summary = "") => {
+        if (done) return;
+        done = true;
+        parent.detail(`${MARK[status][0]} ${title}${summary ? ` — ${summary}` : ""} (${duration(performance.now() - started)})`);
+      };
+      return {
+        detail: (line) => parent.detail(`  ${line}`),
+        ok: (s) => finish("ok", s),
+        warn: (s) => finish("warning", s),
+        fail: (s) => finish("failed", s),
+        skip: (s) => finish("skipped", s),
+      };
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { launchSpec } from "../model/launch";
 import type { Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";
-import type { StepReporter } from "./report";
+import type { StepSink } from "./report";
 
 export interface TestStartResult {
   ok: boolean;
@@ -25,7 +25,7 @@ export interface TestStartResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the checks, printing each as a step. Always leaves nothing running behind (SIGKILL to the group on failure). */
-export async function testStart(model: Model, service: Service, report: StepReporter): Promise<TestStartResult> {
+export async function testStart(model: Model, service: Service, report: StepSink): Promise<TestStartResult> {
   let child: SpawnedProcess | undefined;
   let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
   const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createBackend } from "../../backend";
-import { UsageError } from "../../errors";
+import { OperationError, UsageError } from "../../errors";
 import { loadProject } from "../../manifest";
 import { generateUnits } from "../../procedure/generate";
 import { installSupervisorPrograms } from "../../procedure/install-supervisor";
@@ -26,7 +26,16 @@ Only files an earlier install recorded as its own are ever removed.`)
         const { model } = loadProject(ctx.manifest);
         const plan = generateUnits(model, { write: true });
         if (ctx.backend === "systemd") {
-          const applied = await createBackend(model, { kind: "systemd", ...ctx.systemd }).apply();
+          const backend = createBackend(model, { kind: "systemd", ...ctx.systemd });
+          // Without --root the units are for a running manager: refuse before writing into its unit folder
+          // (daemon-reload would fail only after the files were written), naming --root / --user / supervisor.
+          if (ctx.systemd.root === undefined) {
+            await backend.ensureRunning().catch((e: unknown) => {
+              if (!(e instanceof OperationError)) throw e;
+              throw new OperationError(e.message, `${e.hint ? `${e.hint}; ` : ""}to prepare units for another machine or an image, install into an offline tree with --root DIR`);
+            });
+          }
+          const applied = await backend.apply();
           ctx.stdout.write(`systemd units installed: added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}\n`);
           ctx.stdout.write(`start them with: orchestrate --backend systemd restart   (or systemctl start ${model.project}.target)\n`);
           return 0;

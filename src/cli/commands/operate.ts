@@ -59,6 +59,9 @@ export function registerOperate(program: Command): void {
       action(program, async (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
+        // A private supervisord that is down is a state to report (restart starts it); a systemd that is not
+        // PID 1 (or unreachable) is an error orchestrate cannot fix: say so, naming --user and the supervisor backend.
+        if (ctx.backend === "systemd") await backend.ensureRunning();
         const report = await statusReport(model, backend);
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printStatus(ctx, report);

@@ -6,15 +6,17 @@ import { ManifestError } from "../../errors";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
+import { liveProblemsFor } from "../../procedure/live-ports";
 
 export function registerValidate(program: Command): void {
   program
     .command("validate")
     .description("check the manifest: schema, port policy, groups, dependencies; every problem in one run")
     .option("--json", "machine-readable result")
-    .addHelpText("after", "\nExamples:\n  orchestrate validate\n  orchestrate validate --json | jq '.errors[].message'\n\nExit: 0 valid (warnings allowed) · 2 invalid")
+    .option("--live", "also inspect the live ports: a FOREIGN or stale process on an enabled service's port is an error (exit 1)")
+    .addHelpText("after", "\nExamples:\n  orchestrate validate\n  orchestrate validate --json | jq '.errors[].message'\n\nExit: 0 valid (warnings allowed) · 1 --live found a port held by another process · 2 invalid")
     .action(
-      action(program, (ctx, opts: { json?: boolean }) => {
+      action(program, async (ctx, opts: { json?: boolean; live?: boolean }) => {
         const path = manifestPath(ctx.manifest);
         let problems;
         let source;
@@ -25,13 +27,15 @@ export function registerValidate(program: Command): void {
           if (!(e instanceof ManifestError)) throw e;
           problems = e.problems;
         }
+        const live = opts.live && source && problems.every((p) => p.severity !== "error") ? await liveProblemsFor(source, ctx.backend) : [];
+        problems = [...problems, ...live];
         const errors = problems.filter((p) => p.severity === "error");
         if (opts.json) {
           ctx.stdout.write(JSON.stringify({ manifest: path, valid: errors.length === 0, errors, warnings: problems.filter((p) => p.severity === "warning") }, null, 2) + "\n");
         } else if (problems.length) {
           (errors.length ? ctx.stderr : ctx.stdout).write(formatProblems(ctx, problems, path));
         }
-        if (errors.length) return 2;
+        if (errors.length) return errors.some((e) => !live.includes(e)) ? 2 : 1;
         if (source) rememberValid(source);
         if (!opts.json) ctx.stdout.write(`${path}: valid${problems.length ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})` : ""}\n`);
         return 0;
