@@ -3,25 +3,12 @@
  * `makeModel(root, [{name, port, argv}, ...])` fills every default the way src/model/resolve.ts does.
  */
 import { join } from "node:path";
+import { projectPaths as pathsOf } from "../../src/model/paths";
 import type { Model, ProjectPaths, Service } from "../../src/model/types";
 
+/** Paths of a project rooted at `root` (its manifest is root/manifest.json). */
 export function projectPaths(root: string): ProjectPaths {
-  const units = join(root, "units");
-  const run = join(root, "run");
-  const logs = join(root, "logs");
-  return {
-    root,
-    manifest: join(root, "manifest.json"),
-    units,
-    logs,
-    run,
-    supervisordConf: join(units, "supervisord.conf"),
-    supervisorDir: join(units, "supervisor"),
-    systemdDir: join(units, "systemd"),
-    socket: join(run, "supervisord.sock"),
-    pidfile: join(run, "supervisord.pid"),
-    supervisordLog: join(logs, "supervisord.log"),
-  };
+  return pathsOf(join(root, "manifest.json"));
 }
 
 export type ServiceInput = Partial<Service> & { name: string; argv: string[] };
