@@ -4,6 +4,7 @@
  * its children keep running and keep their ports). Linux only, like the rest of the backend.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { isAlive, parseStat } from "../../inspect/processes";
 
 /** Fields of /proc/PID/stat that matter here. */
 export interface ProcStat {
@@ -17,7 +18,7 @@ export interface ProcStat {
   startTicks: number;
 }
 
-/** Reads /proc/PID/stat; undefined when the process does not exist (or /proc is unavailable). */
+/** Reads /proc/PID/stat (parsed by src/inspect/processes.ts); undefined when the process does not exist. */
 export function procStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
@@ -25,21 +26,12 @@ export function procStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
-  // "pid (comm) state ppid pgrp …": comm may contain spaces and parentheses, so split after the last ")".
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { pid, state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), startTicks: Number(fields[19]) };
+  const stat = parseStat(text);
+  return stat && { pid, state: stat.state, ppid: stat.ppid, pgrp: stat.pgid, startTicks: stat.startTime };
 }
 
-/** Whether `pid` is a live process: it exists and is not a zombie (a dead process not yet reaped). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  const stat = procStat(pid);
-  return stat === undefined ? true : stat.state !== "Z" && stat.state !== "X";
-}
+/** Whether `pid` is a live process (not a zombie): src/inspect/processes.ts, the one place that decides it. */
+export { isAlive };
 
 /**
  * Whether `pid` runs supervisord (an argument names `supervisord`, e.g. `python3 /usr/bin/supervisord -c …`)
