@@ -95,8 +95,9 @@ function list(names: string[]): string {
 
 /**
  * Stops the services (dependents first) when `restart`, then starts them level by level, each level
- * in parallel, waiting for its readiness before the next. Programs in `fresh` were just (re)started by
- * apply and are only waited for. A service whose dependency failed is not started.
+ * in parallel, waiting for its readiness before the next. Programs in `fresh` were just added or changed
+ * by apply: not stopped again; with supervisord (which spawns them itself) only waited for, with systemd
+ * started. A service whose dependency failed is not started.
  */
 export async function startInOrder(
   model: Model,
@@ -105,6 +106,10 @@ export async function startInOrder(
   options: { restart: boolean; fresh?: Set<string>; onLine?: (line: string) => void },
 ): Promise<Readiness[]> {
   const fresh = options.fresh ?? new Set<string>();
+  // supervisord spawns added/changed programs itself on update (autostart): they are only waited for. systemd's
+  // apply starts nothing (Backend.apply), so there they are started here like every other program — else a
+  // changed unit stays stopped and `restart` fails with "STOPPED (inactive/dead)".
+  const autostarted = backend.kind === "supervisor" ? fresh : new Set<string>();
   const chosen = new Set(services.map((s) => s.name));
   const levels = model.levels.map((level) => level.filter((n) => chosen.has(n))).filter((l) => l.length);
   const byName = new Map(model.services.map((s) => [s.name, s]));
@@ -121,7 +126,7 @@ export async function startInOrder(
       results.push({ name: n, ok: false, ms: 0, reason: `not started: depends on ${missing.join(", ")}, which did not become ready` });
       options.onLine?.(`✗ ${n}: not started, depends on ${missing.join(", ")}`);
     }
-    await Promise.all(runnable.filter((n) => !fresh.has(n)).map((n) => backend.start(n)));
+    await Promise.all(runnable.filter((n) => !autostarted.has(n)).map((n) => backend.start(n)));
     const ready = await Promise.all(runnable.map((n) => waitReady(backend, byName.get(n)!)));
     for (const r of ready) {
       results.push(r);

@@ -24,6 +24,20 @@ export interface TestStartResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `promise`'s value, or `onTimeout` after `ms`. The timer is cleared either way: a pending timer keeps the
+ * CLI process alive, so a plain race with sleep(stopTimeout) made every test-start/add-service exit only
+ * stopTimeout seconds after the service had stopped.
+ */
+async function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<U>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs the checks, printing each as a step. Always leaves nothing running behind (SIGKILL to the group on failure). */
 export async function testStart(model: Model, service: Service, report: StepSink): Promise<TestStartResult> {
   let child: SpawnedProcess | undefined;
@@ -119,7 +133,7 @@ export async function testStart(model: Model, service: Service, report: StepSink
 
     const stop = report.begin(`Ctrl+C (SIGINT) stops it within ${service.stopTimeout} s`);
     child.signalGroup("SIGINT");
-    const stopped = await Promise.race([child.exited.then(() => true), sleep(service.stopTimeout * 1000).then(() => false)]);
+    const stopped = await within(child.exited.then(() => true), service.stopTimeout * 1000, false);
     if (!stopped) {
       stop.fail(`still running ${service.stopTimeout} s after SIGINT (stopTimeout); killed with SIGKILL`);
       return fail(`${service.name} ignores Ctrl+C: it did not exit within stopTimeout ${service.stopTimeout} s; handle SIGINT/SIGTERM and exit`);
@@ -143,7 +157,7 @@ export async function testStart(model: Model, service: Service, report: StepSink
   } finally {
     if (child && !exited) {
       child.signalGroup("SIGKILL");
-      await Promise.race([child.exited, sleep(2000)]);
+      await within(child.exited, 2000, undefined);
     }
   }
 }

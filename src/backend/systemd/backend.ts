@@ -103,6 +103,13 @@ export class SystemdBackend implements Backend {
       throw new OperationError(NOT_BOOTED_MESSAGE, result.stderr.trim().split("\n")[0] || `systemctl is-system-running: ${state}`);
     }
     if (result.stderr.trim()) throw systemctlError(result, "check that systemd is running", this.systemctl.scope);
+    if (state === "offline") {
+      // `systemctl --user is-system-running` prints just "offline" when no user manager answers (e.g. PID 1 is not systemd).
+      throw new OperationError(
+        "expected a running systemd user manager (systemctl --user), found none (offline)",
+        "`--user` needs the user's own systemd: run from a login session on a systemd host (or `loginctl enable-linger $USER`), or install system-wide as root without --user, or use the supervisord backend (--backend supervisor)",
+      );
+    }
     throw new OperationError(
       `expected systemd to be running (running or degraded), found "${state}"`,
       state === "stopping" ? "the host is shutting down; retry after it is up" : "see `systemctl list-jobs` and `systemctl --failed`",

@@ -12,7 +12,7 @@ export type SystemctlFailure = "not-installed" | "not-booted" | "no-user-manager
 
 /** The one message for a host whose PID 1 is not systemd (containers, WSL1, this project's CI VMs). */
 export const NOT_BOOTED_MESSAGE =
-  "System has not been booted with systemd: use the supervisord backend (--backend supervisor) or run on a systemd host";
+  "System has not been booted with systemd: use the supervisord backend (--backend supervisor), or run on a systemd host (as root, or with --user for your own user manager)";
 
 /** Classifies a failed call by its start failure and stderr text. Pure. */
 export function classifyFailure(result: RunResult): SystemctlFailure {
