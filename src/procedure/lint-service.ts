@@ -14,16 +14,21 @@ export function managedPorts(model: Model): Map<number, string> {
 }
 
 /**
- * The service's source folder: the folder of the first argument that is a file inside the project
- * (services/quotes.py → services/), else its working directory.
+ * The service's source folder: the folder of the first argument that is an existing file outside the
+ * system folders (services/quotes.py → services/, even when it lives outside the project), else its working
+ * directory. Interpreters (/usr/bin/python3) and system files are never scanned.
  */
 export function sourceFolder(model: Model, service: Service): string {
   for (const arg of service.argv.slice(1).concat(service.argv[0])) {
+    if (arg.startsWith("-")) continue;
     const path = isAbsolute(arg) ? arg : `${service.directory}/${arg}`;
-    if (!relative(model.paths.root, path).startsWith("..") && existsSync(path) && statSync(path).isFile()) return dirname(path);
+    if (SYSTEM.test(path) && relative(model.paths.root, path).startsWith("..")) continue;
+    if (existsSync(path) && statSync(path).isFile()) return dirname(path);
   }
   return service.directory;
 }
+
+const SYSTEM = /^\/(usr|bin|sbin|lib|lib64|etc|opt\/homebrew)\//;
 
 /** Findings in the service's folder, with paths relative to the project root. */
 export async function scanServiceCode(model: Model, service: Service): Promise<LintFinding[]> {

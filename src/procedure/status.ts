@@ -16,6 +16,8 @@ export interface StatusRow {
   cpu?: number;
   memoryBytes?: number;
   health?: number | "error";
+  /** restarts counted by the manager (systemd NRestarts); absent for supervisord, which does not count them */
+  restarts?: number;
   problems: string[];
 }
 
@@ -34,7 +36,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
     services: model.services.map((s) => {
       const c = checks.get(s.name);
       if (!c) return { name: s.name, enabled: false, state: "DISABLED", port: s.port, problems: [] };
-      return { name: s.name, enabled: true, state: c.state, pid: c.pid, port: s.port, uptimeSeconds: c.uptimeSeconds, cpu: c.usage?.cpu, memoryBytes: c.usage?.memoryBytes, health: c.health ? (c.health.status ?? "error") : undefined, problems: c.problems };
+      return { name: s.name, enabled: true, state: c.state, pid: c.pid, port: s.port, uptimeSeconds: c.uptimeSeconds, cpu: c.usage?.cpu, memoryBytes: c.usage?.memoryBytes, health: c.health ? (c.health.status ?? "error") : undefined, restarts: c.restarts, problems: c.problems };
     }),
   };
 }

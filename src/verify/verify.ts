@@ -18,6 +18,8 @@ export interface ServiceCheck {
   state: ProgramStatus["state"];
   pid?: number;
   uptimeSeconds?: number;
+  /** restarts counted by the manager (systemd NRestarts) */
+  restarts?: number;
   owner?: PortOwner;
   health?: HealthResult;
   usage?: Usage;
@@ -70,7 +72,7 @@ export async function verifyServices(model: Model, backend: Backend, services: S
         if (!health.ok) problems.push(health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health} failed: ${health.error}`);
       }
       const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
-      return { name: service.name, port: service.port, state: status.state, pid: status.pid, uptimeSeconds: status.uptimeSeconds, owner, health, usage, ok: problems.length === 0, problems };
+      return { name: service.name, port: service.port, state: status.state, pid: status.pid, uptimeSeconds: status.uptimeSeconds, restarts: status.restarts, owner, health, usage, ok: problems.length === 0, problems };
     }),
   );
 }
