@@ -64,9 +64,6 @@ export async function applyAndWait(state: TransactionState, s: Step, backend: Ba
     await backend.start(service.name);
     const r = await waitReady(backend, service);
     if (!r.ok) throw new StepFailed(`${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`);
-    // verify (the next step) wants RUNNING for startSecs; a service is ready (port, health) sooner, and
-    // systemd says "active" at once (no STARTING phase as in supervisord): wait out startSecs, as restart does.
-    await waitStarted(backend, [service]);
     s.detail(`${service.name} ready in ${Math.round(r.ms)} ms`);
   }
   await waitStarted(backend, start); // port up is not yet RUNNING: verify wants RUNNING past startsecs

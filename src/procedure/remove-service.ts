@@ -60,7 +60,10 @@ export async function removeService(ctx: Context, o: { name: string; force?: boo
         rememberGood(after);
         return;
       }
-      await step(state, `apply: remove ${o.name} from ${backend.kind === "supervisor" ? "supervisord" : "systemd"}`, (s) => applyAndWait(state, s, backend, []));
+      // --force changed the dependents' programs (dependsOn → priority): the manager restarts them on
+      // apply, so wait for them to be ready as well, or verify would catch them STARTING
+      const restartedDependents = after.model.services.filter((s) => s.enabled && dependents.some((d) => d.name === s.name));
+      await step(state, `apply: remove ${o.name} from ${backend.kind === "supervisor" ? "supervisord" : "systemd"}`, (s) => applyAndWait(state, s, backend, restartedDependents));
       await step(state, `verify the rest${old.port !== undefined ? ` and that port ${old.port} is released` : ""}`, async (s) => {
         const checks = await verifyAfterChange(ctx, s, after.model, backend, baseline, []);
         if (old.port !== undefined) {
