@@ -93,6 +93,8 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
 
     const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
     const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
+    // systemd that is not there is bad news before anything is written, not a "starts with the fleet" later
+    if (backend.kind === "systemd" && !o.noStart) await backend.ensureRunning();
     const code = await transact(ctx, { command: `add-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 7 }, async (state) => {
       await step(state, "choose the port", async (s) => {
         for (const n of portNotes) s.detail(n);

@@ -73,6 +73,8 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
     }
     const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
     const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
+    // systemd that is not there is bad news before anything is written, not a "starts with the fleet" later
+    if (backend.kind === "systemd") await backend.ensureRunning();
     const portChanged = old.port !== service.port;
     const code = await transact(ctx, { command: `modify-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 }, async (state) => {
       await step(state, "check the change", async (s) => changes.forEach((c) => s.detail(c)), () => `${changes.length} change${changes.length === 1 ? "" : "s"}`);

@@ -41,6 +41,8 @@ export async function removeService(ctx: Context, o: { name: string; force?: boo
     }
     const snapshot = takeSnapshot(after.model.paths, before.source.text);
     const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
+    // systemd that is not there is bad news before anything is written, not a "starts with the fleet" later
+    if (backend.kind === "systemd") await backend.ensureRunning();
     const code = await transact(ctx, { command: `remove-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 }, async (state) => {
       await step(state, "check dependents", async (s) => dependents.forEach((d) => s.detail(`${d.name} dependsOn ${o.name}: dropped (--force)`)), () => (dependents.length ? `${dependents.length} dependency dropped` : "none"));
       const running = await backend.isRunning();
