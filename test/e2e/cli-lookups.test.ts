@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProject, ensureBuilt, REPO_ROOT, runCli, show, type TestProject } from "../helpers/project";
 
 const REPO_MANIFEST = join(REPO_ROOT, "manifest.json");
-const LEGACY = join(REPO_ROOT, "..", "shared", "fixtures", "recio", "MASTER_PORT_MANIFEST.json");
+const LEGACY = join(REPO_ROOT, "test", "fixtures", "recio", "MASTER_PORT_MANIFEST.json");
 
 let fleet: TestProject;
 const temps: TestProject[] = [];

@@ -17,7 +17,7 @@ import { manifestSchema } from "../../src/manifest/schema";
 
 const PYTHON = "/usr/bin/python3";
 const ORACLE = join(__dirname, "..", "oracle", "ini_oracle.py");
-const FIXTURES = join(__dirname, "..", "..", "..", "shared", "fixtures", "recio");
+const FIXTURES = join(__dirname, "..", "fixtures", "recio");
 const ENVIRON = { HOME: "/home/op", PATH: "/usr/bin:/bin", ORCH_SPACE: "a b" };
 const at: IniLocation = { file: "case", line: 1, section: "program:x", key: "k" };
 const tmp = mkdtempSync(join(tmpdir(), "ini-oracle-"));

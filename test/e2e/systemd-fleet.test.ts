@@ -93,7 +93,7 @@ beforeAll(async () => {
   if ("skipped" in booted) throw new Error(`sandbox skipped after the pre-check passed: ${booted.skipped}`);
   sandbox = booted;
   fleet = new SandboxFleet(sandbox);
-  manifest = await fleetManifest();
+  manifest = await fleetManifest(sandbox.dir);
   names = Object.keys(manifest.services);
   fleet.writeManifest(manifest);
 }, 120_000);

@@ -70,9 +70,9 @@ class RangeAllocator {
 /**
  * The repository's manifest.json as project {@link PROJECT}: every port remapped into 25100-25199 (core
  * from 25100, watchdog from 25150, skipping ports something holds), `ports` limited to the block, every
- * service's `directory` the repository root (absolute), so `services/…` resolves.
+ * service's `directory` the given folder (the sandbox project, which holds a copy of services/).
  */
-export async function fleetManifest(): Promise<FleetManifest> {
+export async function fleetManifest(directory = REPO_ROOT): Promise<FleetManifest> {
   const m = JSON.parse(readFileSync(join(REPO_ROOT, "manifest.json"), "utf8")) as FleetManifest;
   delete m.$schema;
   m.project = PROJECT;
@@ -81,7 +81,7 @@ export async function fleetManifest(): Promise<FleetManifest> {
   m.groups.watchdog.range = `${WATCHDOG.low}-${WATCHDOG.high}`;
   const allocators: Record<string, RangeAllocator> = { core: new RangeAllocator(CORE), watchdog: new RangeAllocator(WATCHDOG) };
   for (const s of Object.values(m.services)) {
-    s.directory = REPO_ROOT;
+    s.directory = directory;
     if (s.port === undefined) continue;
     const allocator = allocators[s.group ?? ""];
     if (!allocator) throw new Error(`expected every service with a port in group core or watchdog, found group ${s.group}`);
@@ -120,6 +120,8 @@ export class SandboxFleet {
     // The whole folder: the entry may load sibling bundles (e.g. a lazily required full CLI).
     cpSync(dirname(CLI_PATH), join(sandbox.dir, "dist"), { recursive: true });
     this.cliPath = join(sandbox.dir, "dist", basename(CLI_PATH));
+    // the example services too: the checkout may live under /tmp, which is private inside the sandbox
+    cpSync(join(REPO_ROOT, "services"), join(sandbox.dir, "services"), { recursive: true });
   }
 
   writeManifest(m: FleetManifest | string): void {

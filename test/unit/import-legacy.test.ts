@@ -8,7 +8,7 @@ import { groupRanges, importLegacyManifest, placeholderCommand } from "../../src
 import { manifestSchema } from "../../src/manifest/schema";
 import { validateManifest } from "../../src/manifest/validate";
 
-const FIXTURE = join(__dirname, "..", "..", "..", "shared", "fixtures", "recio", "MASTER_PORT_MANIFEST.json");
+const FIXTURE = join(__dirname, "..", "fixtures", "recio", "MASTER_PORT_MANIFEST.json");
 const legacy = JSON.parse(readFileSync(FIXTURE, "utf8"));
 
 describe("the REC.IO fixture", () => {

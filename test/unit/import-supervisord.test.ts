@@ -11,7 +11,7 @@ import { manifestSchema } from "../../src/manifest/schema";
 import { envFileLine, planSecrets, secretReason } from "../../src/manifest/secrets";
 import { validateManifest } from "../../src/manifest/validate";
 
-const DIR = join(__dirname, "..", "..", "..", "shared", "fixtures", "recio");
+const DIR = join(__dirname, "..", "fixtures", "recio");
 const conf = readFileSync(join(DIR, "supervisord.conf"), "utf8");
 const legacy = JSON.parse(readFileSync(join(DIR, "MASTER_PORT_MANIFEST.json"), "utf8"));
 const environ = { HOME: "/home/op" };
