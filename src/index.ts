@@ -14,6 +14,9 @@ export { OrchestrateError, UsageError, ManifestError, UnknownServiceError, Opera
 export { validateManifest } from "./manifest/validate";
 export { loadProject } from "./manifest";
 export { listPortsReport } from "./model/ports-report";
+export { parseManifestText } from "./manifest/load";
+export { resolveModel } from "./model/resolve";
+export { renderAll } from "./render";
 
 const cache = new Map<string, Model>();
 

@@ -37,9 +37,9 @@ export function parseManifestText(text: string, file: string): unknown {
       },
       onObjectProperty(property, _offset, _length, startLine, startCharacter) {
         const seen = keyStack[keyStack.length - 1];
-        const where = [...pathStack.slice(1).filter(Boolean), property].join(".");
         const first = seen?.get(property);
         if (first !== undefined) {
+          const where = [...pathStack.slice(1).filter(Boolean), property].join(".");
           problems.push({
             severity: "error",
             path: where,

@@ -83,6 +83,6 @@ export async function waitStarted(backend: Backend, services: Service[]): Promis
   while (performance.now() < deadline) {
     if (!(await backend.status([...bySeconds.keys()])).some(starting)) return;
     await new Promise((r) => setTimeout(r, Math.max(1, Math.min(pause, deadline - performance.now()))));
-    pause = Math.min(pause * 1.5, 250);
+    pause = Math.min(pause * 1.5, 50); // supervisord flips to RUNNING on its own ~1 s tick: poll often
   }
 }

@@ -50,9 +50,14 @@ function description(service: Service): string {
 }
 
 /** Units of the enabled services `service` depends on, in dependsOn order. */
+/** Services by name, built once per model (a find() per dependency made rendering quadratic: bench/generate). */
+const servicesByName = new WeakMap<Model, Map<string, Service>>();
+
 function dependencyUnits(model: Model, service: Service): string[] {
+  let byName = servicesByName.get(model);
+  if (!byName) servicesByName.set(model, (byName = new Map(model.services.map((s) => [s.name, s]))));
   return service.dependsOn.flatMap((name) => {
-    const dependency = model.services.find((s) => s.name === name);
+    const dependency = byName.get(name);
     if (!dependency) {
       throw new UsageError(
         `service "${service.name}": dependsOn names "${name}", which the manifest does not define`,
