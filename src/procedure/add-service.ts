@@ -18,6 +18,7 @@ import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject,
 import { generateUnits, summarizePlan } from "./generate";
 import { scanServiceCode } from "./lint-service";
 import { takeSnapshot } from "./snapshot";
+import { reapTestStart } from "./test-start-record";
 import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
@@ -46,6 +47,8 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
   const path = manifestPath(ctx.manifest);
   return withManifestLock(path, async () => {
     const before = currentProject(path);
+    const leftover = await reapTestStart(before.model.paths);
+    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
     if (before.model.services.some((s) => s.name === o.name)) throw new UsageError(`service "${o.name}" already exists (port ${findService(before.model, o.name).port ?? "none"})`, `use "orchestrate modify-service ${o.name}" to change it, or choose another name`);
     if (o.group !== undefined && !before.model.groups.some((g) => g.name === o.group)) {
       // validation would say it too; saying it first keeps the message about the flag

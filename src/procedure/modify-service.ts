@@ -16,6 +16,7 @@ import { manifestPath } from "../manifest/load";
 import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
+import { reapTestStart } from "./test-start-record";
 import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
@@ -38,6 +39,8 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
   const path = manifestPath(ctx.manifest);
   return withManifestLock(path, async () => {
     const before = currentProject(path);
+    const leftover = await reapTestStart(before.model.paths);
+    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
     const old = findService(before.model, o.name);
     const raw = structuredClone(before.source.raw) as { services: Record<string, Record<string, unknown>> };
     const entry = raw.services[o.name];

@@ -7,6 +7,7 @@
  * · 5 regenerate, start supervisord, start every service in dependency order · 6 verify.
  * `dryRun` prints the plan — which PIDs would be signalled and why — and changes nothing.
  */
+import { reapTestStart } from "./test-start-record";
 import type { Context } from "../cli/context";
 import { formatProblems } from "../cli/format";
 import { SupervisordBackend, type SupervisordBackendOptions } from "../backend/supervisord/backend";
@@ -77,6 +78,13 @@ export async function recoverProcedure(ctx: Context, options: RecoverOptions = {
   if (!dryRun && daemon.pid !== undefined) changes.push(`stopped supervisord PID ${daemon.pid} (${daemon.escalation})`);
 
   const s2 = report.begin("stop what this project's supervisord left running");
+  if (!dryRun) {
+    const leftover = await reapTestStart(paths);
+    if (leftover) {
+      s2.detail(leftover);
+      changes.push(leftover);
+    }
+  }
   const table = await listProcesses();
   const servicePorts = (model?.services ?? []).flatMap((s) => (s.port === undefined ? [] : [s.port]));
   const listeners = servicePorts.length ? (await inspectListeners({ ports: servicePorts })).listeners : [];

@@ -16,12 +16,15 @@ import { manifestPath } from "../manifest/load";
 import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
+import { reapTestStart } from "./test-start-record";
 import { step, StepFailed, transact } from "./transaction";
 
 export async function removeService(ctx: Context, o: { name: string; force?: boolean; dryRun?: boolean }): Promise<number> {
   const path = manifestPath(ctx.manifest);
   return withManifestLock(path, async () => {
     const before = currentProject(path);
+    const leftover = await reapTestStart(before.model.paths);
+    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
     const old = findService(before.model, o.name);
     const dependents = before.model.services.filter((s) => s.dependsOn.includes(o.name));
     if (dependents.length && !o.force) throw new UsageError(`${dependents.map((s) => s.name).join(", ")} ${dependents.length === 1 ? "depends" : "depend"} on ${o.name}`, `remove ${dependents.length === 1 ? "that dependency" : "those dependencies"} first, or pass --force to drop ${o.name} from their dependsOn`);

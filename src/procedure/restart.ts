@@ -19,6 +19,7 @@ import { printChecks } from "./verify-table";
 import { duration } from "../cli/format";
 import { saveLastGood } from "../history/last-good";
 import { recordChange } from "../history/journal";
+import { reapTestStart } from "./test-start-record";
 
 export interface RestartOptions {
   names?: string[];
@@ -41,6 +42,8 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   const selected = selectServices(model, options.names);
   const disabled = selected.filter((s) => !s.enabled && options.names?.includes(s.name));
   if (disabled.length) throw new UsageError(`${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`, "set enabled: true in the manifest to run it");
+  const leftover = await reapTestStart(model.paths);
+  if (leftover) s1.detail(leftover);
   s1.ok(`${model.services.length} services, ${project.warnings.length} warning${project.warnings.length === 1 ? "" : "s"}`);
 
   const s2 = report.begin("generate units/");
@@ -68,7 +71,8 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
   await waitStarted(backend, services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
   const s6 = report.begin("verify");
-  const checks = await verifyServices(model, backend, options.names ? services : model.services);
+  // CPU and memory right after a start say nothing and cost two getconf spawns: "orchestrate verify" shows them
+  const checks = await verifyServices(model, backend, options.names ? services : model.services, { usage: false });
   printChecks(ctx, checks, (line) => s6.detail(line));
   const bad = checks.filter((c) => !c.ok);
   if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);

@@ -14,6 +14,7 @@ import type { Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";
 import type { StepSink } from "./report";
+import { clearTestStart, reapTestStart, recordTestStart } from "./test-start-record";
 
 export interface TestStartResult {
   ok: boolean;
@@ -43,6 +44,8 @@ export async function testStart(model: Model, service: Service, report: StepSink
   let child: SpawnedProcess | undefined;
   let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
   const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });
+  const leftover = await reapTestStart(model.paths);
+  if (leftover) report.begin("clean up an interrupted test-start").ok(leftover);
   try {
     if (service.port !== undefined) {
       const step = report.begin(`port ${service.port} is free`);
@@ -65,6 +68,7 @@ export async function testStart(model: Model, service: Service, report: StepSink
       return fail(`cannot start ${spec.argv[0]} in ${spec.cwd}: ${err.code === "ENOENT" ? "not found (check the command and directory)" : err.message}`);
     }
     void child.exited.then((e) => (exited = e));
+    await recordTestStart(model.paths, service.name, child.pid);
     start.ok(`pid ${child.pid}`);
 
     if (service.port !== undefined) {
@@ -159,5 +163,6 @@ export async function testStart(model: Model, service: Service, report: StepSink
       child.signalGroup("SIGKILL");
       await within(child.exited, 2000, undefined);
     }
+    if (child) clearTestStart(model.paths);
   }
 }
