@@ -7,8 +7,11 @@ import { loadProject } from "./manifest";
 import { portOf, urlOf } from "./model/lookup";
 import type { Model } from "./model/types";
 
+/** Types of the resolved model that the library functions take and return. */
 export type { Model, Service, Group, External, PortRange, ProjectPaths, RenderedFile } from "./model/types";
+/** Types of a manifest as written (schema-validated JSON). */
 export type { Manifest, ServiceEntry } from "./manifest/schema";
+/** One validation finding, as carried by ManifestError.problems. */
 export type { Problem } from "./errors";
 export { OrchestrateError, UsageError, ManifestError, UnknownServiceError, OperationError } from "./errors";
 export { validateManifest } from "./manifest/validate";

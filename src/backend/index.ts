@@ -3,6 +3,7 @@ import type { Model } from "../model/types";
 import { SupervisordBackend } from "./supervisord/backend";
 import type { Backend } from "./types";
 
+/** Which backend to build: `--backend` and, for systemd, `--user` / `--root`. */
 export interface BackendChoice {
   kind: "supervisor" | "systemd";
   /** systemd only: `--user` scope */

@@ -42,6 +42,10 @@ export interface ApplyResult {
   removed: string[];
 }
 
+/**
+ * A process manager as the procedure sees it. Methods throw OperationError (exit 1) when the manager
+ * cannot be reached or refuses (e.g. systemd not booted); a failed program is a status, not an error.
+ */
 export interface Backend {
   readonly kind: "supervisor" | "systemd";
   /** Is the manager reachable (private supervisord answering, systemd running)? */

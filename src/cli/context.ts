@@ -6,6 +6,7 @@ export interface Output {
   write(text: string): void;
 }
 
+/** Everything a command body receives: output streams and the global options. */
 export interface Context {
   stdout: Output;
   stderr: Output;
@@ -17,9 +18,11 @@ export interface Context {
   backend: "supervisor" | "systemd";
   /** systemd scope and offline root (--user, --root) */
   systemd: { scope: "system" | "user"; root?: string };
+  /** Environment (process.env in the CLI). */
   env: NodeJS.ProcessEnv;
 }
 
+/** The real context: process streams, env, and the parsed global options (colour only on a TTY without NO_COLOR). */
 export function processContext(options: { manifest?: string; backend?: string; color?: boolean; user?: boolean; root?: string }): Context {
   const env = process.env;
   const color = options.color !== false && !("NO_COLOR" in env) && process.stdout.isTTY === true;

@@ -28,6 +28,7 @@ export function action<A extends unknown[]>(program: Command, body: Action<A>): 
   };
 }
 
+/** The whole `orchestrate` command tree with global options; commander's exitOverride is on (main.ts exits). */
 export function buildProgram(): Command {
   const program = new Command("orchestrate")
     .description("One manifest of services and ports → supervisord programs and systemd units, and the procedure to run them:\nvalidate, test-start, restart, verify, add-service, recover.")

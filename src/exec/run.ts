@@ -17,12 +17,15 @@ export interface RunResult {
   durationMs: number;
 }
 
+/** Options of {@link run}. Times in ms. */
 export interface RunOptions {
+  /** Working directory of the child (default: ours). */
   cwd?: string;
   /** Full environment of the child; when set, nothing of ours is inherited (extendEnv false). */
   env?: Record<string, string>;
   /** Added to our own environment; ignored when `env` is set. */
   extraEnv?: Record<string, string>;
+  /** Written to the child's stdin. */
   input?: string;
   /** Kill with SIGKILL after this many ms. */
   timeoutMs?: number;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { ProjectPaths } from "../model/types";
 import { appendLine } from "../write/atomic";
 
+/** One line of run/journal.jsonl. */
 export interface JournalEntry {
   /** ISO 8601 time */
   time: string;
@@ -17,9 +18,11 @@ export interface JournalEntry {
   outcome: "applied" | "rolled back" | "failed";
   /** why it failed or was rolled back */
   reason?: string;
+  /** $USER (else $LOGNAME) of whoever ran the command. */
   user?: string;
 }
 
+/** Absolute path of run/journal.jsonl. */
 export function journalPath(paths: Pick<ProjectPaths, "run">): string {
   return join(paths.run, "journal.jsonl");
 }

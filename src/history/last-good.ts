@@ -8,12 +8,16 @@ import { join } from "node:path";
 import type { ProjectPaths, RenderedFile } from "../model/types";
 import { writeFileAtomicSync } from "../write/atomic";
 
+/** Contents of run/last-good.json. */
 export interface LastGood {
+  /** ISO 8601 time it was recorded. */
   time: string;
   manifestText: string;
+  /** Every generated file as rendered then (paths relative to the project root). */
   units: RenderedFile[];
 }
 
+/** Absolute path of run/last-good.json. */
 export function lastGoodPath(paths: Pick<ProjectPaths, "run">): string {
   return join(paths.run, "last-good.json");
 }

@@ -46,6 +46,7 @@ export interface Listener extends Omit<RawSocket, "holders"> {
   source: ListenerSource;
 }
 
+/** Options of the listener readers: which source, which ports. */
 export interface ListenerOptions {
   /** "auto" (default): Linux ss → /proc fallback, macOS lsof. The others force one source (tests, diagnosis). */
   method?: "auto" | ListenerSource;

@@ -8,6 +8,7 @@ import { run } from "../exec/run";
 import type { RawSocket } from "./listeners";
 import { parseSsAddress } from "./ss";
 
+/** lsof arguments: no name/port lookups, listening TCP sockets only, the field output parsed by {@link parseLsof}. */
 export const LSOF_ARGS = ["-nP", "-iTCP", "-sTCP:LISTEN", "-F", "pcuLftn"];
 
 /**

@@ -56,6 +56,7 @@ export function acceptsConnections(port: number, host = "127.0.0.1", timeoutMs =
   });
 }
 
+/** Options of {@link waitForPort}. Times in ms. */
 export interface WaitForPortOptions {
   /** give up after this many ms (default 15000) */
   timeoutMs?: number;

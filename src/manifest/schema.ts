@@ -1,6 +1,6 @@
 /**
  * Manifest v1 as a zod schema: the shapes and per-value rules of every key in DESIGN.md.
- * Cross-field rules (port conflicts, ranges, cycles) live in ./policy.ts so that every problem is
+ * Cross-field rules (port conflicts, ranges, cycles) live in ./rules/ (run by ./validate.ts) so that every problem is
  * reported in one run. `manifest.schema.json` is generated from this file (scripts/write-schema.mjs).
  */
 import { z } from "zod";
@@ -22,6 +22,7 @@ const ranges = z.union([range, z.array(range).min(1)]);
 const seconds = (d: string) => z.number().positive().max(86400).describe(`seconds; ${d}`);
 const hardening = z.enum(["default", "strict"]).describe("systemd sandboxing level; strict scores <= 2.5 in systemd-analyze security");
 
+/** One entry of `services` (DESIGN.md); times in seconds, defaults applied later by resolveModel. */
 export const serviceSchema = z.strictObject({
   group: z.string().optional().describe("a key of groups: the port range the port must lie in"),
   port: port.optional().describe("omit for a worker without a port"),
@@ -46,6 +47,7 @@ export const serviceSchema = z.strictObject({
   hardening: hardening.optional(),
 });
 
+/** The whole manifest v1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1).optional(),

@@ -5,25 +5,35 @@
 import { parseRanges } from "../model/port-ranges";
 import type { PortRange } from "../model/types";
 
+/** One service as written; fields of the wrong type are undefined or defaulted, never thrown on. */
 export interface ServiceView {
   name: string;
   group?: string;
+  /** Only an integer 1-65535; anything else is left out. */
   port?: number;
   command?: string | string[];
+  /** As written: values not yet checked to be strings. */
   env: Record<string, unknown>;
   dependsOn: string[];
+  /** false only when written `enabled: false`. */
   enabled: boolean;
   health?: string;
+  /** The service's object as written, for rules that read other keys. */
   raw: Record<string, unknown>;
 }
 
+/** The whole manifest as {@link viewOf} reads it, with the defaults rules need. */
 export interface ManifestView {
+  /** Default "localhost". */
   host: string;
   services: ServiceView[];
+  /** Group name → its ranges; undefined when the range does not parse (the schema reports it). */
   groups: Map<string, PortRange[] | undefined>;
   external: Array<{ name: string; port: number }>;
+  /** Port → reason, from ports.reserved. */
   reserved: Map<number, string>;
   avoid: Set<number>;
+  /** undefined: no (parseable) ports.allowed, every port 1-65535 allowed. */
   allowed?: PortRange[];
   allowPrivileged: boolean;
 }

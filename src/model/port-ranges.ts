@@ -5,10 +5,12 @@
  */
 import type { PortRange } from "./types";
 
+/** Re-exported so users of the range helpers need only this module. */
 export type { PortRange };
 
-/** Lowest and highest TCP port. */
+/** Lowest TCP port. */
 export const MIN_PORT = 1;
+/** Highest TCP port. */
 export const MAX_PORT = 65535;
 
 const RANGE = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/;

@@ -2,6 +2,7 @@
 import { groupBudget } from "./budget";
 import type { Model, PortRange } from "./types";
 
+/** What `orchestrate ports [--json]` shows; groups in manifest order. */
 export interface PortsReport {
   project: string;
   host: string;
@@ -9,13 +10,18 @@ export interface PortsReport {
     name: string;
     description: string;
     ranges: PortRange[];
+    /** Services of the group that have a port, enabled or not. */
     services: Array<{ name: string; port?: number; description: string; enabled: boolean }>;
+    /** Numbers of ports: the group's services', available ones, all in its ranges (GroupBudget, ./budget.ts). */
     used: number;
     free: number;
     total: number;
+    /** Lowest available port; undefined when the group is full. */
     nextFree?: number;
   }>;
+  /** Services with a port but no group. */
   ungrouped: Array<{ name: string; port?: number; description: string }>;
+  /** Names of services without a port. */
   workers: string[];
   external: Array<{ name: string; port: number; description: string }>;
   reserved: Array<{ port: number; reason: string }>;

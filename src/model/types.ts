@@ -66,16 +66,20 @@ export interface Service {
   stderrLog: string;
 }
 
+/** A port group: a named budget of ports its services' ports must lie in. */
 export interface Group {
   name: string;
+  /** As written in the manifest, in that order (not merged). */
   ranges: PortRange[];
   description: string;
 }
 
+/** A port owned by something orchestrate does not run (a database, a proxy); never allocated. */
 export interface External {
   name: string;
   port: number;
   description: string;
+  /** Where it runs, when the manifest says. */
   host?: string;
 }
 

@@ -23,11 +23,15 @@ import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
 
+/** The flags of `orchestrate add-service` (seed 002's seven steps). */
 export interface AddServiceOptions {
   name: string;
+  /** POSIX-shell words, as in the manifest's command */
   command: string;
   group?: string;
+  /** default: the lowest free port of `group`; a reserved port needs `useReserved` */
   port?: number;
+  /** working directory relative to the manifest's folder (default .) */
   dir?: string;
   env: Record<string, string>;
   envFile?: string;
@@ -35,8 +39,11 @@ export interface AddServiceOptions {
   dependsOn: string[];
   description?: string;
   technology?: string;
+  /** write manifest and units/ only: skip test-start, apply and verify */
   noStart?: boolean;
+  /** print the chosen port and the diff; write nothing */
   dryRun?: boolean;
+  /** allow a port of ports.reserved (and release it from there) */
   useReserved?: boolean;
 }
 

@@ -9,6 +9,7 @@ import { availablePorts, formatBudget, groupBudget } from "../model/budget";
 import type { Model } from "../model/types";
 import { UsageError } from "../errors";
 
+/** The port chosen by {@link allocatePort}. */
 export interface Allocation {
   port: number;
   /** ports skipped because a live process holds them, with the holder */

@@ -8,10 +8,12 @@ import { basename, join } from "node:path";
 import type { Model, RenderedFile } from "../model/types";
 import { removeFile, writeFileAtomicSync } from "../write/atomic";
 
+/** What {@link installSupervisorPrograms} did; every entry is an absolute file path in `dir`. */
 export interface SupervisorInstall {
   dir: string;
   installed: string[];
   unchanged: string[];
+  /** files this command installed earlier that are no longer rendered */
   removed: string[];
 }
 

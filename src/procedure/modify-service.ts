@@ -21,16 +21,22 @@ import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
 
+/** The flags of `orchestrate modify-service`; an absent field leaves that setting as it is. */
 export interface ModifyServiceOptions {
   name: string;
   port?: number;
   command?: string;
   group?: string;
+  /** variables to set (applied after `unsetEnv`) */
   env: Record<string, string>;
+  /** env keys to remove */
   unsetEnv: string[];
+  /** a new health path; false removes the health check */
   health?: string | false;
+  /** replaces dependsOn; [] removes it */
   dependsOn?: string[];
   description?: string;
+  /** print the diff; write nothing */
   dryRun?: boolean;
 }
 

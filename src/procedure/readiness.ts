@@ -9,11 +9,13 @@ import type { Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeState } from "../verify/verify";
 
+/** Outcome of {@link waitReady} for one service. */
 export interface Readiness {
   name: string;
   ok: boolean;
   /** ms from the call to ready (or to giving up) */
   ms: number;
+  /** the manager's last status of it */
   status?: ProgramStatus;
   /** why it is not ready: the state, "port 8001 not accepting connections after 15 s", an unhealthy answer */
   reason?: string;

@@ -19,6 +19,10 @@ import { takeSnapshot } from "./snapshot";
 import { reapTestStart } from "./test-start-record";
 import { step, StepFailed, transact } from "./transaction";
 
+/**
+ * Runs remove-service. `force` drops it from dependents' dependsOn; `dryRun` prints the diff only. Exit code:
+ * 0 done, 1 rolled back. @throws UsageError (exit 2, nothing written) while dependents exist without force, UnknownServiceError.
+ */
 export async function removeService(ctx: Context, o: { name: string; force?: boolean; dryRun?: boolean }): Promise<number> {
   const path = manifestPath(ctx.manifest);
   return withManifestLock(path, async () => {

@@ -5,14 +5,18 @@
 import { paint, type Context } from "../cli/context";
 import { duration } from "../cli/format";
 
+/** Outcome of a step; "rolled back" replaces "ok" once a later failure undid it. */
 export type StepStatus = "ok" | "failed" | "skipped" | "warning" | "rolled back";
 
+/** A finished step as kept for --json and the journal. */
 export interface StepRecord {
+  /** 1-based, in the order begun */
   number: number;
   title: string;
   status: StepStatus;
   summary: string;
   details: string[];
+  /** duration in ms */
   ms: number;
 }
 
@@ -33,6 +37,7 @@ const MARK: Record<StepStatus, [string, "green" | "red" | "yellow" | "dim"]> = {
   "rolled back": ["↺", "yellow"],
 };
 
+/** Prints numbered steps (`[2/6] title`, then `✓ ok — summary (12 ms)`) to ctx.stdout and records them. */
 export class StepReporter {
   readonly records: StepRecord[] = [];
   private count = 0;

@@ -11,7 +11,7 @@ import type { Backend } from "../backend/types";
 import { UsageError } from "../errors";
 import { selectServices } from "../model/lookup";
 import type { Model, Service } from "../model/types";
-import { verifyServices, type ServiceCheck } from "../verify/verify";
+import { verifyServices } from "../verify/verify";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitReady, waitStarted, type Readiness } from "./readiness";
 import { StepReporter } from "./report";
@@ -21,16 +21,12 @@ import { saveLastGood } from "../history/last-good";
 import { recordChange } from "../history/journal";
 import { reapTestStart } from "./test-start-record";
 
+/** Options of {@link restartProcedure}. */
 export interface RestartOptions {
+  /** services to restart (default: all); an unknown name throws UnknownServiceError, a disabled one UsageError */
   names?: string[];
   /** Restart programs that are already running (default true). false: only start what is not running. */
   restartRunning?: boolean;
-}
-
-export interface RestartResult {
-  ok: boolean;
-  readiness: Readiness[];
-  checks: ServiceCheck[];
 }
 
 /** Runs the whole restart procedure and prints its steps. Exit code: 0 all verified, 1 any failure. */

@@ -8,7 +8,9 @@ import type { ProjectPaths } from "../model/types";
 import { readState, STATE_FILE } from "../write/plan";
 import { removeFile, writeFileAtomicSync } from "../write/atomic";
 
+/** Everything a change may touch, as it was before the change. */
 export interface Snapshot {
+  /** manifest.json byte for byte */
   manifestText: string;
   /** project-relative path → content and mode, or null when the file did not exist */
   files: Map<string, { content: string; mode: number } | null>;

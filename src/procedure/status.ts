@@ -6,21 +6,29 @@ import type { Model } from "../model/types";
 import { formatBytes } from "../verify/usage";
 import { verifyServices } from "../verify/verify";
 
+/** One service in `orchestrate status`; values from the manager and a verify pass. */
 export interface StatusRow {
   name: string;
   enabled: boolean;
+  /** the manager's state (ProgramState), or NOT RUNNING / DISABLED */
   state: string;
   pid?: number;
   port?: number;
+  /** seconds in the current run */
   uptimeSeconds?: number;
+  /** CPU percent (100 = one core), summed over the program's processes */
   cpu?: number;
+  /** resident memory in bytes, summed over the program's processes */
   memoryBytes?: number;
+  /** HTTP status of the health path, or "error" when the request failed; absent without health */
   health?: number | "error";
   /** restarts counted by the manager (systemd NRestarts); absent for supervisord, which does not count them */
   restarts?: number;
+  /** why verify fails for it; empty when it passes */
   problems: string[];
 }
 
+/** What `orchestrate status [--json]` shows: the manager's state and one row per service, in manifest order. */
 export interface StatusReport {
   manager: "running" | "not running";
   services: StatusRow[];
@@ -41,6 +49,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
   };
 }
 
+/** Writes the report as a table to ctx.stdout, with a hint when the manager is not running. */
 export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: StatusReport): void {
   const rows = [["SERVICE", "STATE", "PID", "PORT", "UPTIME", "CPU", "MEM", "HEALTH"]];
   for (const s of report.services) {

@@ -16,10 +16,12 @@ import { describeHolder } from "../verify/ownership";
 import type { StepSink } from "./report";
 import { clearTestStart, reapTestStart, recordTestStart } from "./test-start-record";
 
+/** Outcome of {@link testStart}. */
 export interface TestStartResult {
   ok: boolean;
   /** the failed check, e.g. "listens on 8000, expected 8007: hardcoded port?" */
   failure?: string;
+  /** the program's combined stdout+stderr (last 64 KiB) */
   output: string;
 }
 

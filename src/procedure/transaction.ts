@@ -15,6 +15,7 @@ import { restoreSnapshot, type Snapshot } from "./snapshot";
 /** Thrown inside a step to fail it with a reason the user reads. */
 export class StepFailed extends Error {}
 
+/** What a running transaction has done so far, for its steps and its rollback. */
 export interface TransactionState {
   report: StepReporter;
   /** set once the process manager was given the new configuration: rollback must re-apply */

@@ -4,6 +4,7 @@
  */
 import pidusage from "pidusage";
 
+/** Resource use of one program, summed over its processes. */
 export interface Usage {
   /** CPU percent (100 = one core) summed over the processes */
   cpu: number;
@@ -13,6 +14,7 @@ export interface Usage {
   measured: number;
 }
 
+/** CPU % and RSS (bytes) summed over `pids` (pidusage); PIDs that vanished are skipped; undefined when none could be measured. Never throws. */
 export async function processUsage(pids: Iterable<number>): Promise<Usage | undefined> {
   const results = await Promise.allSettled([...pids].map((pid) => pidusage(pid)));
   let cpu = 0;

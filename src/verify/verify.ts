@@ -27,6 +27,7 @@ export interface ServiceCheck {
   problems: string[];
 }
 
+/** Options of {@link verifyServices}. */
 export interface VerifyOptions {
   /** also measure CPU and memory (default true) */
   usage?: boolean;

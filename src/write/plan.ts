@@ -11,26 +11,36 @@ import type { RenderedFile } from "../model/types";
 /** Records which files generate wrote, so that only those are ever removed (never by name pattern). */
 export const STATE_FILE = "units/.generated.json";
 
+/** Contents of {@link STATE_FILE}. */
 export interface GeneratedState {
   /** Paths relative to the project root, with the SHA-256 of the content written. */
   files: Record<string, string>;
 }
 
+/** One file that differs from what is on disk; paths relative to the project root. */
 export interface FileChange {
   path: string;
+  /** "mode": same content, different permissions */
   kind: "added" | "changed" | "removed" | "mode";
+  /** content on disk now; absent for "added" */
   before?: string;
+  /** content to write; absent for "removed" */
   after?: string;
+  /** permissions to write, e.g. 0o644 */
   mode?: number;
 }
 
+/** Result of {@link planFiles}: what generate would change under `root` (absolute). */
 export interface Plan {
   root: string;
   changes: FileChange[];
+  /** relative paths already identical in content and mode */
   unchanged: string[];
+  /** every rendered file, changed or not */
   rendered: RenderedFile[];
 }
 
+/** Hex SHA-256 of `text` (UTF-8), as recorded in {@link STATE_FILE}. */
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }

@@ -2,6 +2,7 @@
 import type { Model } from "../../model/types";
 import { SystemdBackend } from "./backend";
 
+/** The CLI's systemd options; both default to the system manager on the live system. */
 export interface SystemdChoice {
   /** `--user`: the user's manager and ~/.config/systemd/user */
   scope?: "system" | "user";
@@ -9,6 +10,7 @@ export interface SystemdChoice {
   root?: string;
 }
 
+/** A SystemdBackend for `model`: units from units/systemd/, state in run/, log paths per service. */
 export function systemdBackendFor(model: Model, choice: SystemdChoice = {}): SystemdBackend {
   const logs: Record<string, { stdout: string; stderr: string }> = {};
   for (const s of model.services) logs[s.name] = { stdout: s.stdoutLog, stderr: s.stderrLog };

@@ -36,6 +36,7 @@ export function envFlags(pairs: string[] = []): Record<string, string> {
   return env;
 }
 
+/** Adds `add-service`, `modify-service`, `remove-service`, `history`, `lint` and `docs`. */
 export function registerChange(program: Command): void {
   program
     .command("add-service")

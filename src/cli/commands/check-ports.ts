@@ -5,6 +5,7 @@ import { printCheckPorts } from "../../procedure/check-ports-print";
 import { inspectManagedPorts } from "../../procedure/live-ports";
 import { action } from "../program";
 
+/** Adds `check-ports`. */
 export function registerCheckPorts(program: Command): void {
   program
     .command("check-ports")

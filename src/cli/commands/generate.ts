@@ -5,6 +5,7 @@ import { generateUnits, summarizePlan } from "../../procedure/generate";
 import { planDiff } from "../../write/apply";
 import { action } from "../program";
 
+/** Adds `generate`. */
 export function registerGenerate(program: Command): void {
   program
     .command("generate")

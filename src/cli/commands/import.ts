@@ -22,6 +22,7 @@ interface ImportOptions {
   force?: boolean;
 }
 
+/** Adds `import`. */
 export function registerImport(program: Command): void {
   program
     .command("import")

@@ -32,6 +32,7 @@ export function starterManifest(project: string): string {
   ) + "\n";
 }
 
+/** Adds `init`. */
 export function registerInit(program: Command): void {
   program
     .command("init")

@@ -8,6 +8,7 @@ import { generateUnits } from "../../procedure/generate";
 import { installSupervisorPrograms } from "../../procedure/install-supervisor";
 import { action } from "../program";
 
+/** Adds `install`. */
 export function registerInstall(program: Command): void {
   program
     .command("install")

@@ -9,6 +9,7 @@ import { rememberValid } from "../fast-path";
 import { table } from "../format";
 import { action } from "../program";
 
+/** Adds `port`, `url`, `env` and `ports`. */
 export function registerLookups(program: Command): void {
   program
     .command("port")

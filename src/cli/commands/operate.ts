@@ -26,6 +26,7 @@ async function runningBackend(ctx: Context) {
   return { ...project, backend };
 }
 
+/** Adds `restart`, `verify`, `status`, `start`, `stop`, `shutdown` and `logs`. */
 export function registerOperate(program: Command): void {
   program
     .command("restart")

@@ -22,6 +22,7 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** Adds `recover`. */
 export function registerRecover(program: Command): void {
   program
     .command("recover")

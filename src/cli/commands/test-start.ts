@@ -8,6 +8,7 @@ import { testStart } from "../../procedure/test-start";
 import { UsageError } from "../../errors";
 import { action } from "../program";
 
+/** Adds `test-start`. */
 export function registerTestStart(program: Command): void {
   program
     .command("test-start")

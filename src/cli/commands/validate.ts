@@ -8,6 +8,7 @@ import { action } from "../program";
 import { rememberValid } from "../fast-path";
 import { liveProblemsFor } from "../../procedure/live-ports";
 
+/** Adds `validate`. */
 export function registerValidate(program: Command): void {
   program
     .command("validate")

@@ -3,6 +3,10 @@ import type { Problem } from "../../errors";
 import { CommandSyntaxError, splitCommand } from "../../model/command";
 import type { ManifestView } from "../view";
 
+/**
+ * Problems of command, placeholders and health: unsplittable commands, {port}/health without a port (errors),
+ * unknown `{x}` placeholders and startSecs >= readyTimeout (warnings; both in seconds).
+ */
 export function commandRules(view: ManifestView): Problem[] {
   const problems: Problem[] = [];
   for (const s of view.services) {

@@ -3,6 +3,7 @@ import type { Problem } from "../../errors";
 import { closestNames } from "../../model/suggest";
 import type { ManifestView } from "../view";
 
+/** Error Problems for dependsOn: self, unknown (with suggestions) or disabled targets, and each cycle once. */
 export function dependencyRules(view: ManifestView): Problem[] {
   const problems: Problem[] = [];
   const byName = new Map(view.services.map((s) => [s.name, s]));

@@ -6,6 +6,10 @@ import type { ManifestView } from "../view";
 /** Variables every program receives from orchestrate; a service may not set them itself. */
 export const PROVIDED_ENV = ["PORT", "HOST", "SERVICE_NAME"] as const;
 
+/**
+ * Error Problems for service names that are `all`/`*` (supervisorctl reads them as every program) or do not
+ * match SERVICE_NAME (DESIGN.md), and for env keys in {@link PROVIDED_ENV}.
+ */
 export function nameRules(view: ManifestView): Problem[] {
   const problems: Problem[] = [];
   for (const s of view.services) {

@@ -25,6 +25,7 @@ function freeHint(view: ManifestView, group: string | undefined): string {
   return `use ${candidate}${ranges ? `, the next free port of group ${group}` : ", the next free port"} (or run "orchestrate add-service" to allocate one)`;
 }
 
+/** The port policy above as Problems (errors; privileged ports and reserved-and-avoided ports are warnings), each with a free-port fix. */
 export function portRules(view: ManifestView): Problem[] {
   const problems: Problem[] = [];
   const owners = new Map<number, string>();

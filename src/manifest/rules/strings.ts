@@ -11,6 +11,7 @@ function visible(s: string): string {
   return JSON.stringify(s);
 }
 
+/** Every string and key of the raw manifest containing U+0000-U+001F or U+007F, as error Problems (FACTS.md). */
 export function stringRules(raw: unknown): Problem[] {
   const problems: Problem[] = [];
   const walk = (value: unknown, path: string[]) => {
