@@ -10,6 +10,7 @@ export const PORT_BLOCKS = {
   "procedure-faults": { low: 24000, high: 24099 },
   "procedure-fleet": { low: 24100, high: 24199 },
   "cli-lookups": { low: 24200, high: 24299 },
+  "cli-misc": { low: 24300, high: 24399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -1,0 +1,118 @@
+/**
+ * The smaller commands and the library, end to end: validate --live, lint, docs, install into a system
+ * supervisord's conf.d, shutdown when nothing runs, and the library's getPort/getServiceUrl/listPorts.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UnknownServiceError } from "../../src/errors";
+import { getPort, getServiceUrl, listPorts, loadManifest } from "../../src/index";
+import { createProject, fixture, show, type TestProject } from "../helpers/project";
+import { portsOf } from "../helpers/ports";
+
+let project: TestProject;
+let ports: number[];
+
+beforeAll(async () => {
+  ports = await portsOf("cli-misc").takeMany(3);
+  project = createProject("misc", {
+    project: "misc",
+    host: "127.0.0.1",
+    groups: { core: { range: `${ports[0]}-${ports[0] + 50}` } },
+    services: {
+      api: { group: "core", port: ports[0], command: `node ${fixture("binds-port.js")}`, description: "API" },
+      web: { group: "core", port: ports[1], command: `node ${fixture("binds-port.js")}`, dependsOn: ["api"] },
+      worker: { command: `node ${fixture("binds-port.js")}`, enabled: false },
+    },
+  });
+});
+afterAll(() => project.cleanup());
+
+describe("library", () => {
+  it("getPort, getServiceUrl and listPorts read the manifest; an unknown name throws with the known ones", () => {
+    const model = loadManifest(project.manifestPath);
+    expect(getPort("api", model)).toBe(ports[0]);
+    expect(getPort("web", project.manifestPath)).toBe(ports[1]);
+    expect(getServiceUrl("api", "/health", model)).toBe(`http://127.0.0.1:${ports[0]}/health`);
+    expect(listPorts(model)).toEqual({ api: ports[0], web: ports[1] });
+    let error: unknown;
+    try {
+      getPort("apii", model);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnknownServiceError);
+    expect((error as UnknownServiceError).suggestions).toEqual(["api"]);
+    expect((error as UnknownServiceError).known).toEqual(["api", "web", "worker"]);
+  });
+});
+
+describe("validate --live", () => {
+  it("exits 0 while the ports are free, 1 naming the PID when a foreign process holds a service's port", async () => {
+    const clean = await project.cli(["validate", "--live"]);
+    expect(clean.exitCode, show(clean)).toBe(0);
+    const foreign = await project.startListener(ports[0]);
+    try {
+      const r = await project.cli(["validate", "--live"]);
+      expect(r.exitCode, show(r)).toBe(1);
+      expect(r.stderr + r.stdout).toContain(String(foreign.pid));
+      expect(r.stderr + r.stdout).toMatch(/services\.api\.port/);
+    } finally {
+      await project.stopListener(foreign);
+    }
+  });
+});
+
+describe("lint", () => {
+  it("reports a hardcoded managed port with file:line and the fix (exit 1), and a clean folder exits 0", async () => {
+    const dir = join(project.root, "src");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "clean.py"), 'import os\nPORT = int(os.environ["PORT"])\n');
+    expect((await project.cli(["lint", dir])).exitCode).toBe(0);
+    writeFileSync(join(dir, "bad.py"), `import uvicorn\nuvicorn.run(app, host="0.0.0.0", port=${ports[1]})\n`);
+    const r = await project.cli(["lint", dir]);
+    expect(r.exitCode, show(r)).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`bad\\.py:2:\\d+`));
+    expect(r.stdout).toContain("fix:");
+    const json = JSON.parse((await project.cli(["lint", dir, "--json"])).stdout);
+    expect(json).toEqual([expect.objectContaining({ line: 2, port: ports[1], service: "web" })]);
+  });
+});
+
+describe("docs, install, shutdown", () => {
+  it("docs prints PORTS.md with the services, the disabled worker and the group budget", async () => {
+    const r = await project.cli(["docs"]);
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(r.stdout).toContain(`| api | ${ports[0]} |`);
+    expect(r.stdout).toMatch(/worker/);
+    expect(r.stdout).toMatch(/used 2 \/ free \d+ \/ total 51/);
+  });
+
+  it("install --supervisor-conf-dir copies the programs and later removes only the ones it installed", async () => {
+    const confd = join(project.root, "conf.d");
+    mkdirSync(confd);
+    writeFileSync(join(confd, "someone-else.conf"), "[program:other]\ncommand=/bin/true\n");
+    const r = await project.cli(["install", "--supervisor-conf-dir", confd]);
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(readdirSync(confd).sort()).toEqual(["api.conf", "someone-else.conf", "web.conf"]);
+    expect(readFileSync(join(confd, "api.conf"), "utf8")).toBe(readFileSync(join(project.root, "units", "supervisor", "api.conf"), "utf8"));
+
+    const m = project.readManifest();
+    delete m.services.web;
+    project.writeManifest(m);
+    const again = await project.cli(["install", "--supervisor-conf-dir", confd]);
+    expect(again.exitCode, show(again)).toBe(0);
+    expect(readdirSync(confd).sort()).toEqual(["api.conf", "someone-else.conf"]);
+    expect(again.stdout).toMatch(/1 removed/);
+  });
+
+  it("install without a conf dir is bad input; shutdown with nothing running says so", async () => {
+    const bad = await project.cli(["install"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--supervisor-conf-dir/);
+    const down = await project.cli(["shutdown"]);
+    expect(down.exitCode, show(down)).toBe(0);
+    expect(down.stdout).toMatch(/not running/);
+    expect(existsSync(project.paths.socket)).toBe(false);
+  });
+});
