@@ -61,6 +61,7 @@ export class SupervisordBackend implements Backend {
    * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
    */
   async apply(): Promise<ApplyResult> {
+    this.configs = undefined;
     const before = await this.configInfo();
     let diff: [string[], string[], string[]][];
     try {
@@ -81,6 +82,7 @@ export class SupervisordBackend implements Backend {
       ),
     );
     for (const name of [...changed, ...removed]) await this.ignoring(["BAD_NAME"], () => this.rpc.call("supervisor.removeProcessGroup", name));
+    this.configs = undefined; // reloadConfig replaced supervisord's config set: fetch the new one (kept until the next apply)
     const after = await this.configInfo();
     const prio = (name: string) => after.get(name)?.group_prio ?? 999;
     const toAdd = [...changed, ...added].sort((a, b) => prio(a) - prio(b) || a.localeCompare(b));
@@ -107,8 +109,8 @@ export class SupervisordBackend implements Backend {
 
   /** Status from one `getAllProcessInfo`; a requested name supervisord does not know is ABSENT. */
   async status(names?: string[]): Promise<ProgramStatus[]> {
-    const infos = await this.rpc.call<ProcessInfo[]>("supervisor.getAllProcessInfo");
-    const all = infos.map(toProgramStatus);
+    this.inflightStatus ??= this.rpc.call<ProcessInfo[]>("supervisor.getAllProcessInfo").finally(() => (this.inflightStatus = undefined));
+    const all = (await this.inflightStatus).map(toProgramStatus);
     if (!names) return all;
     const byName = new Map(all.map((s) => [s.name, s]));
     return names.map((name) => byName.get(name) ?? { name, state: "ABSENT" });
@@ -148,10 +150,24 @@ export class SupervisordBackend implements Backend {
     return shutdownDaemon(this.paths, this.rpc, this.options);
   }
 
-  private async configInfo(): Promise<Map<string, ConfigInfo>> {
-    const infos = await this.rpc.call<ConfigInfo[]>("supervisor.getAllConfigInfo");
-    return new Map(infos.map((c) => [c.name, c]));
+  /**
+   * `getAllConfigInfo` as a map, fetched once until the next apply: a restart of 30 programs stops them
+   * in parallel, and 30 calls that each serialize every program's config kept supervisord busy (bench/restart).
+   */
+  private configInfo(): Promise<Map<string, ConfigInfo>> {
+    this.configs ??= this.rpc.call<ConfigInfo[]>("supervisor.getAllConfigInfo").then(
+      (infos) => new Map(infos.map((c) => [c.name, c])),
+      (err) => {
+        this.configs = undefined;
+        throw err;
+      },
+    );
+    return this.configs;
   }
+
+  private configs?: Promise<Map<string, ConfigInfo>>;
+  /** The `getAllProcessInfo` call in flight: concurrent status() calls (one per service waiting for readiness) share it. */
+  private inflightStatus?: Promise<ProcessInfo[]>;
 
   /** How long a waiting stop of `name` may take: its stopwaitsecs plus the RPC timeout (60 s + … if unknown). */
   private stopWaitMs(configs: Map<string, ConfigInfo>, name: string): number {
