@@ -1,7 +1,7 @@
 /**
  * recover — the seeds' EMERGENCY RECOVERY (`supervisorctl shutdown`, `pkill -f python`, `lsof -i :PORT`,
  * `kill -9`), made safe for a shared host. Six steps, each printed with what it found and did:
- * 1 stop supervisord (./recover-daemon.ts) · 2 stop this project's leftovers (./leftovers.ts, ./ours.ts)
+ * 1 stop supervisord (src/backend/supervisord/emergency-stop.ts) · 2 stop this project's leftovers (./leftovers.ts, ./ours.ts)
  * · 3 report foreign holders of managed ports, stop only those named by --kill-foreign
  * (./recover-foreign.ts) · 4 validate, else fall back to the last good manifest and units under run/
  * · 5 regenerate, start supervisord, start every service in dependency order · 6 verify.
@@ -24,7 +24,7 @@ import { checkPorts } from "./check-ports";
 import { findLeftovers, stopTargets, targetText } from "./leftovers";
 import { livePortFacts } from "./live-ports";
 import { commandIndex, type OursFacts } from "./ours";
-import { stopSupervisord, type DaemonStopTimeouts } from "./recover-daemon";
+import { stopSupervisord, type DaemonStopTimeouts } from "../backend/supervisord/emergency-stop";
 import { checkKillForeign, handleForeign } from "./recover-foreign";
 import { loadRecoverProject } from "./recover-project";
 import { StepReporter } from "./report";

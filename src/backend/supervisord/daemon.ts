@@ -5,7 +5,7 @@
  * returns 0 once daemonized and 2 on a config error or a busy socket; `shutdown` answers at once and
  * the process exits ~3 s later; after `kill -9` its programs keep running.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { ensureDir, removeFile } from "../../write/atomic";
 import { relative } from "node:path";
 import { OperationError } from "../../errors";
 import { run } from "../../exec/run";
@@ -129,10 +129,10 @@ export async function startDaemon(paths: ProjectPaths, rpc: SupervisorRpc, optio
       "it may be hung or stopped; `orchestrate recover` shuts it down (TERM, then KILL) and stops what it left running",
     );
   }
-  rmSync(paths.pidfile, { force: true });
-  rmSync(paths.socket, { force: true });
-  mkdirSync(paths.run, { recursive: true });
-  mkdirSync(paths.logs, { recursive: true });
+  removeFile(paths.pidfile);
+  removeFile(paths.socket);
+  ensureDir(paths.run, 0o700);
+  ensureDir(paths.logs);
   const result = await run(o.supervisordPath ?? "supervisord", ["-c", paths.supervisordConf], {
     env: baseEnvironment(),
     cwd: paths.root,
@@ -199,7 +199,7 @@ export async function shutdownDaemon(paths: ProjectPaths, rpc: SupervisorRpc, op
     }
   }
   rpc.close();
-  if (livePid(paths) === undefined) rmSync(paths.pidfile, { force: true });
-  if (typeof (await probe(rpc, o.probeTimeoutMs)) !== "number") rmSync(paths.socket, { force: true });
+  if (livePid(paths) === undefined) removeFile(paths.pidfile);
+  if (typeof (await probe(rpc, o.probeTimeoutMs)) !== "number") removeFile(paths.socket);
   return report;
 }

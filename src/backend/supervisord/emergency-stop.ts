@@ -1,5 +1,5 @@
 /**
- * recover step 1: stop this project's supervisord whatever state it is in, and say what was found and
+ * The emergency stop of this project's supervisord (recover step 1): stop this project's supervisord whatever state it is in, and say what was found and
  * done. Asked first (RPC `supervisor.shutdown`: it stops its programs with their stop signals and
  * stopwaitsecs); when it does not answer or exit in time, the PID from run/supervisord.pid — only when
  * that PID still runs supervisord with units/supervisord.conf — gets TERM (plus CONT when it is stopped,
@@ -12,13 +12,16 @@
  */
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
-import { SupervisorConnectionError, SupervisorFault, SupervisorRpc } from "../backend/supervisord/client";
-import { livePid } from "../backend/supervisord/daemon";
-import { isAlive, pollUntil, readPidfile } from "../backend/supervisord/pids";
-import { listProcesses, type ProcessInfo } from "../inspect/processes";
-import type { ProjectPaths } from "../model/types";
-import { removeFile } from "../write/atomic";
-import type { Step } from "./report";
+import { SupervisorConnectionError, SupervisorFault, SupervisorRpc } from "./client";
+import { livePid } from "./daemon";
+import { isAlive, pollUntil, readPidfile } from "./pids";
+import { listProcesses, type ProcessInfo } from "../../inspect/processes";
+import type { ProjectPaths } from "../../model/types";
+import { removeFile } from "../../write/atomic";
+/** Where the stop reports what it finds: a step of the procedure that called it (src/procedure/report.ts). */
+export interface StopReport {
+  detail(line: string): void;
+}
 
 /** Timeouts of step 1, in ms. */
 export interface DaemonStopTimeouts {
@@ -61,7 +64,7 @@ function send(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Stops (or, with `dryRun`, plans to stop) the private supervisord; writes one detail line per finding and action. */
-export async function stopSupervisord(paths: ProjectPaths, step: Step, options: { dryRun: boolean; timeouts?: DaemonStopTimeouts }): Promise<DaemonStopResult> {
+export async function stopSupervisord(paths: ProjectPaths, step: StopReport, options: { dryRun: boolean; timeouts?: DaemonStopTimeouts }): Promise<DaemonStopResult> {
   const t = { probeMs: 2000, exitMs: 60_000, termMs: 5000, ...options.timeouts };
   const show = (p: string) => relative(paths.root, p);
   const rpc = new SupervisorRpc({ socketPath: paths.socket, timeoutMs: t.probeMs });
