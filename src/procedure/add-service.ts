@@ -11,14 +11,11 @@ import { isPortFree } from "../inspect/port-probe";
 import { findService } from "../model/lookup";
 import { describeHolder } from "../verify/ownership";
 import { writeFileAtomicSync } from "../write/atomic";
-import { withManifestLock } from "../write/lock";
-import { manifestPath } from "../manifest/load";
 import { allocatePort } from "./allocate-port";
-import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
+import { applyAndWait, withChange, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { scanServiceCode } from "./lint-service";
 import { takeSnapshot } from "./snapshot";
-import { reapTestStart } from "./test-start-record";
 import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
@@ -51,11 +48,7 @@ type Raw = { services: Record<string, unknown>; ports?: { reserved?: Record<stri
 
 /** Runs add-service. Exit code: 0 done, 1 a step failed and everything was rolled back, 2 bad input (nothing written). */
 export async function addService(ctx: Context, o: AddServiceOptions): Promise<number> {
-  const path = manifestPath(ctx.manifest);
-  return withManifestLock(path, async () => {
-    const before = currentProject(path);
-    const leftover = await reapTestStart(before.model.paths);
-    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
+  return withChange(ctx, async (path, before) => {
     if (before.model.services.some((s) => s.name === o.name)) throw new UsageError(`service "${o.name}" already exists (port ${findService(before.model, o.name).port ?? "none"})`, `use "orchestrate modify-service ${o.name}" to change it, or choose another name`);
     if (o.group !== undefined && !before.model.groups.some((g) => g.name === o.group)) {
       // validation would say it too; saying it first keeps the message about the flag

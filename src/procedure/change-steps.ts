@@ -5,7 +5,9 @@ import type { Backend } from "../backend/types";
 import { ManifestError } from "../errors";
 import { saveLastGood } from "../history/last-good";
 import { projectFromSource, type LoadedProject } from "../manifest";
-import { readManifestFile, type ManifestSource } from "../manifest/load";
+import { manifestPath, readManifestFile, type ManifestSource } from "../manifest/load";
+import { withManifestLock } from "../write/lock";
+import { reapTestStart } from "./test-start-record";
 import type { Model, Service } from "../model/types";
 import { renderAll } from "../render";
 import { planDiff } from "../write/apply";
@@ -15,6 +17,20 @@ import { waitReady, waitStarted } from "./readiness";
 import { StepFailed, type TransactionState } from "./transaction";
 import { printChecks } from "./verify-table";
 import type { Step } from "./report";
+
+/**
+ * Opens a change: takes the manifest lock for the whole change, reads the current (valid) manifest and
+ * stops a test-start child a killed orchestrate left running. `body` gets the manifest path and the project.
+ * @throws ManifestError (exit 2) when the current manifest is invalid: fix it before changing it.
+ */
+export async function withChange(ctx: Context, body: (path: string, before: LoadedProject) => Promise<number>): Promise<number> {
+  const path = manifestPath(ctx.manifest);
+  return withManifestLock(path, async () => {
+    const before = currentProject(path);
+    for (const note of await reapTestStart(before.model.paths)) ctx.stderr.write(`note: ${note}\n`);
+    return body(path, before);
+  });
+}
 
 /** The manifest as it is now; it must be valid before a change (fix it first otherwise). */
 export function currentProject(path: string): LoadedProject {

@@ -11,12 +11,9 @@ import { isPortFree } from "../inspect/port-probe";
 import { findService } from "../model/lookup";
 import { describeHolder } from "../verify/ownership";
 import { writeFileAtomicSync } from "../write/atomic";
-import { withManifestLock } from "../write/lock";
-import { manifestPath } from "../manifest/load";
-import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
+import { applyAndWait, withChange, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
-import { reapTestStart } from "./test-start-record";
 import { subSteps } from "./report";
 import { testStart } from "./test-start";
 import { step, StepFailed, transact } from "./transaction";
@@ -42,11 +39,7 @@ export interface ModifyServiceOptions {
 
 /** Runs modify-service. Exit code: 0 done, 1 rolled back, 2 bad input (nothing written). */
 export async function modifyService(ctx: Context, o: ModifyServiceOptions): Promise<number> {
-  const path = manifestPath(ctx.manifest);
-  return withManifestLock(path, async () => {
-    const before = currentProject(path);
-    const leftover = await reapTestStart(before.model.paths);
-    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
+  return withChange(ctx, async (path, before) => {
     const old = findService(before.model, o.name);
     const raw = structuredClone(before.source.raw) as { services: Record<string, Record<string, unknown>> };
     const entry = raw.services[o.name];

@@ -79,10 +79,9 @@ export async function recoverProcedure(ctx: Context, options: RecoverOptions = {
 
   const s2 = report.begin("stop what this project's supervisord left running");
   if (!dryRun) {
-    const leftover = await reapTestStart(paths);
-    if (leftover) {
-      s2.detail(leftover);
-      changes.push(leftover);
+    for (const note of await reapTestStart(paths)) {
+      s2.detail(note);
+      changes.push(note);
     }
   }
   const table = await listProcesses();

@@ -11,12 +11,9 @@ import { listenersByPort } from "../inspect/listeners";
 import { findService } from "../model/lookup";
 import { describeHolder } from "../verify/ownership";
 import { writeFileAtomicSync } from "../write/atomic";
-import { withManifestLock } from "../write/lock";
-import { manifestPath } from "../manifest/load";
-import { applyAndWait, currentProject, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
+import { applyAndWait, withChange, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
-import { reapTestStart } from "./test-start-record";
 import { step, StepFailed, transact } from "./transaction";
 
 /**
@@ -24,11 +21,7 @@ import { step, StepFailed, transact } from "./transaction";
  * 0 done, 1 rolled back. @throws UsageError (exit 2, nothing written) while dependents exist without force, UnknownServiceError.
  */
 export async function removeService(ctx: Context, o: { name: string; force?: boolean; dryRun?: boolean }): Promise<number> {
-  const path = manifestPath(ctx.manifest);
-  return withManifestLock(path, async () => {
-    const before = currentProject(path);
-    const leftover = await reapTestStart(before.model.paths);
-    if (leftover) ctx.stderr.write(`note: ${leftover}\n`);
+  return withChange(ctx, async (path, before) => {
     const old = findService(before.model, o.name);
     const dependents = before.model.services.filter((s) => s.dependsOn.includes(o.name));
     if (dependents.length && !o.force) throw new UsageError(`${dependents.map((s) => s.name).join(", ")} ${dependents.length === 1 ? "depends" : "depend"} on ${o.name}`, `remove ${dependents.length === 1 ? "that dependency" : "those dependencies"} first, or pass --force to drop ${o.name} from their dependsOn`);

@@ -38,8 +38,7 @@ export async function restartProcedure(ctx: Context, options: RestartOptions = {
   const selected = selectServices(model, options.names);
   const disabled = selected.filter((s) => !s.enabled && options.names?.includes(s.name));
   if (disabled.length) throw new UsageError(`${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`, "set enabled: true in the manifest to run it");
-  const leftover = await reapTestStart(model.paths);
-  if (leftover) s1.detail(leftover);
+  for (const note of await reapTestStart(model.paths)) s1.detail(note);
   s1.ok(`${model.services.length} services, ${project.warnings.length} warning${project.warnings.length === 1 ? "" : "s"}`);
 
   const s2 = report.begin("generate units/");

@@ -1,58 +1,79 @@
 /**
  * A test-start child is ours until it is stopped. If orchestrate is killed while a service runs alone
  * (test-start, or step 5 of add-service), the child would keep running outside any manager and keep its
- * port. So test-start records it in run/test-start.json, and the next command that changes or starts the
- * fleet stops it (matching PID and start time, so a reused PID is never signalled).
+ * port. So test-start records it in run/test-start/NAME.json together with the orchestrate process that
+ * started it, and the next command that changes or starts the fleet stops it — only when that orchestrate
+ * is gone (a test-start still running in another terminal is left alone) and only when the child's PID
+ * still has the recorded start time (a reused PID is never signalled).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, processInfo, waitForExit } from "../inspect/processes";
 import type { ProjectPaths } from "../model/types";
 import { removeFile, writeFileAtomicSync } from "../write/atomic";
 
-interface Record {
+/** One record: the child and the orchestrate that owns it, each as PID + /proc start time (clock ticks). */
+interface TestStartRecord {
   service: string;
   pid: number;
-  /** /proc start time of the child (clock ticks since boot) */
   startTime: number;
+  ownerPid: number;
+  ownerStartTime: number;
 }
 
-function recordPath(paths: Pick<ProjectPaths, "run">): string {
-  return join(paths.run, "test-start.json");
+function recordDir(paths: Pick<ProjectPaths, "run">): string {
+  return join(paths.run, "test-start");
 }
 
-/** Records the running test-start child. */
+function recordPath(paths: Pick<ProjectPaths, "run">, service: string): string {
+  return join(recordDir(paths), `${service}.json`);
+}
+
+/** Records the running test-start child of `service`, owned by this process. */
 export async function recordTestStart(paths: Pick<ProjectPaths, "run">, service: string, pid: number): Promise<void> {
-  const info = await processInfo(pid);
-  if (info) writeFileAtomicSync(recordPath(paths), JSON.stringify({ service, pid, startTime: info.startTime } satisfies Record) + "\n", 0o600);
+  const [child, owner] = await Promise.all([processInfo(pid), processInfo(process.pid)]);
+  if (!child || !owner) return;
+  const record: TestStartRecord = { service, pid, startTime: child.startTime, ownerPid: process.pid, ownerStartTime: owner.startTime };
+  writeFileAtomicSync(recordPath(paths, service), JSON.stringify(record) + "\n", 0o600);
 }
 
-/** Forgets the record (the child was stopped by test-start itself). */
-export function clearTestStart(paths: Pick<ProjectPaths, "run">): void {
-  removeFile(recordPath(paths));
+/** Forgets the record of `service` (test-start stopped its child itself). */
+export function clearTestStart(paths: Pick<ProjectPaths, "run">, service: string): void {
+  removeFile(recordPath(paths, service));
 }
 
 /**
- * Stops a test-start child left behind by a killed orchestrate (SIGKILL to its process group) and removes
- * the record. @returns a sentence saying what was stopped, or undefined when there was nothing.
+ * Stops every test-start child whose orchestrate is gone (SIGKILL to its process group) and removes those
+ * records. @returns one sentence per child stopped (empty when there was nothing to do).
  */
-export async function reapTestStart(paths: Pick<ProjectPaths, "run">): Promise<string | undefined> {
-  let record: Record;
+export async function reapTestStart(paths: Pick<ProjectPaths, "run">): Promise<string[]> {
+  let files: string[];
   try {
-    record = JSON.parse(readFileSync(recordPath(paths), "utf8")) as Record;
+    files = readdirSync(recordDir(paths)).filter((f) => f.endsWith(".json"));
   } catch {
-    return undefined;
+    return [];
   }
-  let note: string | undefined;
-  if (isAlive(record.pid, record.startTime)) {
+  const notes: string[] = [];
+  for (const file of files) {
+    const path = join(recordDir(paths), file);
+    let record: TestStartRecord;
     try {
-      process.kill(-record.pid, "SIGKILL"); // test-start made it the leader of its own group
+      record = JSON.parse(readFileSync(path, "utf8")) as TestStartRecord;
     } catch {
-      process.kill(record.pid, "SIGKILL");
+      removeFile(path); // torn by a crash while it was being written: nothing to trust in it
+      continue;
     }
-    await waitForExit(record.pid, 2000, record.startTime);
-    note = `stopped ${record.service} (pid ${record.pid}), left running alone by an interrupted test-start`;
+    if (isAlive(record.ownerPid, record.ownerStartTime)) continue; // that test-start is still running
+    if (isAlive(record.pid, record.startTime)) {
+      try {
+        process.kill(-record.pid, "SIGKILL"); // test-start made it the leader of its own group
+      } catch {
+        process.kill(record.pid, "SIGKILL");
+      }
+      await waitForExit(record.pid, 2000, record.startTime);
+      notes.push(`stopped ${record.service} (pid ${record.pid}), left running alone by an interrupted test-start`);
+    }
+    removeFile(path);
   }
-  clearTestStart(paths);
-  return note;
+  return notes;
 }

@@ -46,8 +46,7 @@ export async function testStart(model: Model, service: Service, report: StepSink
   let child: SpawnedProcess | undefined;
   let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
   const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });
-  const leftover = await reapTestStart(model.paths);
-  if (leftover) report.begin("clean up an interrupted test-start").ok(leftover);
+  for (const note of await reapTestStart(model.paths)) report.begin("clean up an interrupted test-start").ok(note);
   try {
     if (service.port !== undefined) {
       const step = report.begin(`port ${service.port} is free`);
@@ -165,6 +164,6 @@ export async function testStart(model: Model, service: Service, report: StepSink
       child.signalGroup("SIGKILL");
       await within(child.exited, 2000, undefined);
     }
-    if (child) clearTestStart(model.paths);
+    if (child) clearTestStart(model.paths, service.name);
   }
 }

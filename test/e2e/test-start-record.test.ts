@@ -1,5 +1,8 @@
-/** A test-start child left by a killed orchestrate is stopped by the next command; a reused PID never is. */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+/**
+ * A test-start child left by a killed orchestrate is stopped by the next command; a child whose
+ * orchestrate still runs (another terminal) is left alone; a reused PID is never signalled.
+ */
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,26 +19,38 @@ async function sleeper(): Promise<SpawnedProcess> {
   return child;
 }
 
-describe("test-start record", () => {
+describe("test-start records", () => {
   const paths = { run: mkdtempSync(join(tmpdir(), "orch-ts-")) };
+  const file = (service: string) => join(paths.run, "test-start", `${service}.json`);
 
-  it("the next command stops a recorded child and forgets it", async () => {
+  it("leaves alone a child whose orchestrate is still running (a test-start in another terminal)", async () => {
     const child = await sleeper();
-    await recordTestStart(paths, "quotes", child.pid);
-    expect(existsSync(join(paths.run, "test-start.json"))).toBe(true);
-    const note = await reapTestStart(paths);
-    expect(note).toMatch(new RegExp(`stopped quotes \\(pid ${child.pid}\\)`));
+    await recordTestStart(paths, "busy", child.pid); // owned by this very (live) test process
+    expect(await reapTestStart(paths)).toEqual([]);
+    expect(isAlive(child.pid)).toBe(true);
+    expect(existsSync(file("busy"))).toBe(true);
+  });
+
+  it("stops a child whose orchestrate is gone, and forgets it", async () => {
+    const child = await sleeper();
+    const owner = await sleeper();
+    const [c, o] = [(await processInfo(child.pid))!, (await processInfo(owner.pid))!];
+    mkdirSync(join(paths.run, "test-start"), { recursive: true });
+    writeFileSync(file("quotes"), JSON.stringify({ service: "quotes", pid: child.pid, startTime: c.startTime, ownerPid: owner.pid, ownerStartTime: o.startTime }));
+    owner.signalGroup("SIGKILL"); // the orchestrate that ran test-start is killed
+    await owner.exited;
+    const notes = await reapTestStart(paths);
+    expect(notes).toEqual([`stopped quotes (pid ${child.pid}), left running alone by an interrupted test-start`]);
     expect(isAlive(child.pid)).toBe(false);
-    expect(existsSync(join(paths.run, "test-start.json"))).toBe(false);
-    expect(await reapTestStart(paths)).toBeUndefined();
+    expect(existsSync(file("quotes"))).toBe(false);
   });
 
   it("never signals a PID that now belongs to another process (start time differs)", async () => {
     const child = await sleeper();
     const info = (await processInfo(child.pid))!;
-    writeFileSync(join(paths.run, "test-start.json"), JSON.stringify({ service: "quotes", pid: child.pid, startTime: info.startTime - 1 }));
-    expect(await reapTestStart(paths)).toBeUndefined();
+    writeFileSync(file("reused"), JSON.stringify({ service: "reused", pid: child.pid, startTime: info.startTime - 1, ownerPid: 999999, ownerStartTime: 1 }));
+    expect(await reapTestStart(paths)).toEqual([]);
     expect(isAlive(child.pid)).toBe(true);
-    expect(existsSync(join(paths.run, "test-start.json"))).toBe(false);
+    expect(existsSync(file("reused"))).toBe(false);
   });
 });
