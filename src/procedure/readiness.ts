@@ -35,7 +35,8 @@ export async function waitReady(backend: Backend, service: Service, options: { t
   let reason = "";
   for (;;) {
     [status] = await backend.status([service.name]);
-    if (status && FAILED.has(status.state) && elapsed() > 50) {
+    // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
+    if (status && FAILED.has(status.state) && elapsed() > (status.state === "STOPPED" || status.state === "ABSENT" ? 1000 : 50)) {
       return { name: service.name, ok: false, ms: elapsed(), status, reason: describeState(status), logTail: await logTail(backend, service.name) };
     }
     if (service.port === undefined) {

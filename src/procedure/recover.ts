@@ -7,6 +7,8 @@
  * · 5 regenerate, start supervisord, start every service in dependency order · 6 verify.
  * `dryRun` prints the plan — which PIDs would be signalled and why — and changes nothing.
  */
+import { withManifestLock } from "../write/lock";
+import { UsageError } from "../errors";
 import { reapTestStart } from "./test-start-record";
 import type { Context } from "../cli/context";
 import { formatProblems } from "../cli/format";
@@ -62,9 +64,22 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
  * @throws UsageError for --backend systemd or a --kill-foreign port that is not managed (before acting).
  */
 export async function recoverProcedure(ctx: Context, options: RecoverOptions = {}): Promise<number> {
+  const project = loadRecoverProject(ctx.manifest);
+  if (!project.model && options.dryRun !== true) {
+    // refuse BEFORE stopping anything: with no manifest to start from, stopping the fleet would leave it down
+    throw new UsageError(
+      `${project.path} is invalid (${project.invalid?.message ?? "unreadable"}) and run/last-good.json holds no last good state: nothing was stopped`,
+      'fix the manifest ("orchestrate validate" lists every problem), then run recover again',
+    );
+  }
+  if (options.dryRun === true) return recoverLocked(ctx, options, project);
+  // a change in progress (add-service …) finishes first; a lock whose holder was killed is taken over after 10 s
+  return withManifestLock(project.paths.manifest, () => recoverLocked(ctx, options, project), { waitMs: 30_000 });
+}
+
+async function recoverLocked(ctx: Context, options: RecoverOptions, project: ReturnType<typeof loadRecoverProject>): Promise<number> {
   const dryRun = options.dryRun === true;
   const killForeign = options.killForeign ?? [];
-  const project = loadRecoverProject(ctx.manifest);
   const { paths, model, models } = project;
   checkKillForeign(model, killForeign);
   if (dryRun) ctx.stdout.write("recover --dry-run: the plan; nothing is signalled, started or written\n");

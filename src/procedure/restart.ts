@@ -20,6 +20,8 @@ import { duration } from "../cli/format";
 import { saveLastGood } from "../history/last-good";
 import { recordChange } from "../history/journal";
 import { reapTestStart } from "./test-start-record";
+import { withManifestLock } from "../write/lock";
+import { manifestPath } from "../manifest/load";
 
 /** Options of {@link restartProcedure}. */
 export interface RestartOptions {
@@ -31,6 +33,12 @@ export interface RestartOptions {
 
 /** Runs the whole restart procedure and prints its steps. Exit code: 0 all verified, 1 any failure. */
 export async function restartProcedure(ctx: Context, options: RestartOptions = {}): Promise<number> {
+  // under the manifest lock: a restart between an add-service's manifest write and its test-start would
+  // apply a program that the add-service may still roll back
+  return withManifestLock(manifestPath(ctx.manifest), () => restartLocked(ctx, options));
+}
+
+async function restartLocked(ctx: Context, options: RestartOptions): Promise<number> {
   const report = new StepReporter(ctx, 6);
   const s1 = report.begin("validate manifest");
   const project = loadProject(ctx.manifest);

@@ -54,6 +54,7 @@ export async function transact(
     const reason = e instanceof Error ? e.message : String(e);
     restoreSnapshot(options.paths, options.snapshot);
     let backendNote = "";
+    let restored = true;
     if (state.backendTouched) {
       try {
         await state.backendTouched.apply();
@@ -61,12 +62,13 @@ export async function transact(
         backendNote = `, ${state.backendTouched.kind === "supervisor" ? "supervisord" : "systemd"} re-applied to the old configuration`;
       } catch (rollbackError) {
         backendNote = `; re-applying the old configuration failed: ${(rollbackError as Error).message} — run "orchestrate restart"`;
+        restored = false;
       }
     }
     state.report.rolledBack(state.report.records.filter((r) => r.status === "ok").map((r) => r.number));
     ctx.stderr.write(
       `${paint(ctx, "red", "✗")} ${options.command}: step ${failedStep ? `${failedStep.number} (${failedStep.title})` : "?"} failed: ${reason}\n` +
-        `  rolled back: manifest and units/ restored byte for byte${backendNote}. Nothing changed.\n`,
+        `  rolled back: manifest and units/ restored byte for byte${backendNote}.${restored ? " Nothing changed." : ""}\n`,
     );
     recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "rolled back", reason });
     if (!(e instanceof StepFailed)) throw e;

@@ -2,15 +2,27 @@
  * The one place that writes files. Every write is atomic (temp file in the same folder, fsync,
  * rename: write-file-atomic), so a crash or kill -9 leaves the old file or the new one, never a torn one.
  */
-import { appendFileSync, mkdirSync, rmSync, chmodSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, chmodSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
-/** Writes `content` to `path` atomically with `mode` (default 0o644), creating parent folders. */
-export function writeFileAtomicSync(path: string, content: string | Buffer, mode = 0o644): void {
+/**
+ * Writes `content` to `path` atomically, creating parent folders. With `mode` the file gets exactly that
+ * mode (rendered files); without, an existing file keeps its own (a 0600 manifest stays 0600), a new one
+ * gets 0o644.
+ */
+export function writeFileAtomicSync(path: string, content: string | Buffer, mode?: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic.sync(path, content, { mode, fsync: true });
-  chmodSync(path, mode); // write-file-atomic keeps an existing file's mode; the rendered mode wins
+  let wanted = mode;
+  if (wanted === undefined) {
+    try {
+      wanted = statSync(path).mode & 0o7777;
+    } catch {
+      wanted = 0o644;
+    }
+  }
+  writeFileAtomic.sync(path, content, { mode: wanted, fsync: true });
+  chmodSync(path, wanted); // write-file-atomic keeps an existing file's mode; the rendered mode wins
 }
 
 /** Creates a folder (and parents) if missing. */

@@ -116,3 +116,17 @@ describe("docs, install, shutdown", () => {
     expect(existsSync(project.paths.socket)).toBe(false);
   });
 });
+
+describe("recover with nothing to recover to", () => {
+  it("refuses before stopping anything when the manifest is invalid and no last good state exists (exit 2)", async () => {
+    const broken = createProject("rcv", '{ "project": "x", "services": { "a": { "command": "x", "port": 1, "port": 2 } } }\n');
+    try {
+      const r = await broken.cli(["recover", "--yes"]);
+      expect(r.exitCode, show(r)).toBe(2);
+      expect(r.stderr).toMatch(/nothing was stopped/);
+      expect(r.stdout).not.toMatch(/\[1\/6\]/);
+    } finally {
+      await broken.cleanup();
+    }
+  });
+});

@@ -174,13 +174,16 @@ export class SupervisorRpc {
           });
         },
       );
+      let timedOut = false;
       req.on("timeout", () => {
+        timedOut = true; // destroy() below makes the socket emit ECONNRESET: that is not a stale connection
         req.destroy();
         fail("timeout", `no answer within ${timeoutMs} ms`);
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
         // A pooled connection that supervisord closed meanwhile: retry once on a fresh one (Node docs,
         // http "agent.keepAlive": requests on a reused socket may fail with ECONNRESET).
+        if (timedOut) return; // already failed as a timeout; never send shutdown/stop/reloadConfig twice
         if (retry && req.reusedSocket && err.code === "ECONNRESET") this.post(method, body, timeoutMs, false).then(resolve, reject);
         else if (err.code === "ENOENT") fail("no-socket", "the socket file does not exist (supervisord is not running)");
         else if (err.code === "ECONNREFUSED") fail("refused", "nothing listens on the socket (stale socket of a dead supervisord)");

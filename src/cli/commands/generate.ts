@@ -4,6 +4,7 @@ import { loadProject } from "../../manifest";
 import { generateUnits, summarizePlan } from "../../procedure/generate";
 import { planDiff } from "../../write/apply";
 import { action } from "../program";
+import { withManifestLock } from "../../write/lock";
 
 /** Adds `generate`. */
 export function registerGenerate(program: Command): void {
@@ -14,10 +15,11 @@ export function registerGenerate(program: Command): void {
     .description("write units/: supervisord.conf, supervisor/NAME.conf, systemd units, ports.json, ports.env, port_config.py, PORTS.md")
     .addHelpText("after", "\nExamples:\n  orchestrate generate\n  orchestrate generate --dry-run | less\n  orchestrate generate --check || echo 'units/ drifted from manifest.json'\n\nOnly files an earlier generate recorded as its own (units/.generated.json) are ever removed.")
     .action(
-      action(program, (ctx, opts: { dryRun?: boolean; check?: boolean }) => {
+      action(program, async (ctx, opts: { dryRun?: boolean; check?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const write = !opts.dryRun && !opts.check;
-        const plan = generateUnits(model, { write });
+        // writing takes the manifest lock: never between an add-service's manifest write and its rollback
+        const plan = write ? await withManifestLock(model.paths.manifest, async () => generateUnits(model, { write })) : generateUnits(model, { write });
         if (opts.check) {
           if (plan.changes.length === 0) {
             ctx.stdout.write(`units/ matches ${model.paths.manifest} (${plan.unchanged.length} files)\n`);

@@ -7,6 +7,7 @@ import { loadProject } from "../../manifest";
 import { generateUnits } from "../../procedure/generate";
 import { installSupervisorPrograms } from "../../procedure/install-supervisor";
 import { action } from "../program";
+import { withManifestLock } from "../../write/lock";
 
 /** Adds `install`. */
 export function registerInstall(program: Command): void {
@@ -25,6 +26,7 @@ Only files an earlier install recorded as its own are ever removed.`)
     .action(
       action(program, async (ctx, o: { supervisorConfDir?: string }) => {
         const { model } = loadProject(ctx.manifest);
+        return withManifestLock(model.paths.manifest, async () => {
         const plan = generateUnits(model, { write: true });
         if (ctx.backend === "systemd") {
           const backend = createBackend(model, { kind: "systemd", ...ctx.systemd });
@@ -48,6 +50,7 @@ Only files an earlier install recorded as its own are ever removed.`)
         for (const f of [...r.installed, ...r.removed]) ctx.stdout.write(`  ${r.removed.includes(f) ? "removed  " : "installed"} ${f}\n`);
         ctx.stdout.write("load them with: supervisorctl reread && supervisorctl update\n");
         return 0;
+        });
       }),
     );
 }
