@@ -31,13 +31,18 @@ export async function probeBind(port: number, host?: string): Promise<BindProbe>
 }
 
 /**
- * true when nothing listens on `port` (see {@link probeBind} for what `host` changes). Throws when the
- * answer is unknowable, e.g. EACCES for a port below 1024 without root.
+ * true when nothing listens on `port` (see {@link probeBind} for what `host` changes). A port this user
+ * may not bind (EACCES: below 1024 without root) is judged by the listener table instead.
+ * @throws Error when the answer is unknowable (any other bind error).
  */
 export async function isPortFree(port: number, host?: string): Promise<boolean> {
   const probe = await probeBind(port, host);
   if (probe.free) return true;
   if (probe.code === "EADDRINUSE") return false;
+  if (probe.code === "EACCES") {
+    const { listenersByPort } = await import("./listeners");
+    return ((await listenersByPort([port])).get(port) ?? []).length === 0;
+  }
   throw new Error(`cannot tell whether port ${port} is free: binding ${probe.host} failed with ${probe.code}${probe.code === "EACCES" ? " (ports below 1024 need root); run as root or use listListeners()" : ""}`);
 }
 

@@ -11,6 +11,8 @@ export const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Project name: prefixes systemd units and the target. */
 export const PROJECT_NAME = /^[a-z][a-z0-9-]*$/;
+/** A port as an object key ("8083"): 1-65535 without leading zeros. */
+export const PORT_TEXT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 /** A port range as written: `"8000-8100"`, `"6000"` or `6000`. */
 export const RANGE_TEXT = /^\d{1,5}(-\d{1,5})?$/;
 /** Signals supervisord's `stopsignal` accepts (supervisord docs, [program:x] stopsignal). */
@@ -57,7 +59,7 @@ export const manifestSchema = z.strictObject({
     .strictObject({
       allowed: z.array(range).optional().describe("every port must lie inside these"),
       avoid: z.array(port).optional().describe("never valid, never allocated"),
-      reserved: z.record(z.string().regex(/^\d{1,5}$/), z.string()).optional().describe("port → reason; not allocated automatically"),
+      reserved: z.record(z.string().regex(PORT_TEXT), z.string()).optional().describe("port → reason; not allocated automatically"),
       allowPrivileged: z.boolean().optional().describe("silence the warning for ports below 1024"),
     })
     .optional(),

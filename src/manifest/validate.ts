@@ -69,6 +69,8 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   if (issue.code === "invalid_key") {
     const key = String(issue.path[issue.path.length - 1] ?? "");
     const inEnv = path.includes("env");
+    const inReserved = path.includes("reserved");
+    if (inReserved) return [{ ...base, value: key, message: `reserved port "${key}" is not a port (expected 1-65535)`, fix: "write the port number as the key, e.g. \"8083\": \"why it is kept\"" }];
     return [{ ...base, value: key, message: inEnv ? `environment variable name "${key}" is not valid (expected [A-Za-z_][A-Za-z0-9_]*)` : `key "${key}" is not valid here: ${issue.message}`, fix: inEnv ? `rename it, e.g. "${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}"` : "rename it" }];
   }
   if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) {

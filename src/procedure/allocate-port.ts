@@ -19,9 +19,28 @@ export interface Allocation {
 /** Finds the port. @throws UsageError (exit 2) when the group has no free port, with its budget. */
 export async function allocatePort(model: Model, group: string): Promise<Allocation> {
   const budget = groupBudget(model, group);
-  const candidates = [...availablePorts(model, group, { limit: 256 })];
-  const held = await listenersByPort(candidates);
   const skipped: Allocation["skipped"] = [];
+  const all = availablePorts(model, group);
+  for (;;) {
+    // 256 candidates per listener scan: a whole group is never read into memory at once
+    const candidates: number[] = [];
+    while (candidates.length < 256) {
+      const next = all.next();
+      if (next.done) break;
+      candidates.push(next.value);
+    }
+    if (!candidates.length) break;
+    const found = await firstFree(candidates, skipped);
+    if (found !== undefined) return { port: found, skipped };
+  }
+  throw new UsageError(
+    `group ${group} has no free port: ${formatBudget(budget)}${skipped.length ? `; ${skipped.length} more held by running processes` : ""}`,
+    `widen the range of group ${group} in the manifest, free a port, or pass --port N`,
+  );
+}
+
+async function firstFree(candidates: number[], skipped: Allocation["skipped"]): Promise<number | undefined> {
+  const held = await listenersByPort(candidates);
   for (const port of candidates) {
     const holders = held.get(port) ?? [];
     if (holders.length) {
@@ -32,10 +51,7 @@ export async function allocatePort(model: Model, group: string): Promise<Allocat
       skipped.push({ port, holder: "another process" });
       continue;
     }
-    return { port, skipped };
+    return port;
   }
-  throw new UsageError(
-    `group ${group} has no free port: ${formatBudget(budget)}${skipped.length ? `; ${skipped.length} more held by running processes` : ""}`,
-    `widen the range of group ${group} in the manifest, free a port, or pass --port N`,
-  );
+  return undefined;
 }

@@ -13,6 +13,7 @@ import { launchSpec } from "../model/launch";
 import type { Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";
+import { supervisorMark } from "./ours";
 import type { StepSink } from "./report";
 import { clearTestStart, reapTestStart, recordTestStart } from "./test-start-record";
 
@@ -54,6 +55,9 @@ export async function testStart(model: Model, service: Service, report: StepSink
       if (holders.length || !(await isPortFree(service.port))) {
         const msg = holders.length ? `port ${service.port} is already held by ${describeHolder(holders[0])}` : `port ${service.port} is already in use`;
         step.fail(msg);
+        // the service itself, already running (under supervisord, systemd or by hand), is the usual holder
+        const itself = holders.some((h) => h.pid !== undefined && supervisorMark(h.pid)?.serviceName === service.name);
+        if (itself) return fail(`${msg}: that is ${service.name} itself, already running; stop it first ("orchestrate stop ${service.name}"), then test-start it`);
         return fail(`${msg}: stop that process or choose another port ("orchestrate check-ports" shows every holder)`);
       }
       step.ok();

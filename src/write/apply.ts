@@ -2,7 +2,7 @@
 import { createTwoFilesPatch } from "diff";
 import { join } from "node:path";
 import type { Plan } from "./plan";
-import { sha256, STATE_FILE } from "./plan";
+import { readState, sha256, STATE_FILE } from "./plan";
 import { ensureDir, removeFile, writeFileAtomicSync } from "./atomic";
 import type { ProjectPaths } from "../model/types";
 
@@ -14,14 +14,21 @@ import type { ProjectPaths } from "../model/types";
 export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">): void {
   ensureDir(paths.logs);
   ensureDir(paths.run, 0o700);
+  // first record old and new files as ours, so a file added just before a kill -9 is still removable later
+  const before = readState(plan.root).files;
+  const rendered: Record<string, string> = {};
+  for (const f of plan.rendered) rendered[f.path] = sha256(f.content);
+  if (plan.changes.some((c) => c.kind === "added")) writeState(plan.root, { ...before, ...rendered });
   for (const change of plan.changes) {
     const path = join(plan.root, change.path);
     if (change.kind === "removed") removeFile(path);
     else writeFileAtomicSync(path, change.after!, change.mode);
   }
-  const files: Record<string, string> = {};
-  for (const f of plan.rendered) files[f.path] = sha256(f.content);
-  writeFileAtomicSync(join(plan.root, STATE_FILE), JSON.stringify({ $comment: "files written by orchestrate generate; only these are ever removed", files }, null, 2) + "\n");
+  writeState(plan.root, rendered);
+}
+
+function writeState(root: string, files: Record<string, string>): void {
+  writeFileAtomicSync(join(root, STATE_FILE), JSON.stringify({ $comment: "files written by orchestrate generate; only these are ever removed", files }, null, 2) + "\n", 0o644);
 }
 
 /** A unified diff of the plan (what `generate --dry-run` prints). */

@@ -49,10 +49,20 @@ export function sha256(text: string): string {
 export function readState(root: string): GeneratedState {
   try {
     const parsed = JSON.parse(readFileSync(join(root, STATE_FILE), "utf8")) as GeneratedState;
-    return parsed && typeof parsed.files === "object" ? parsed : { files: {} };
+    if (!parsed || typeof parsed.files !== "object") return { files: {} };
+    // only paths inside units/ are ever ours: a damaged state file must not make generate delete elsewhere
+    const files: Record<string, string> = {};
+    for (const [path, hash] of Object.entries(parsed.files)) if (isUnitsPath(path)) files[path] = hash;
+    return { files };
   } catch {
     return { files: {} };
   }
+}
+
+/** `units/…` without `..`, `.` or empty segments. */
+function isUnitsPath(path: string): boolean {
+  const parts = path.split("/");
+  return parts[0] === "units" && parts.length > 1 && parts.every((p) => p !== "" && p !== "." && p !== "..");
 }
 
 function readIfPresent(path: string): { content: string; mode: number } | undefined {

@@ -51,6 +51,8 @@ const rows: Row[] = [
   ["missing command", (m) => delete m.services.api.command, { severity: "error", field: "command", service: "api", message: /required/ }],
   ["bad project name", (m) => (m.project = "Demo"), { severity: "error", field: "project", message: /not valid/ }],
   ["bad range text", (m) => (m.groups.core.range = "80-x"), { severity: "error", field: "groups.core.range", message: /not valid/ }],
+  ["reserved port that is not a port", (m) => (m.ports.reserved["99999"] = "x"), { severity: "error", field: "ports.reserved.99999", message: /not a port/ }],
+  ["reserved port zero", (m) => (m.ports.reserved["0"] = "x"), { severity: "error", field: "ports.reserved.0", message: /not a port/ }],
   ["depends on a disabled service", (m) => (m.services.api.enabled = false), { severity: "error", field: "dependsOn", service: "worker", message: /disabled/ }],
 ];
 

@@ -73,6 +73,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
         if (o.group === undefined && o.port === undefined) {
           // a worker without a port is fine; say so only when a health path makes a port necessary
           if (o.health) throw new UsageError("--health needs a port: pass --group (to allocate one) or --port");
+          ctx.stderr.write(`note: no --group and no --port: ${name} is added as a worker without a port (readiness = RUNNING for startsecs)\n`);
         }
         return addService(ctx, { name, command: o.command, group: o.group, port: o.port, useReserved: o.useReserved, dir: o.dir, env: envFlags(o.env), envFile: o.envFile, health: o.health, dependsOn: o.dependsOn ?? [], description: o.description, technology: o.technology, noStart: !o.start, dryRun: o.dryRun });
       }),
@@ -116,7 +117,9 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .addHelpText("after", "\nExample:\n  orchestrate history -n 10")
     .action(
       action(program, (ctx, o: { json?: boolean; limit: string }) => {
-        const entries = readJournal(projectPaths(manifestPath(ctx.manifest))).slice(-Number(o.limit || 50));
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit expects a whole number ≥ 1, found "${o.limit}"`, "e.g. -n 20");
+        const entries = readJournal(projectPaths(manifestPath(ctx.manifest))).slice(-limit);
         if (o.json) ctx.stdout.write(JSON.stringify(entries, null, 2) + "\n");
         else if (!entries.length) ctx.stdout.write("no changes recorded yet (run/journal.jsonl)\n");
         else ctx.stdout.write(table([["TIME", "COMMAND", "OUTCOME", "CHANGES"], ...entries.map((e) => [e.time.replace("T", " ").slice(0, 19), e.command, e.outcome, e.changes.join("; ") + (e.reason ? ` — ${e.reason.split("\n")[0]}` : "")])]));

@@ -7,7 +7,8 @@ import { restartProcedure } from "../../procedure/restart";
 import { printChecks } from "../../procedure/verify-table";
 import { waitReady } from "../../procedure/readiness";
 import { verifyServices } from "../../verify/verify";
-import { OperationError } from "../../errors";
+import { OperationError, UsageError } from "../../errors";
+import type { Service } from "../../model/types";
 import { action } from "../program";
 import type { Context } from "../context";
 import { statusReport, printStatus } from "../../procedure/status";
@@ -27,6 +28,11 @@ async function runningBackend(ctx: Context) {
 }
 
 /** Adds `restart`, `verify`, `status`, `start`, `stop`, `shutdown` and `logs`. */
+/** Naming a disabled service is bad input: it has no program, so there is nothing to start or verify. */
+function refuseDisabled(disabled: Service[]): void {
+  if (disabled.length) throw new UsageError(`${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false): no program runs`, 'set "enabled": true in the manifest and run "orchestrate restart"');
+}
+
 export function registerOperate(program: Command): void {
   program
     .command("restart")
@@ -44,7 +50,9 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
         const { model, backend } = await runningBackend(ctx);
-        const checks = await verifyServices(model, backend, selectServices(model, names.length ? names : undefined));
+        const selected = selectServices(model, names.length ? names : undefined);
+        refuseDisabled(selected.filter((s) => !s.enabled && names.includes(s.name)));
+        const checks = await verifyServices(model, backend, selected);
         if (opts.json) ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
         else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
         return checks.every((c) => c.ok) ? 0 : 1;
@@ -80,6 +88,7 @@ export function registerOperate(program: Command): void {
         action(program, async (ctx, names: string[]) => {
           const { model, backend } = await runningBackend(ctx);
           const services = names.map((n) => findService(model, n));
+          refuseDisabled(services.filter((s) => !s.enabled));
           let code = 0;
           for (const s of services) {
             if (verb === "stop") {
@@ -128,7 +137,7 @@ export function registerOperate(program: Command): void {
         const { model } = loadProject(ctx.manifest);
         const service = findService(model, name);
         const lines = Number(opts.lines);
-        if (!Number.isInteger(lines) || lines < 0) throw new OperationError(`--lines expects a whole number, found "${opts.lines}"`);
+        if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
         await followLog(ctx, service, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
         return 0;
       }),
