@@ -61,7 +61,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 /**
  * Runs the six steps and prints them. Exit code: 0 the fleet is back and verified (or, with dryRun, the
  * plan was printed) · 1 anything failed or a foreign process still blocks a service · 2 bad --kill-foreign.
- * @throws UsageError for --backend systemd or a --kill-foreign port that is not managed (before acting).
+ * @throws UsageError for a --kill-foreign port that is not managed, or when there is nothing valid to start (before acting).
  */
 export async function recoverProcedure(ctx: Context, options: RecoverOptions = {}): Promise<number> {
   const project = loadRecoverProject(ctx.manifest);

@@ -316,6 +316,21 @@ describe("the example fleet under a real systemd (--backend systemd, CLI inside 
     manifest = fleet.manifest();
   });
 
+  it.skipIf(skipped)("recover --yes: stops the target, reinstalls, starts every service in order and verifies; --dry-run changes nothing", async () => {
+    const before = await fleet.mainPids(names);
+    const dry = await fleet.cli(["recover", "--dry-run"]);
+    expect(dry.exitCode, showRun(dry)).toBe(0);
+    expect(dry.stdout).toMatch(/would stop sbx\.target/);
+    expect(await fleet.mainPids(names)).toEqual(before);
+    const r = await fleet.cli(["recover", "--yes"]);
+    timings.recover = Math.round(r.durationMs);
+    expect(r.exitCode, showRun(r)).toBe(0);
+    expect(r.stdout).toMatch(/\[6\/6\] verify/);
+    expect(r.stdout).toMatch(new RegExp(`${names.length}/${names.length} verified`));
+    const after = await fleet.mainPids(names);
+    for (const n of names) expect(after.get(n), n).not.toBe(before.get(n));
+  });
+
   it.skipIf(skipped)("the host's /etc/systemd/system is untouched while the sandbox runs", () => {
     expect(snapshotTree(UNIT_DIR)).toEqual(hostUnitsBefore);
     for (const n of names) expect(existsSync(join(UNIT_DIR, unitOf(n))), n).toBe(false);

@@ -185,9 +185,25 @@ export class SystemdBackend implements Backend {
     return result.stdout.slice(-bytes);
   }
 
-  /** `systemctl stop PROJECT.target`: PartOf= stops every service; systemd itself keeps running. */
+  /**
+   * `systemctl stop PROJECT.target`: PartOf= stops every service; systemd itself keeps running. Returns once
+   * every known service is no longer active or deactivating: systemctl can return when the target's job is
+   * done while a unit stopped through PartOf= is still waiting for its processes to exit (seen in the
+   * sandbox e2e: a process still listening 50 ms later). Waits at most 2 minutes (each unit's
+   * TimeoutStopSec is shorter; SIGKILL follows it).
+   */
   async shutdown(): Promise<void> {
     await this.stopUnit(this.targetName);
+    const names = Object.keys(this.options.logs ?? {});
+    if (!names.length) return;
+    const deadline = Date.now() + 120_000;
+    let pause = 20;
+    while (Date.now() < deadline) {
+      const statuses = await this.status(names);
+      if (statuses.every((st) => st.state !== "RUNNING" && st.state !== "STARTING" && st.state !== "STOPPING" && st.state !== "BACKOFF")) return;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 250);
+    }
   }
 
   private async stopUnit(unit: string): Promise<void> {

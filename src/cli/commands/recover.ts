@@ -1,4 +1,5 @@
 /** `orchestrate recover [--dry-run] [--yes] [--kill-foreign PORT]...`: the emergency recovery, safe on a shared host. */
+import { recoverSystemd } from "../../procedure/recover-systemd";
 import type { Command } from "commander";
 import { UsageError } from "../../errors";
 import { recoverProcedure } from "../../procedure/recover";
@@ -43,6 +44,8 @@ Steps, each printed with what it found and did:
     command; --kill-foreign PORT stops it deliberately
   4 validate the manifest; when invalid, use the last good manifest and units kept in run/last-good.json
   5 regenerate units/, start supervisord, start every service in dependency order
+With --backend systemd: 1 stops PROJECT.target (PartOf= stops every unit, KillMode=control-group leaves
+  nothing behind), 3 and 4 as above, 5 reinstalls the units and starts them in dependency order, 6 verifies.
   6 verify and print the table
 On a terminal recover shows the plan and asks first (--yes skips that); without a terminal it proceeds.
 
@@ -55,10 +58,16 @@ Exit: 0 fleet back and verified (or plan printed) · 1 a step failed or a foreig
     )
     .action(
       action(program, async (ctx, opts: { dryRun?: boolean; yes?: boolean; killForeign?: number[] }) => {
-        if (ctx.backend !== "supervisor") {
-          throw new UsageError("recover drives this project's private supervisord; with --backend systemd nothing is orphaned (KillMode=control-group)", "use `systemctl restart PROJECT.target`, then `orchestrate verify --backend systemd`");
-        }
         const killForeign = opts.killForeign ?? [];
+        if (ctx.backend === "systemd") {
+          if (opts.dryRun || opts.yes || !process.stdin.isTTY) return recoverSystemd(ctx, { dryRun: opts.dryRun, killForeign });
+          await recoverSystemd(ctx, { dryRun: true, killForeign });
+          if (!(await confirm("\nProceed with this recovery? [y/N] "))) {
+            ctx.stdout.write("nothing done\n");
+            return 1;
+          }
+          return recoverSystemd(ctx, { killForeign });
+        }
         if (opts.dryRun) return recoverProcedure(ctx, { dryRun: true, killForeign });
         if (!opts.yes && process.stdin.isTTY) {
           await recoverProcedure(ctx, { dryRun: true, killForeign });
