@@ -53,6 +53,18 @@ export function userName(uid: number): string {
   return passwd.get(uid) ?? String(uid);
 }
 
+/**
+ * uid, gid and home folder of a user name from /etc/passwd; undefined when not listed there (an NSS/LDAP
+ * user: then `id` would be needed, which this does not spawn).
+ */
+export function userIds(name: string): { uid: number; gid: number; home: string } | undefined {
+  for (const line of (readText("/etc/passwd") ?? "").split("\n")) {
+    const [user, , uid, gid, , home] = line.split(":");
+    if (user === name && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid), home: home ?? "/" };
+  }
+  return undefined;
+}
+
 function readText(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");

@@ -6,7 +6,7 @@
  */
 import { spawnService, type SpawnedProcess } from "../exec/run";
 import { listListeners, listenersByPort } from "../inspect/listeners";
-import { descendants } from "../inspect/processes";
+import { descendants, userIds } from "../inspect/processes";
 import { acceptsConnections, isPortFree } from "../inspect/port-probe";
 import { launchEnvironment } from "../model/environment";
 import { launchSpec } from "../model/launch";
@@ -64,9 +64,15 @@ export async function testStart(model: Model, service: Service, report: StepSink
     }
 
     const spec = launchSpec(model, service);
-    const start = report.begin(`start ${service.name} alone: ${spec.argv.join(" ")}`);
+    // as the manager would: supervisord `user=` and systemd `User=` switch users only when run as root
+    const as = service.user !== undefined && process.getuid?.() === 0 ? userIds(service.user) : undefined;
+    if (service.user !== undefined && process.getuid?.() === 0 && !as) {
+      report.begin(`run as user ${service.user}`).fail(`user "${service.user}" is not in /etc/passwd`);
+      return fail(`user "${service.user}" (services.${service.name}.user) does not exist on this host: create it or remove "user"`);
+    }
+    const start = report.begin(`start ${service.name} alone${as ? ` as ${service.user}` : ""}: ${spec.argv.join(" ")}`);
     try {
-      child = await spawnService(spec.argv, { cwd: spec.cwd, env: launchEnvironment({ env: spec.env }) });
+      child = await spawnService(spec.argv, { cwd: spec.cwd, env: launchEnvironment({ env: spec.env }), uid: as?.uid, gid: as?.gid });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       start.fail(`${err.code ?? "error"}: ${err.message}`);

@@ -130,3 +130,27 @@ describe("recover with nothing to recover to", () => {
     }
   });
 });
+
+describe("test-start as the service's user", () => {
+  it.skipIf(process.getuid?.() !== 0)("runs it as `user` like supervisord/systemd would (root only), and refuses an unknown user", async () => {
+    const port = ports[2];
+    const p = createProject("usr", {
+      project: "usr",
+      host: "127.0.0.1",
+      services: {
+        nob: { port, command: `node ${fixture("binds-port.js")}`, directory: "/", user: "nobody", stopTimeout: 3 },
+        ghost: { command: `node ${fixture("binds-port.js")}`, directory: "/", user: "no-such-user-here" },
+      },
+    });
+    try {
+      const r = await p.cli(["test-start", "nob"]);
+      expect(r.exitCode, show(r)).toBe(0);
+      expect(r.stdout).toMatch(/start nob alone as nobody/);
+      const g = await p.cli(["test-start", "ghost"]);
+      expect(g.exitCode, show(g)).toBe(1);
+      expect(g.stderr).toMatch(/user "no-such-user-here" \(services\.ghost\.user\) does not exist/);
+    } finally {
+      await p.cleanup();
+    }
+  });
+});
