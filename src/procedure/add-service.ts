@@ -76,7 +76,7 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
     if (o.group !== undefined) entry.group = o.group;
     if (port !== undefined) entry.port = port;
     entry.command = o.command;
-    entry.directory = o.dir ?? ".";
+    if (o.dir !== undefined && o.dir !== ".") entry.directory = o.dir;
     if (Object.keys(o.env).length) entry.env = o.env;
     if (o.envFile) entry.envFile = o.envFile;
     if (o.description) entry.description = o.description;
@@ -84,7 +84,7 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
     if (o.dependsOn.length) entry.dependsOn = o.dependsOn;
     if (o.health) entry.health = o.health;
     raw.services[o.name] = entry;
-    const after = proposedProject(path, raw);
+    const after = proposedProject(before, raw);
     const service = findService(after.model, o.name);
     const changes = [`added ${o.name}${port !== undefined ? ` on port ${port}` : " (worker, no port)"}`, ...portNotes];
 

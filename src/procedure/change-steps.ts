@@ -6,6 +6,8 @@ import { ManifestError } from "../errors";
 import { saveLastGood } from "../history/last-good";
 import { projectFromSource, type LoadedProject } from "../manifest";
 import { manifestPath, readManifestFile, type ManifestSource } from "../manifest/load";
+import { editJsonText } from "../manifest/edit";
+import { isDeepStrictEqual } from "node:util";
 import { withManifestLock } from "../write/lock";
 import { reapTestStart } from "./test-start-record";
 import type { Model, Service } from "../model/types";
@@ -42,8 +44,12 @@ export function currentProject(path: string): LoadedProject {
  * represent is refused now, before anything is written).
  * @throws ManifestError / UsageError (exit 2): nothing has been written yet.
  */
-export function proposedProject(path: string, raw: unknown): LoadedProject & { rendered: ReturnType<typeof renderAll> } {
-  const source: ManifestSource = { path, text: JSON.stringify(raw, null, 2) + "\n", raw };
+export function proposedProject(before: LoadedProject, raw: unknown): LoadedProject & { rendered: ReturnType<typeof renderAll> } {
+  const path = before.source.path;
+  // only what changed is rewritten (the user's formatting stays); a full rewrite only if editing went astray
+  let text = editJsonText(before.source.text, before.source.raw, raw);
+  if (!isDeepStrictEqual(JSON.parse(text), raw)) text = JSON.stringify(raw, null, 2) + "\n";
+  const source: ManifestSource = { path, text, raw };
   const project = projectFromSource(source);
   return { ...project, rendered: renderAll(project.model) };
 }

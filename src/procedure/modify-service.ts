@@ -67,7 +67,7 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
       set("env", Object.keys(env).length ? env : undefined, [...Object.keys(o.env).map((k) => `env ${k} set`), ...o.unsetEnv.map((k) => `env ${k} removed`)].join(", "));
     }
     if (!changes.length) throw new UsageError(`nothing to change for ${o.name}: every given value equals the current one`, "pass at least one of --port, --command, --env, --unset-env, --health, --no-health, --group, --depends-on, --description");
-    const after = proposedProject(path, raw);
+    const after = proposedProject(before, raw);
     const service = findService(after.model, o.name);
     if (o.dryRun) {
       printDryRun(ctx, before, after);

@@ -34,7 +34,7 @@ export async function removeService(ctx: Context, o: { name: string; force?: boo
       else delete raw.services[d.name].dependsOn;
       changes.push(`${d.name} no longer depends on ${o.name} (--force)`);
     }
-    const after = proposedProject(path, raw);
+    const after = proposedProject(before, raw);
     if (o.dryRun) {
       printDryRun(ctx, before, after);
       return 0;

@@ -14,6 +14,7 @@
  * the harness finds such processes by their SERVICE_NAME (unique names) and reports them.
  * Ports 28850-28999 only.
  */
+import { editJsonText } from "../../src/manifest/edit";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
@@ -58,11 +59,12 @@ function runKillable(project: TestProject, args: string[], killAfterMs?: number)
   });
 }
 
-/** The manifest text the tool writes when it adds `entry` as `name` to `oldText`. */
+/** The manifest text the tool writes when it adds `entry` as `name` to `oldText` (only that entry is inserted). */
 function withEntry(oldText: string, name: string, entry: Record<string, unknown>): string {
-  const raw = JSON.parse(oldText);
-  raw.services[name] = entry;
-  return JSON.stringify(raw, null, 2) + "\n";
+  const before = JSON.parse(oldText);
+  const after = structuredClone(before);
+  after.services[name] = entry;
+  return editJsonText(oldText, before, after);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -166,7 +168,7 @@ describe("SIGKILL at random moments", () => {
       const name = `c${String(i).padStart(2, "0")}`;
       const oldText = readFileSync(project.manifestPath, "utf8");
       const port = await expectedNextFreePort(JSON.parse(oldText), "k");
-      const newText = withEntry(oldText, name, { group: "k", port, command: BINDS, directory: "." });
+      const newText = withEntry(oldText, name, { group: "k", port, command: BINDS });
       // random in [0, typical]; every other run in its last 40 % (after node's start-up, which takes most of
       // it: where the lock is held and manifest.json and units/ are written)
       const delay = typical * (i % 2 ? Math.random() : 0.6 + 0.4 * Math.random());
@@ -214,7 +216,7 @@ describe("SIGKILL at random moments", () => {
       const name = `crash_d${i}`;
       const oldText = readFileSync(project.manifestPath, "utf8");
       const port = await expectedNextFreePort(JSON.parse(oldText), "s");
-      const newText = withEntry(oldText, name, { group: "s", port, command: BINDS, directory: "." });
+      const newText = withEntry(oldText, name, { group: "s", port, command: BINDS });
       // random, stratified: half the runs in the first 35 % of the typical duration (start-up, steps 1-5:
       // test-start), half in the rest (apply waiting for RUNNING, verify)
       const delay = typical * (i <= RUNS_B / 2 ? (0.35 * (i - 1 + Math.random())) / (RUNS_B / 2) : 0.35 + (0.65 * (i - 1 - RUNS_B / 2 + Math.random())) / (RUNS_B / 2));
@@ -246,7 +248,7 @@ describe("SIGKILL at random moments", () => {
       const name = "crash_ts";
       const oldText = readFileSync(project.manifestPath, "utf8");
       const port = await expectedNextFreePort(JSON.parse(oldText), "s");
-      const newText = withEntry(oldText, name, { group: "s", port, command: BINDS, directory: "." });
+      const newText = withEntry(oldText, name, { group: "s", port, command: BINDS });
       const child = spawn(NODE, [CLI_PATH, "--manifest", project.manifestPath, "add-service", name, "--command", BINDS, "--group", "s"], { cwd: project.root, stdio: "ignore" });
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       let seen: number[] = [];

@@ -145,7 +145,7 @@ describe("add-service on the example fleet under a real supervisord", { timeout:
 
   it("the new service got the next free port and appears in manifest, PORTS.md, ports.json and port_config.py", () => {
     const m = project.readManifest<Manifest>();
-    expect(m.services.quotes).toEqual({ group: "watchdog", port: quotesPort, command: QUOTES_CMD, directory: ".", health: "/health" });
+    expect(m.services.quotes).toEqual({ group: "watchdog", port: quotesPort, command: QUOTES_CMD, health: "/health" });
     const portsMd = readFileSync(join(project.paths.units, "PORTS.md"), "utf8");
     expect(portsMd).toMatch(new RegExp(`^\\| quotes \\| ${quotesPort} \\|`, "m"));
     const portsJson = JSON.parse(readFileSync(join(project.paths.units, "ports.json"), "utf8"));
