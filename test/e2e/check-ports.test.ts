@@ -3,6 +3,7 @@
  * `orchestrate restart`, fixture services bound to IPv4 loopback, IPv6 loopback, 0.0.0.0 and `::`, and
  * listeners this test starts itself (foreign). Ports 27000-27099 only; traffic to 127.0.0.1/::1 only.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPidfile, pollUntil, isAlive } from "../../src/backend/supervisord/pids";
@@ -10,7 +11,9 @@ import type { CheckPortsReport } from "../../src/procedure/check-ports";
 import { FIXTURES, Seen, fixture, makeCliProject, orchestrate, programPids, type TestProject } from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
 
-const hasSupervisord = existsSync("/usr/bin/supervisord");
+// supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
+const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
+it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () => expect(hasSupervisord).toBe(true));
 const seen = new Seen();
 let project: TestProject;
 let pids: Map<string, number>;
@@ -47,7 +50,7 @@ function port(report: CheckPortsReport, n: number) {
   return found;
 }
 
-describe.skipIf(!hasSupervisord)("check-ports against a real supervisord", () => {
+describe("check-ports against a real supervisord", () => {
   beforeAll(async () => {
     project = seen.project(makeCliProject("orch-cp-", manifest));
     const restart = await orchestrate(project, "restart");

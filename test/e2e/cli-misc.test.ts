@@ -154,3 +154,19 @@ describe("test-start as the service's user", () => {
     }
   });
 });
+
+describe("validate reports what generate would refuse", () => {
+  it("a user name with trailing whitespace: exit 2 naming the field (validate and generate agree)", async () => {
+    const p = createProject("vr", { project: "vr", services: { a: { command: "/bin/true", user: "bob " } } });
+    try {
+      const v = await p.cli(["validate"]);
+      expect(v.exitCode, show(v)).toBe(2);
+      expect(v.stderr).toMatch(/services\.a\.user/);
+      const g = await p.cli(["generate"]);
+      expect(g.exitCode, show(g)).toBe(2);
+      expect(existsSync(join(p.root, "units", "supervisord.conf"))).toBe(false);
+    } finally {
+      await p.cleanup();
+    }
+  });
+});

@@ -4,6 +4,7 @@
  * its own project under /tmp; ports 27200-27499 only; traffic to 127.0.0.1/::1 only. Cleanup shuts each
  * private supervisord down and SIGKILLs exactly the PIDs the test recorded (same start time), never by name.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,9 @@ import { acceptsConnections } from "../../src/inspect/port-probe";
 import { FIXTURES, Seen, fixture, makeCliProject, orchestrate, programPids, type TestProject } from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
 
-const hasSupervisord = existsSync("/usr/bin/supervisord");
+// supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
+const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
+it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () => expect(hasSupervisord).toBe(true));
 const seen = new Seen();
 
 afterEach(async () => {
@@ -78,7 +81,7 @@ const fleet = (base: number) => ({
   },
 });
 
-describe.skipIf(!hasSupervisord)("recover against a real supervisord", () => {
+describe("recover against a real supervisord", () => {
   it("after kill -9 of supervisord: stops exactly its leftovers (KILL after stopTimeout for one ignoring TERM), leaves foreign processes alive and reports them, brings the fleet back verified", async () => {
     const { project, daemon, pids } = await up("orch-rc1-", fleet(27200));
     const unmanaged = await listen("127.0.0.1:27210");

@@ -2,13 +2,32 @@
 import type { Command } from "commander";
 import { readManifestFile, manifestPath } from "../../manifest/load";
 import { validateManifest } from "../../manifest/validate";
-import { ManifestError } from "../../errors";
+import { ManifestError, UsageError, type Problem } from "../../errors";
+import type { ManifestSource } from "../../manifest/load";
+import { resolveModel } from "../../model/resolve";
+import { renderAll } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
 import { liveProblemsFor } from "../../procedure/live-ports";
 
 /** Adds `validate`. */
+/**
+ * What the generators would refuse (a value supervisord or systemd cannot carry, a socket path over 107
+ * bytes, names that collide in ports.env): rendered once here, so `validate` reports it too.
+ */
+function renderProblems(source: ManifestSource): Problem[] {
+  const validation = validateManifest(source.raw);
+  if (!validation.manifest) return [];
+  try {
+    renderAll(resolveModel(validation.manifest, source.path));
+    return [];
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return [{ severity: "error", path: "(generated files)", field: "(generate)", message: e.message, fix: e.hint ?? "change the value so that supervisord and systemd can carry it" }];
+  }
+}
+
 export function registerValidate(program: Command): void {
   program
     .command("validate")
@@ -28,6 +47,7 @@ export function registerValidate(program: Command): void {
           if (!(e instanceof ManifestError)) throw e;
           problems = e.problems;
         }
+        if (source && problems.every((p) => p.severity !== "error")) problems = [...problems, ...renderProblems(source)];
         const live = opts.live && source && problems.every((p) => p.severity !== "error") ? await liveProblemsFor(source, ctx.backend) : [];
         problems = [...problems, ...live];
         const errors = problems.filter((p) => p.severity === "error");
