@@ -8,6 +8,9 @@ import { acceptsConnections } from "../inspect/port-probe";
 import type { Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeState } from "../verify/verify";
+import { listListeners, type Listener } from "../inspect/listeners";
+import { listProcesses, type ProcessTable } from "../inspect/processes";
+import { describeHolder, portOwner, programProcesses } from "../verify/ownership";
 
 /** Outcome of {@link waitReady} for one service. */
 export interface Readiness {
@@ -33,20 +36,28 @@ export async function waitReady(backend: Backend, service: Service, options: { t
   let pause = 10;
   let status: ProgramStatus | undefined;
   let reason = "";
+  let foreign: string | undefined;
+  let lastForeign: string | undefined;
   for (;;) {
+    foreign = undefined;
     [status] = await backend.status([service.name]);
     // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
     if (status && FAILED.has(status.state) && elapsed() > (status.state === "STOPPED" || status.state === "ABSENT" ? 1000 : 50)) {
-      return { name: service.name, ok: false, ms: elapsed(), status, reason: describeState(status), logTail: await logTail(backend, service.name) };
+      const holder = lastForeign ? `; port ${service.port} is held by ${lastForeign}` : "";
+      return { name: service.name, ok: false, ms: elapsed(), status, reason: describeState(status) + holder, logTail: await logTail(backend, service.name) };
     }
     if (service.port === undefined) {
       if (status?.state === "RUNNING") return { name: service.name, ok: true, ms: elapsed(), status };
       reason = `${status?.state ?? "unknown"}: not RUNNING yet (startsecs ${service.startSecs})`;
-    } else if (await acceptsConnections(service.port, "127.0.0.1", 500) || await acceptsConnections(service.port, "::1", 500)) {
+    } else if ((await acceptsConnections(service.port, "127.0.0.1", 500) || await acceptsConnections(service.port, "::1", 500)) && !(foreign = await foreignHolder(backend, service, status))) {
       if (!service.health) return { name: service.name, ok: true, ms: elapsed(), status };
       const health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, 2000);
       if (health.ok) return { name: service.name, ok: true, ms: elapsed(), status };
       reason = health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health}: ${health.error}`;
+    } else if (foreign) {
+      lastForeign = foreign;
+      // the port answers, but not from this program (it cannot bind: BACKOFF, then FATAL)
+      reason = `port ${service.port} answers, but from ${foreign}, not ${service.name} (${status?.state ?? "unknown"}): another process holds the port ("orchestrate check-ports" names it)`;
     } else {
       reason = `port ${service.port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
     }
@@ -56,6 +67,29 @@ export async function waitReady(backend: Backend, service: Service, options: { t
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
     pause = Math.min(pause * 1.5, 200);
   }
+}
+
+/** One listener + process snapshot shared by every service checking at the same moment (one ss for 30). */
+let snapshot: Promise<{ listeners: Listener[]; table: ProcessTable }> | undefined;
+
+function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable }> {
+  snapshot ??= Promise.all([listListeners(), listProcesses()])
+    .then(([listeners, table]) => ({ listeners, table }))
+    .finally(() => (snapshot = undefined));
+  return snapshot;
+}
+
+/**
+ * Who answers on the service's port when it is not the program itself: "PID 4242 (cmd, user …)", or
+ * undefined when the listener is inside the program's processes (or cannot be seen at all).
+ */
+async function foreignHolder(backend: Backend, service: Service, status: ProgramStatus | undefined): Promise<string | undefined> {
+  const { listeners, table } = await sharedSnapshot();
+  const onPort = listeners.filter((l) => l.port === service.port);
+  if (!onPort.length || onPort.every((l) => l.pids.length === 0)) return undefined; // not visible: do not guess
+  const ours = await programProcesses(backend.kind, status?.pid, table);
+  const owner = portOwner(onPort, ours);
+  return owner.kind === "foreign" ? describeHolder(owner) : undefined;
 }
 
 /** The last lines of stderr, else stdout, of a program (empty when neither has anything). */

@@ -170,3 +170,22 @@ describe("validate reports what generate would refuse", () => {
     }
   });
 });
+
+describe("restart when a foreign process holds a service's port", () => {
+  it("is not fooled by the foreign answer: the service is named not ready, its dependents are not started (exit 1)", async () => {
+    const foreign = await project.startListener(ports[0]);
+    try {
+      const m = project.readManifest();
+      m.services.web = { group: "core", port: ports[1], command: `node ${fixture("binds-port.js")}`, dependsOn: ["api"] };
+      m.services.api.startRetries = 1;
+      project.writeManifest(m);
+      const r = await project.cli(["restart"], { timeoutMs: 60_000 });
+      expect(r.exitCode, show(r)).toBe(1);
+      expect(r.stdout).toMatch(/api: (BACKOFF|FATAL).*port \d+ is held by PID \d+|api: port \d+ answers, but from PID \d+/);
+      expect(r.stdout).toMatch(/web: not started, depends on api/);
+    } finally {
+      await project.stopListener(foreign);
+      await project.cli(["shutdown"]);
+    }
+  }, 60_000);
+});
