@@ -12,11 +12,12 @@ function uptime(seconds?: number): string {
 
 /** Rows of the verify table, then one line per problem. `write` receives each line. */
 export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[], write: (line: string) => void): void {
-  const rows = [["SERVICE", "STATE", "PID", "PORT", "LISTENER", "HEALTH", "CPU", "MEM", "UPTIME", "RESULT"]];
+  const measured = checks.some((c) => c.usage); // restart does not sample CPU/memory: no empty columns then
+  const rows = [["SERVICE", "STATE", "PID", "PORT", "LISTENER", "HEALTH", ...(measured ? ["CPU", "MEM"] : []), "UPTIME", "RESULT"]];
   for (const c of checks) {
     const listener = c.port === undefined ? "-" : c.owner?.kind === "service" ? `ours (${c.owner.pid})` : c.owner?.kind === "foreign" ? `FOREIGN ${c.owner.pid ?? "?"}` : "none";
     const health = c.health ? (c.health.ok ? String(c.health.status) : c.health.status ? String(c.health.status) : "error") : "-";
-    rows.push([c.name, c.state, c.pid ? String(c.pid) : "-", c.port ? String(c.port) : "-", listener, health, c.usage ? `${c.usage.cpu.toFixed(1)}%` : "-", c.usage ? formatBytes(c.usage.memoryBytes) : "-", uptime(c.uptimeSeconds), c.ok ? "ok" : "FAIL"]);
+    rows.push([c.name, c.state, c.pid ? String(c.pid) : "-", c.port ? String(c.port) : "-", listener, health, ...(measured ? [c.usage ? `${c.usage.cpu.toFixed(1)}%` : "-", c.usage ? formatBytes(c.usage.memoryBytes) : "-"] : []), uptime(c.uptimeSeconds), c.ok ? "ok" : "FAIL"]);
   }
   for (const line of table(rows).trimEnd().split("\n")) write(line.replace(/ FAIL$/, ` ${paint(ctx, "red", "FAIL")}`).replace(/ ok$/, ` ${paint(ctx, "green", "ok")}`));
   for (const c of checks) for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
