@@ -106,6 +106,17 @@ describe("docs, install, shutdown", () => {
     expect(again.stdout).toMatch(/1 removed/);
   });
 
+  it("install refuses to overwrite another application's NAME.conf in a shared conf.d (exit 2, nothing written)", async () => {
+    const confd = join(project.root, "shared.d");
+    mkdirSync(confd);
+    writeFileSync(join(confd, "api.conf"), "[program:api]\ncommand=/opt/other-app/api\n");
+    const r = await project.cli(["install", "--supervisor-conf-dir", confd]);
+    expect(r.exitCode, show(r)).toBe(2);
+    expect(r.stderr).toMatch(/api\.conf exists and was not written by orchestrate/);
+    expect(readFileSync(join(confd, "api.conf"), "utf8")).toBe("[program:api]\ncommand=/opt/other-app/api\n");
+    expect(readdirSync(confd)).toEqual(["api.conf"]);
+  });
+
   it("install without a conf dir is bad input; shutdown with nothing running says so", async () => {
     const bad = await project.cli(["install"]);
     expect(bad.exitCode).toBe(2);
