@@ -6,7 +6,7 @@ import { findHardcodedPorts, type LintFinding } from "../lint/hardcoded-ports";
 import type { Model, Service } from "../model/types";
 
 /** Every managed port (services and externals) → who owns it. */
-export function managedPorts(model: Model): Map<number, string> {
+export function managedPortOwners(model: Model): Map<number, string> {
   const ports = new Map<number, string>();
   for (const s of model.services) if (s.port !== undefined) ports.set(s.port, s.name);
   for (const e of model.external) ports.set(e.port, e.name);
@@ -38,5 +38,5 @@ export async function scanServiceCode(model: Model, service: Service): Promise<L
 /** Findings in the given files or folders. */
 export async function lintPaths(model: Model, paths: string[]): Promise<LintFinding[]> {
   const files = await collectSourceFiles(paths);
-  return findHardcodedPorts(files, managedPorts(model)).map((f) => ({ ...f, file: relative(model.paths.root, f.file) || f.file }));
+  return findHardcodedPorts(files, managedPortOwners(model)).map((f) => ({ ...f, file: relative(model.paths.root, f.file) || f.file }));
 }

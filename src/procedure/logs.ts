@@ -1,34 +1,14 @@
 /** logs: the tail of a service's log files, optionally followed (reads the files supervisord/systemd append to). */
 import { closeSync, openSync, readSync, statSync, watch } from "node:fs";
 import type { Context } from "../cli/context";
+import { tailLines } from "../inspect/log-tail";
 import type { Service } from "../model/types";
-
-/** The last `lines` lines of a file (reads at most the last 1 MiB); "" when missing. */
-export function tailFile(path: string, lines: number): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return "";
-  }
-  try {
-    const size = statSync(path).size;
-    const length = Math.min(size, 1024 * 1024);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    const text = buffer.toString("utf8");
-    const all = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
-    return lines === 0 ? "" : all.slice(-lines).join("\n") + (all.length && text ? "\n" : "");
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Prints the tails, then (with follow) every new byte appended, until interrupted. */
 export async function followLog(ctx: Context, service: Service, options: { lines: number; follow: boolean; stderrOnly: boolean }): Promise<void> {
   const files = options.stderrOnly ? [service.stderrLog] : [service.stdoutLog, service.stderrLog];
   for (const f of files) {
-    const text = tailFile(f, options.lines);
+    const text = tailLines(f, options.lines);
     ctx.stdout.write(`==> ${f} <==\n${text || "(empty)\n"}`);
   }
   if (!options.follow) return;

@@ -13,7 +13,7 @@ import { reapTestStart } from "./test-start-record";
 import type { Context } from "../cli/context";
 import { formatProblems } from "../cli/format";
 import { SupervisordBackend, type SupervisordBackendOptions } from "../backend/supervisord/backend";
-import { isAlive, pollUntil, readPidfile } from "../backend/supervisord/pids";
+import { isAlive, readPidfile } from "../backend/supervisord/pids";
 import { recordChange } from "../history/journal";
 import { saveLastGood } from "../history/last-good";
 import { inspectListeners } from "../inspect/listeners";
@@ -31,6 +31,7 @@ import { checkKillForeign, handleForeign } from "./recover-foreign";
 import { loadRecoverProject } from "./recover-project";
 import { StepReporter } from "./report";
 import { startInOrder } from "./restart";
+import { waitStarted } from "./readiness";
 import { summarizePlan } from "./generate";
 import { printChecks } from "./verify-table";
 
@@ -46,15 +47,6 @@ export interface RecoverOptions {
   backend?: SupervisordBackendOptions;
 }
 
-/**
- * Waits until none of `names` is STARTING or BACKOFF (supervisord counts a program RUNNING only after
- * startsecs; verify needs RUNNING), or `timeoutMs` passes. Readiness can be seen earlier: the port may
- * accept connections before startsecs is over.
- */
-async function settled(backend: SupervisordBackend, names: string[], timeoutMs: number): Promise<void> {
-  if (names.length === 0) return;
-  await pollUntil(async () => (await backend.status(names)).every((s) => s.state !== "STARTING" && s.state !== "BACKOFF"), timeoutMs, 200);
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -176,7 +168,7 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
     if (failed) s5.fail(`${failed} of ${enabled.length} not ready`);
     else s5.ok(`${plural(enabled.length, "service")} ready`);
 
-    await settled(backend, readiness.filter((r) => r.ok).map((r) => r.name), Math.max(0, ...enabled.map((s) => s.startSecs)) * 1000 + 3000);
+    await waitStarted(backend, enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
     const s6 = report.begin("verify");
     const checks = await verifyServices(active, backend, active.services);
     printChecks(ctx, checks, (line) => s6.detail(line));

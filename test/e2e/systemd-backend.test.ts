@@ -7,9 +7,9 @@
  * /proc/<pid1>/root/run/systemd/system (the sandbox's private runtime unit folder — /etc is the host's).
  * MainPIDs are PIDs of the sandbox's PID namespace. Waits poll; there is no fixed sleep.
  */
+import { acceptsConnections } from "../../src/inspect/port-probe";
 import { existsSync, lstatSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProgramStatus } from "../../src/backend/types";
@@ -87,15 +87,8 @@ const runningWithPid = (name: string, not?: number) =>
     return s.state === "RUNNING" && s.pid && s.pid !== not ? s : undefined;
   });
 
-function tcpConnects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
+/** A TCP connect to 127.0.0.1:port from the host (src/inspect/port-probe.ts). */
+const tcpConnects = (port: number): Promise<boolean> => acceptsConnections(port, "127.0.0.1");
 
 beforeAll(async () => {
   if (skipped) return;

@@ -13,8 +13,8 @@
  * restart all → remove-service → add-service (and its rollback) → host without systemd → security scores.
  * Waits poll; there is no fixed sleep.
  */
+import { acceptsConnections } from "../../src/inspect/port-probe";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
@@ -67,15 +67,8 @@ async function untilVerified(timeoutMs = 60_000): Promise<CliRun> {
   return last!;
 }
 
-function tcpConnects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
+/** A TCP connect to 127.0.0.1:port from the host (src/inspect/port-probe.ts). */
+const tcpConnects = (port: number): Promise<boolean> => acceptsConnections(port, "127.0.0.1");
 
 /** `systemd-analyze security --offline=yes FILE`: the overall exposure figure. */
 async function securityScore(file: string): Promise<{ score: number; verdict: string }> {

@@ -9,7 +9,7 @@ import type { ProjectPaths } from "../../model/types";
 import type { ApplyResult, Backend, ProgramStatus } from "../types";
 import { SupervisorFault, SupervisorRpc } from "./client";
 import { shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
-import { tailFile } from "./tail";
+import { tailBytes } from "../../inspect/log-tail";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
@@ -129,7 +129,7 @@ export class SupervisordBackend implements Backend {
     } catch (rpcError) {
       const file = join(this.paths.logs, `${name}.${stream === "stdout" ? "out" : "err"}.log`);
       try {
-        return tailFile(file, bytes);
+        return tailBytes(file, bytes);
       } catch (fileError) {
         throw new OperationError(
           `cannot read the ${stream} log of "${name}": ${(rpcError as Error).message}; ` +

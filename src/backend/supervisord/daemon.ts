@@ -14,7 +14,7 @@ import type { ProjectPaths } from "../../model/types";
 import { SupervisorConnectionError, SupervisorFault, type SupervisorRpc } from "./client";
 import { childrenOf, isAlive, isSupervisord, pollUntil, readPidfile, signalPid, stopOrphans } from "./pids";
 import { SupervisorStates } from "./states";
-import { tailFile } from "./tail";
+import { tailBytes } from "../../inspect/log-tail";
 
 /** Timeouts (ms) and the executable used by {@link startDaemon} and {@link shutdownDaemon}. */
 export interface DaemonOptions {
@@ -51,7 +51,7 @@ function shown(paths: ProjectPaths, path: string): string {
 /** The last `lines` lines (from the last 8 KiB) of logs/supervisord.log, or a note that it is missing. */
 export function supervisordLogTail(paths: ProjectPaths, lines = 10): string {
   try {
-    const text = tailFile(paths.supervisordLog, 8192).trimEnd();
+    const text = tailBytes(paths.supervisordLog, 8192).trimEnd();
     return text ? text.split("\n").slice(-lines).join("\n") : "(empty)";
   } catch {
     return `(no ${shown(paths, paths.supervisordLog)})`;

@@ -7,7 +7,8 @@
  * the PIDs reported (MainPID) are PIDs of THAT PID namespace. `unitDir` must then be the unit folder as
  * seen from this process, e.g. `/proc/<pid1>/root/run/systemd/system`.
  */
-import { open, readdir } from "node:fs/promises";
+import { tailBytes } from "../../inspect/log-tail";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
 import type { ApplyResult, Backend, ProgramStatus } from "../types";
@@ -176,8 +177,11 @@ export class SystemdBackend implements Backend {
   async tailLog(name: string, stream: "stdout" | "stderr", bytes: number): Promise<string> {
     const path = this.options.logs?.[name]?.[stream];
     if (path !== undefined) {
-      const text = await readTail(path, bytes);
-      if (text !== undefined) return text;
+      try {
+        return tailBytes(path, bytes);
+      } catch {
+        /* no append: file yet: the journal may have it */
+      }
     }
     const lines = Math.max(50, Math.ceil(bytes / 40));
     const result = await this.systemctl.journal(["-u", this.unitName(name), "-o", "cat", "-n", String(lines)]);
@@ -224,17 +228,3 @@ export class SystemdBackend implements Backend {
   }
 }
 
-/** Last `bytes` of a file as UTF-8, or undefined when it does not exist. */
-async function readTail(path: string, bytes: number): Promise<string | undefined> {
-  const handle = await open(path, "r").catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, Math.max(0, bytes));
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    return buffer.toString("utf8");
-  } finally {
-    await handle.close();
-  }
-}

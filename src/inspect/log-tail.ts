@@ -1,4 +1,4 @@
-/** Reading the end of a log file without loading the whole file. */
+/** Reading the end of a log file without loading the whole file (supervisord and systemd logs, `orchestrate logs`). */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 /**
@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
  * 3 continuation bytes). Reads only the tail, so a large log costs nothing.
  * @throws the fs error (e.g. ENOENT) when the file cannot be read.
  */
-export function tailFile(path: string, bytes: number): string {
+export function tailBytes(path: string, bytes: number): string {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
@@ -19,4 +19,17 @@ export function tailFile(path: string, bytes: number): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The last `lines` lines of a file (looking at most at its last 1 MiB); "" when the file is missing or empty. */
+export function tailLines(path: string, lines: number): string {
+  let text: string;
+  try {
+    text = tailBytes(path, 1024 * 1024);
+  } catch {
+    return "";
+  }
+  if (lines === 0 || text === "") return "";
+  const all = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
+  return all.slice(-lines).join("\n") + "\n";
 }
