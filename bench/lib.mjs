@@ -31,7 +31,14 @@ export function quantile(xs, q) {
 /** median, p10, p90, min, max and n of a sample, rounded for JSON. */
 export function summary(xs) {
   const r = (x) => Math.round(x * 1000) / 1000;
-  return { median: r(median(xs)), p10: r(quantile(xs, 0.1)), p90: r(quantile(xs, 0.9)), min: r(Math.min(...xs)), max: r(Math.max(...xs)), n: xs.length };
+  return {
+    median: r(median(xs)),
+    p10: r(quantile(xs, 0.1)),
+    p90: r(quantile(xs, 0.9)),
+    min: r(Math.min(...xs)),
+    max: r(Math.max(...xs)),
+    n: xs.length,
+  };
 }
 
 /** Milliseconds since `t0` (a process.hrtime.bigint() value). */
@@ -43,7 +50,8 @@ export function msSince(t0) {
 export function option(name, fallback) {
   const argv = process.argv;
   for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === `--${name}` && i + 1 < argv.length) return typeof fallback === "number" ? Number(argv[i + 1]) : argv[i + 1];
+    if (argv[i] === `--${name}` && i + 1 < argv.length)
+      return typeof fallback === "number" ? Number(argv[i + 1]) : argv[i + 1];
     if (argv[i].startsWith(`--${name}=`)) {
       const v = argv[i].slice(name.length + 3);
       return typeof fallback === "number" ? Number(v) : v;
@@ -68,9 +76,14 @@ export function timeSpawn(cmd, args, opts = {}) {
   const ms = msSince(t0);
   if (r.error) throw r.error;
   if (expectStatus !== null && r.status !== expectStatus) {
-    throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status ?? r.signal} (expected ${expectStatus})\n${r.stdout}${r.stderr}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")}: exit ${r.status ?? r.signal} (expected ${expectStatus})\n${r.stdout}${r.stderr}`,
+    );
   }
-  if (expectStdout !== undefined && !(expectStdout instanceof RegExp ? expectStdout.test(r.stdout) : r.stdout === expectStdout)) {
+  if (
+    expectStdout !== undefined &&
+    !(expectStdout instanceof RegExp ? expectStdout.test(r.stdout) : r.stdout === expectStdout)
+  ) {
     throw new Error(`${cmd} ${args.join(" ")}: unexpected stdout ${JSON.stringify(r.stdout.slice(0, 300))}`);
   }
   return { ms, stdout: r.stdout, stderr: r.stderr, status: r.status };
@@ -116,13 +129,17 @@ export function printTable(times, { baseline, unit = "ms", ratioLabel, digits = 
   const w = Math.max(10, ...names.map((n) => n.length)) + 2;
   const label = ratioLabel ?? (baseline ? `× ${baseline.length > 18 ? "baseline" : baseline}` : "");
   const f = (x) => x.toFixed(digits).padStart(10);
-  log(`${"variant".padEnd(w)}${`median ${unit}`.padStart(10)}${"p10".padStart(10)}${"p90".padStart(10)}${"n".padStart(5)}${base !== undefined ? label.padStart(Math.max(10, label.length + 2)) : ""}`);
+  log(
+    `${"variant".padEnd(w)}${`median ${unit}`.padStart(10)}${"p10".padStart(10)}${"p90".padStart(10)}${"n".padStart(5)}${base !== undefined ? label.padStart(Math.max(10, label.length + 2)) : ""}`,
+  );
   const out = {};
   for (const n of names) {
     const s = summary(times[n]);
     const ratio = base !== undefined ? s.median / base : undefined;
     out[n] = ratio !== undefined ? { ...s, ratio: Math.round(ratio * 1000) / 1000 } : s;
-    log(`${n.padEnd(w)}${f(s.median)}${f(s.p10)}${f(s.p90)}${String(s.n).padStart(5)}${ratio !== undefined ? ratio.toFixed(2).padStart(Math.max(10, label.length + 2)) : ""}`);
+    log(
+      `${n.padEnd(w)}${f(s.median)}${f(s.p10)}${f(s.p90)}${String(s.n).padStart(5)}${ratio !== undefined ? ratio.toFixed(2).padStart(Math.max(10, label.length + 2)) : ""}`,
+    );
   }
   return out;
 }
@@ -130,14 +147,23 @@ export function printTable(times, { baseline, unit = "ms", ratioLabel, digits = 
 /** "MET" / "NOT MET" line for a ratio target, printed and returned as an object for the JSON. */
 export function target(description, value, limit, { lowerIsBetter = true } = {}) {
   const met = lowerIsBetter ? value <= limit : value >= limit;
-  console.log(`target ${description}: ${typeof value === "number" ? value.toFixed(2) : value} (limit ${limit}) ${met ? "MET" : "NOT MET"}`);
+  console.log(
+    `target ${description}: ${typeof value === "number" ? value.toFixed(2) : value} (limit ${limit}) ${met ? "MET" : "NOT MET"}`,
+  );
   return { description, value: Math.round(value * 1000) / 1000, limit, met };
 }
 
 /** Where the machine and runtime are described in each result file. */
 export function environment() {
   const c = cpus();
-  return { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: c.length, cpuModel: c[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), date: new Date().toISOString() };
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: c.length,
+    cpuModel: c[0]?.model,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+  };
 }
 
 /** Writes bench/results/NAME.json (git-ignored) and says where (unless silent). */

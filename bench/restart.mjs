@@ -26,7 +26,20 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { distCli, flag, interleave, median, msSince, option, printTable, root, sleep, target, timeSpawn, writeResult } from "./lib.mjs";
+import {
+  distCli,
+  flag,
+  interleave,
+  median,
+  msSince,
+  option,
+  printTable,
+  root,
+  sleep,
+  target,
+  timeSpawn,
+  writeResult,
+} from "./lib.mjs";
 
 const REPS = option("reps", 5);
 const SCRIPT_SLEEP = option("script-sleep", 1);
@@ -93,7 +106,8 @@ function alive(pid) {
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/build.mjs first`);
 const busy = listenerPids();
-if (busy.length) throw new Error(`ports ${FIRST_PORT}-${FIRST_PORT + COUNT - 1} must be free; held by pid ${busy.join(", ")}`);
+if (busy.length)
+  throw new Error(`ports ${FIRST_PORT}-${FIRST_PORT + COUNT - 1} must be free; held by pid ${busy.join(", ")}`);
 
 // ---------------------------------------------------------------------------------------------------
 // the temp project
@@ -104,11 +118,27 @@ const pidfile = join(dir, "run", "supervisord.pid");
 copyFileSync(join(root, "test", "fixtures", "services", "binds-port.js"), join(dir, "svc.js"));
 const services = {};
 for (const [i, name] of NAMES.entries()) {
-  services[name] = { group: "bench", port: PORTS[i], command: [node, "svc.js"], startSecs: 1, stopTimeout: 5, description: "binds-port fixture" };
+  services[name] = {
+    group: "bench",
+    port: PORTS[i],
+    command: [node, "svc.js"],
+    startSecs: 1,
+    stopTimeout: 5,
+    description: "binds-port fixture",
+  };
 }
 writeFileSync(
   manifest,
-  JSON.stringify({ project: "benchrestart", host: "127.0.0.1", groups: { bench: { range: `${PORTS[0]}-${PORTS[COUNT - 1]}`, description: "bench fleet" } }, services }, null, 2) + "\n",
+  JSON.stringify(
+    {
+      project: "benchrestart",
+      host: "127.0.0.1",
+      groups: { bench: { range: `${PORTS[0]}-${PORTS[COUNT - 1]}`, description: "bench fleet" } },
+      services,
+    },
+    null,
+    2,
+  ) + "\n",
 );
 timeSpawn(node, [CLI, "--manifest", manifest, "generate"], { cwd: dir });
 
@@ -222,7 +252,9 @@ function runTimed(args, opts) {
         const head = text.match(/^\[\d+\/\d+\]\s+(.*)$/);
         if (head) {
           const title = head[1].replace(/\d+ services?/, "N services");
-          const gap = lastEnd.label.startsWith("start-up") ? lastEnd.label : `between "${lastEnd.label}" and "${title}"`;
+          const gap = lastEnd.label.startsWith("start-up")
+            ? lastEnd.label
+            : `between "${lastEnd.label}" and "${title}"`;
           phases[gap] = (phases[gap] ?? 0) + (at - lastEnd.at);
           open = { title, at };
           continue;
@@ -242,7 +274,10 @@ function runTimed(args, opts) {
 const stepLog = { "orchestrate restart (warm)": [], "orchestrate restart (cold)": [] };
 const runOrchestrate = (label) => async () => {
   const t0 = process.hrtime.bigint();
-  const r = await runTimed([CLI, "--manifest", manifest, "restart"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
+  const r = await runTimed([CLI, "--manifest", manifest, "restart"], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   if (r.status !== 0) throw new Error(`orchestrate restart: exit ${r.status}\n${r.stdout}${r.stderr}`);
   const tPoll = process.hrtime.bigint();
   await pollAll();
@@ -300,14 +335,27 @@ try {
       if (name === "orchestrate restart (cold)") await shutdown();
       else if (name !== "MASTER_RESTART.sh-style") await ensureUp();
     },
-    onRep: (rep, t) => process.stderr.write(`rep ${rep + 1}/${REPS}: ${Object.entries(t).map(([n, xs]) => `${n} ${(xs[rep] / 1000).toFixed(2)} s`).join(", ")}\n`),
+    onRep: (rep, t) =>
+      process.stderr.write(
+        `rep ${rep + 1}/${REPS}: ${Object.entries(t)
+          .map(([n, xs]) => `${n} ${(xs[rep] / 1000).toFixed(2)} s`)
+          .join(", ")}\n`,
+      ),
   });
 
   if (CLI !== distCli) console.log(`CLI under test: ${CLI}`);
-  console.log(`bench/restart: ${COUNT} × binds-port.js (ports ${PORTS[0]}-${PORTS[COUNT - 1]}, startSecs 1) under one private supervisord, ${REPS} interleaved reps, until all ${COUNT} ports accept; node ${process.version}`);
+  console.log(
+    `bench/restart: ${COUNT} × binds-port.js (ports ${PORTS[0]}-${PORTS[COUNT - 1]}, startSecs 1) under one private supervisord, ${REPS} interleaved reps, until all ${COUNT} ports accept; node ${process.version}`,
+  );
   const table = printTable(times, { baseline: "supervisorctl restart all + poll", ratioLabel: "× ctl+poll" });
   const warm = table["orchestrate restart (warm)"].median;
-  const targets = [target("orchestrate restart (warm) ≤ 1.1× supervisorctl restart all + poll", table["orchestrate restart (warm)"].ratio, 1.1)];
+  const targets = [
+    target(
+      "orchestrate restart (warm) ≤ 1.1× supervisorctl restart all + poll",
+      table["orchestrate restart (warm)"].ratio,
+      1.1,
+    ),
+  ];
   if (WITH_SCRIPT) {
     const r = warm / table["MASTER_RESTART.sh-style"].median;
     console.log(`orchestrate restart (warm) / MASTER_RESTART.sh-style: ${r.toFixed(3)}`);
@@ -319,12 +367,25 @@ try {
   for (const [label, runs] of Object.entries(stepLog)) {
     if (!runs.length) continue;
     const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))];
-    steps[label] = Object.fromEntries(keys.map((k) => [k, Math.round(median(runs.map((r) => r[k]).filter((x) => x !== undefined)))]));
+    steps[label] = Object.fromEntries(
+      keys.map((k) => [k, Math.round(median(runs.map((r) => r[k]).filter((x) => x !== undefined)))]),
+    );
     console.log(`\n${label}: where the time goes (medians; stamped as orchestrate's output lines arrive)`);
     const w = Math.max(...keys.map((k) => k.length)) + 2;
     for (const k of keys) console.log(`  ${k.padEnd(w)} ${String(steps[label][k]).padStart(7)} ms`);
   }
-  writeResult("restart", { cli: CLI, reps: REPS, services: COUNT, ports: `${PORTS[0]}-${PORTS[COUNT - 1]}`, scriptSleep: SCRIPT_SLEEP, script: WITH_SCRIPT ? scriptText : undefined, variants: table, targets, orchestrateSteps: steps, rawMs: times });
+  writeResult("restart", {
+    cli: CLI,
+    reps: REPS,
+    services: COUNT,
+    ports: `${PORTS[0]}-${PORTS[COUNT - 1]}`,
+    scriptSleep: SCRIPT_SLEEP,
+    script: WITH_SCRIPT ? scriptText : undefined,
+    variants: table,
+    targets,
+    orchestrateSteps: steps,
+    rawMs: times,
+  });
 } finally {
   await cleanup();
 }

@@ -31,7 +31,10 @@ for (const name of chosen) {
   const before = existsSync(file) ? statSync(file).mtimeMs : 0;
   console.log(`\n━━ bench/${name} ${"━".repeat(Math.max(0, 60 - name.length))}`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, "bench", `${name}.mjs`), ...passed], { stdio: "inherit", cwd: root });
+  const r = spawnSync(process.execPath, [join(root, "bench", `${name}.mjs`), ...passed], {
+    stdio: "inherit",
+    cwd: root,
+  });
   const seconds = (Date.now() - t0) / 1000;
   let targets = [];
   if (r.status === 0 && existsSync(file) && statSync(file).mtimeMs > before) {
@@ -51,7 +54,8 @@ for (const o of outcome) {
     continue;
   }
   console.log(`${o.name.padEnd(9)} ${o.seconds.toFixed(0)} s`);
-  for (const t of o.targets) console.log(`          ${t.met ? "MET    " : "NOT MET"} ${t.description}: ${t.value} (limit ${t.limit})`);
+  for (const t of o.targets)
+    console.log(`          ${t.met ? "MET    " : "NOT MET"} ${t.description}: ${t.value} (limit ${t.limit})`);
 }
 // a missed target is a finding, not a failure; only a bench that crashed fails the run
 process.exitCode = outcome.some((o) => o.status !== 0) ? 1 : 0;

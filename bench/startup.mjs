@@ -22,7 +22,19 @@ import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { distCli, distFullCli as fullCli, flag, interleave, option, printTable, profileSelfTimes, root, target, timeSpawn, writeResult } from "./lib.mjs";
+import {
+  distCli,
+  distFullCli as fullCli,
+  flag,
+  interleave,
+  option,
+  printTable,
+  profileSelfTimes,
+  root,
+  target,
+  timeSpawn,
+  writeResult,
+} from "./lib.mjs";
 
 const REPS = option("reps", 60);
 const VARIANTS = !flag("no-variants");
@@ -32,7 +44,8 @@ const manifest = join(root, "manifest.json");
 if (!existsSync(distCli)) throw new Error(`${distCli} is missing: run node scripts/build.mjs first`);
 
 const node = process.execPath;
-const expectedPort = String(JSON.parse((await import("node:fs")).readFileSync(manifest, "utf8")).services[SERVICE].port) + "\n";
+const expectedPort =
+  String(JSON.parse((await import("node:fs")).readFileSync(manifest, "utf8")).services[SERVICE].port) + "\n";
 
 // one warm validate: writes run/.manifest-validated so `port` can take the fast path
 timeSpawn(node, [distCli, "-m", manifest, "validate"]);
@@ -59,7 +72,16 @@ try {
   if (VARIANTS) {
     const dir = join(tmp, "alt");
     mkdirSync(dir);
-    const common = { bundle: true, platform: "node", format: "cjs", target: "node20", logLevel: "error", legalComments: "none", mainFields: ["module", "main"], absWorkingDir: root };
+    const common = {
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      logLevel: "error",
+      legalComments: "none",
+      mainFields: ["module", "main"],
+      absWorkingDir: root,
+    };
     if (distSplit) {
       await build({
         ...common,
@@ -109,29 +131,59 @@ else require(require("node:path").join(__dirname, "cli-full.cjs"));`,
     if (name === "port (slow, no stamp)") rmSync(slowStamp, { force: true });
   };
   // the fast-path variants must really take the fast path: the stamp must exist and match
-  if (!existsSync(join(root, "run", ".manifest-validated"))) throw new Error("validate did not write run/.manifest-validated");
+  if (!existsSync(join(root, "run", ".manifest-validated")))
+    throw new Error("validate did not write run/.manifest-validated");
 
   const times = await interleave(variants, { reps: REPS, warmup: 2, before });
   const cliBytes = statSync(distCli).size;
   const fullBytes = distSplit ? statSync(fullCli).size : undefined;
   const kib = (n) => `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KiB`;
-  console.log(`bench/startup: orchestrate ${"port " + SERVICE} vs node -e 0, ${REPS} interleaved runs each, node ${process.version}; ` +
-    (distSplit ? `dist/ is split: cli.cjs ${kib(cliBytes)} + orchestrate-cli.cjs ${kib(fullBytes)}` : `dist/cli.cjs ${kib(cliBytes)} (one bundle)`) +
-    (alt ? `; ${alt.label} variant built in a temp dir: ${kib(alt.entryBytes)}` : ""));
+  console.log(
+    `bench/startup: orchestrate ${"port " + SERVICE} vs node -e 0, ${REPS} interleaved runs each, node ${process.version}; ` +
+      (distSplit
+        ? `dist/ is split: cli.cjs ${kib(cliBytes)} + orchestrate-cli.cjs ${kib(fullBytes)}`
+        : `dist/cli.cjs ${kib(cliBytes)} (one bundle)`) +
+      (alt ? `; ${alt.label} variant built in a temp dir: ${kib(alt.entryBytes)}` : ""),
+  );
   const table = printTable(times, { baseline: "node -e 0" });
   const targets = [target("port fast path ≤ 1.3× node -e 0", table["port (fast path)"].ratio, 1.3)];
-  if (alt) console.log(`(for comparison, not a target) ${alt.label} build: port fast path ${table[`${alt.label}: port (fast path)`].ratio.toFixed(2)}× node -e 0`);
+  if (alt)
+    console.log(
+      `(for comparison, not a target) ${alt.label} build: port fast path ${table[`${alt.label}: port (fast path)`].ratio.toFixed(2)}× node -e 0`,
+    );
   const profiles = {};
   if (PROFILE) {
-    for (const [label, cli] of [["port (fast path)", distCli], ...(alt ? [[`${alt.label}: port (fast path)`, alt.entry]] : [])]) {
+    for (const [label, cli] of [
+      ["port (fast path)", distCli],
+      ...(alt ? [[`${alt.label}: port (fast path)`, alt.entry]] : []),
+    ]) {
       const pdir = join(tmp, `prof-${Object.keys(profiles).length}`);
-      for (let i = 0; i < 5; i++) timeSpawn(node, ["--cpu-prof", "--cpu-prof-dir", pdir, "--cpu-prof-interval", "100", cli, "-m", manifest, "port", SERVICE], { expectStdout: expectedPort });
-      profiles[label] = profileSelfTimes(readdirSync(pdir).map((f) => join(pdir, f)), 8);
+      for (let i = 0; i < 5; i++)
+        timeSpawn(
+          node,
+          ["--cpu-prof", "--cpu-prof-dir", pdir, "--cpu-prof-interval", "100", cli, "-m", manifest, "port", SERVICE],
+          { expectStdout: expectedPort },
+        );
+      profiles[label] = profileSelfTimes(
+        readdirSync(pdir).map((f) => join(pdir, f)),
+        8,
+      );
       console.log(`\nprofile of ${label} (mean of 5 runs, self time):`);
       for (const t of profiles[label]) console.log(`${t.ms.toFixed(1).padStart(8)} ms  ${t.fn}  ${t.where}`);
     }
   }
-  writeResult("startup", { reps: REPS, service: SERVICE, distSplit, cliBytes, fullCliBytes: fullBytes, variant: alt && { label: alt.label, entryBytes: alt.entryBytes }, variants: table, targets, profiles, rawMs: times });
+  writeResult("startup", {
+    reps: REPS,
+    service: SERVICE,
+    distSplit,
+    cliBytes,
+    fullCliBytes: fullBytes,
+    variant: alt && { label: alt.label, entryBytes: alt.entryBytes },
+    variants: table,
+    targets,
+    profiles,
+    rawMs: times,
+  });
 } finally {
   cleanup();
 }

@@ -6,9 +6,25 @@
 import { build } from "esbuild";
 import { chmodSync } from "node:fs";
 
-const common = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: false, logLevel: "warning", legalComments: "none", mainFields: ["module", "main"] };
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  sourcemap: false,
+  logLevel: "warning",
+  legalComments: "none",
+  mainFields: ["module", "main"],
+};
 await Promise.all([
-  build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.cjs", banner: { js: "#!/usr/bin/env node" }, define: { FULL_CLI_BUNDLE: JSON.stringify("./orchestrate-cli.cjs") }, external: ["./orchestrate-cli.cjs"] }),
+  build({
+    ...common,
+    entryPoints: ["src/cli/main.ts"],
+    outfile: "dist/cli.cjs",
+    banner: { js: "#!/usr/bin/env node" },
+    define: { FULL_CLI_BUNDLE: JSON.stringify("./orchestrate-cli.cjs") },
+    external: ["./orchestrate-cli.cjs"],
+  }),
   build({ ...common, entryPoints: ["src/cli/run-cli.ts"], outfile: "dist/orchestrate-cli.cjs" }),
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.cjs" }),
 ]);

@@ -12,7 +12,9 @@ const host = process.env.HOST || "127.0.0.1";
 const healthPath = process.env.HEALTH_PATH || "/health";
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error(`${name}: expected PORT=1-65535 in the environment, found ${JSON.stringify(process.env.PORT ?? "")}; run it through orchestrate (test-start ${name}) or set PORT`);
+  console.error(
+    `${name}: expected PORT=1-65535 in the environment, found ${JSON.stringify(process.env.PORT ?? "")}; run it through orchestrate (test-start ${name}) or set PORT`,
+  );
   process.exit(2);
 }
 
@@ -34,7 +36,14 @@ function reply(res, status, body) {
 const server = http.createServer((req, res) => {
   const url = (req.url || "/").split("?")[0];
   if (url === healthPath) return reply(res, 200, { service: name, status: "ok" });
-  if (url === "/") return reply(res, 200, { service: name, port, pid: process.pid, uptime_s: Math.round(process.uptime() * 10) / 10, fleet: fleetPorts() });
+  if (url === "/")
+    return reply(res, 200, {
+      service: name,
+      port,
+      pid: process.pid,
+      uptime_s: Math.round(process.uptime() * 10) / 10,
+      fleet: fleetPorts(),
+    });
   return reply(res, 404, { service: name, error: `no route ${url}` });
 });
 

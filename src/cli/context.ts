@@ -23,7 +23,13 @@ export interface Context {
 }
 
 /** The real context: process streams, env, and the parsed global options (colour only on a TTY without NO_COLOR). */
-export function processContext(options: { manifest?: string; backend?: string; color?: boolean; user?: boolean; root?: string }): Context {
+export function processContext(options: {
+  manifest?: string;
+  backend?: string;
+  color?: boolean;
+  user?: boolean;
+  root?: string;
+}): Context {
   const env = process.env;
   const color = options.color !== false && !("NO_COLOR" in env) && process.stdout.isTTY === true;
   return {

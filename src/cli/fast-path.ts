@@ -49,7 +49,8 @@ export function tryFastPath(argv: string[], env: NodeJS.ProcessEnv): number | un
     const text = readFileSync(path, "utf8");
     if (readFileSync(stampPath(path), "utf8").trim() !== digest(text)) return undefined;
     const port = (JSON.parse(text) as { services: Record<string, { port?: unknown }> }).services[rest[1]]?.port;
-    if (typeof port !== "number" || !Object.prototype.hasOwnProperty.call(JSON.parse(text).services, rest[1])) return undefined;
+    if (typeof port !== "number" || !Object.prototype.hasOwnProperty.call(JSON.parse(text).services, rest[1]))
+      return undefined;
     process.stdout.write(`${port}\n`);
     return 0;
   } catch {

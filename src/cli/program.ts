@@ -22,7 +22,13 @@ export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<
 /** Wraps a command body for commander: builds the context from the global options, records the exit code. */
 export function action<A extends unknown[]>(program: Command, body: Action<A>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
-    const globals = program.opts<{ manifest?: string; backend?: string; color?: boolean; user?: boolean; root?: string }>();
+    const globals = program.opts<{
+      manifest?: string;
+      backend?: string;
+      color?: boolean;
+      user?: boolean;
+      root?: string;
+    }>();
     const code = await body(processContext(globals), ...(args.slice(0, -1) as A));
     process.exitCode = code;
   };
@@ -31,16 +37,22 @@ export function action<A extends unknown[]>(program: Command, body: Action<A>): 
 /** The whole `orchestrate` command tree with global options; commander's exitOverride is on (main.ts exits). */
 export function buildProgram(): Command {
   const program = new Command("orchestrate")
-    .description("One manifest of services and ports → supervisord programs and systemd units, and the procedure to run them:\nvalidate, test-start, restart, verify, add-service, recover.")
+    .description(
+      "One manifest of services and ports → supervisord programs and systemd units, and the procedure to run them:\nvalidate, test-start, restart, verify, add-service, recover.",
+    )
     .option("-m, --manifest <path>", "manifest file (default: $ORCHESTRATE_MANIFEST or ./manifest.json)")
-    .addOption(new Option("-b, --backend <kind>", "process manager").choices(["supervisor", "systemd"]).default("supervisor"))
+    .addOption(
+      new Option("-b, --backend <kind>", "process manager").choices(["supervisor", "systemd"]).default("supervisor"),
+    )
     .option("--user", "systemd: the user's manager (~/.config/systemd/user)")
     .option("--root <dir>", "systemd: an offline tree (systemctl --root): install and enable only")
     .option("--no-color", "plain output (also NO_COLOR=1)")
     .showHelpAfterError('(run "orchestrate --help" for usage)')
     .configureOutput({ outputError: (text, write) => write(text) })
     .exitOverride();
-  program.addHelpText("after", `
+  program.addHelpText(
+    "after",
+    `
 Examples:
   orchestrate validate                 every problem of manifest.json at once
   orchestrate restart                  generate, start supervisord, start everything in dependency order, verify
@@ -48,7 +60,8 @@ Examples:
   orchestrate port trade_executor      8001
   orchestrate add-service quotes --command "python3 quotes.py" --group watchdog
 
-Exit codes: 0 success · 1 an operation or check failed · 2 bad input (nothing was written)`);
+Exit codes: 0 success · 1 an operation or check failed · 2 bad input (nothing was written)`,
+  );
   registerInit(program);
   registerValidate(program);
   registerLookups(program);

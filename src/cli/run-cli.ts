@@ -8,9 +8,10 @@ import { buildProgram } from "./program";
 /** Parses argv (without node and script), runs the command, returns the exit code. Never throws for user errors. */
 export async function runCli(argv: string[]): Promise<number> {
   // a reader that goes away (`orchestrate recover | head`) must not stop an operation halfway
-  for (const stream of [process.stdout, process.stderr]) stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
   const program = buildProgram();
   const ctx = processContext({ color: !argv.includes("--no-color") });
   process.exitCode = 0;

@@ -78,7 +78,10 @@ export interface SpawnedProcess {
  * process group (so a signal reaches the whole tree, like stopasgroup/killasgroup). Output is captured.
  * Throws Error with code ENOENT/EACCES when the executable cannot be started.
  */
-export async function spawnService(argv: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number }): Promise<SpawnedProcess> {
+export async function spawnService(
+  argv: string[],
+  options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number },
+): Promise<SpawnedProcess> {
   const { spawn } = await import("node:child_process");
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,

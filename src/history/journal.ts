@@ -28,8 +28,15 @@ export function journalPath(paths: Pick<ProjectPaths, "run">): string {
 }
 
 /** Appends an entry (time and user filled in). */
-export function recordChange(paths: Pick<ProjectPaths, "run">, entry: Omit<JournalEntry, "time" | "user">): JournalEntry {
-  const full: JournalEntry = { time: new Date().toISOString(), user: process.env.USER ?? process.env.LOGNAME, ...entry };
+export function recordChange(
+  paths: Pick<ProjectPaths, "run">,
+  entry: Omit<JournalEntry, "time" | "user">,
+): JournalEntry {
+  const full: JournalEntry = {
+    time: new Date().toISOString(),
+    user: process.env.USER ?? process.env.LOGNAME,
+    ...entry,
+  };
   appendLine(journalPath(paths), JSON.stringify(full));
   return full;
 }

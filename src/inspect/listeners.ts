@@ -62,11 +62,18 @@ export interface ListenerReport {
   notes: string[];
 }
 
-async function readRaw(method: ListenerOptions["method"], notes: string[]): Promise<{ sockets: RawSocket[]; source: ListenerSource }> {
+async function readRaw(
+  method: ListenerOptions["method"],
+  notes: string[],
+): Promise<{ sockets: RawSocket[]; source: ListenerSource }> {
   const platform = process.platform;
   const chosen = method ?? "auto";
-  if (chosen === "lsof" || (chosen === "auto" && platform !== "linux")) return { sockets: await readLsof(), source: "lsof" };
-  if (platform !== "linux") throw new Error(`listeners: method "${chosen}" needs Linux (/proc, iproute2), found ${platform}; use method "lsof" or "auto"`);
+  if (chosen === "lsof" || (chosen === "auto" && platform !== "linux"))
+    return { sockets: await readLsof(), source: "lsof" };
+  if (platform !== "linux")
+    throw new Error(
+      `listeners: method "${chosen}" needs Linux (/proc, iproute2), found ${platform}; use method "lsof" or "auto"`,
+    );
   if (chosen === "proc") return { sockets: readProcListeners().sockets, source: "proc" };
   const ss = await readSs();
   if (!ss.ok) {
@@ -119,9 +126,10 @@ export async function inspectListeners(options: ListenerOptions = {}): Promise<L
   const hidden = listeners.filter((l) => l.pids.length === 0);
   if (hidden.length > 0) {
     const ports = hidden.map((l) => l.port).join(", ");
-    const why = process.getuid?.() === 0
-      ? "held by a process outside this PID namespace (another container or sandbox); inspect from the host"
-      : "held by another user's process; run as root (sudo) to see which";
+    const why =
+      process.getuid?.() === 0
+        ? "held by a process outside this PID namespace (another container or sandbox); inspect from the host"
+        : "held by another user's process; run as root (sudo) to see which";
     notes.push(`no process visible for port${hidden.length === 1 ? "" : "s"} ${ports}: ${why}`);
   }
   return { listeners, source, notes };
@@ -136,7 +144,10 @@ export async function listListeners(options: ListenerOptions = {}): Promise<List
  * Listeners grouped by port. With `ports`, every requested port is a key (an empty list = free);
  * without, only ports something listens on.
  */
-export async function listenersByPort(ports?: number[], options: Omit<ListenerOptions, "ports"> = {}): Promise<Map<number, Listener[]>> {
+export async function listenersByPort(
+  ports?: number[],
+  options: Omit<ListenerOptions, "ports"> = {},
+): Promise<Map<number, Listener[]>> {
   const byPort = new Map<number, Listener[]>();
   for (const port of ports ?? []) byPort.set(port, []);
   for (const listener of await listListeners({ ...options, ports })) {

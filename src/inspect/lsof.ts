@@ -44,7 +44,8 @@ export function parseLsof(text: string): RawSocket[] {
         socket = { address, port: parsed.port, family, interface: parsed.interface, uid: proc.uid, holders: [] };
         byKey.set(key, socket);
       }
-      if (!socket.holders.some((h) => h.pid === proc!.pid)) socket.holders.push({ pid: proc.pid, name: proc.name, fd: Number.isNaN(fd) ? undefined : fd });
+      if (!socket.holders.some((h) => h.pid === proc!.pid))
+        socket.holders.push({ pid: proc.pid, name: proc.name, fd: Number.isNaN(fd) ? undefined : fd });
     }
   }
   return [...byKey.values()];
@@ -53,10 +54,15 @@ export function parseLsof(text: string): RawSocket[] {
 /** Runs lsof and parses it; throws an Error saying what failed and how to fix it. */
 export async function readLsof(): Promise<RawSocket[]> {
   const result = await run("lsof", LSOF_ARGS, { timeoutMs: 10_000 });
-  if (result.failedToStart) throw new Error("cannot list listening ports: lsof is not installed (expected at /usr/sbin/lsof on macOS); install lsof");
+  if (result.failedToStart)
+    throw new Error(
+      "cannot list listening ports: lsof is not installed (expected at /usr/sbin/lsof on macOS); install lsof",
+    );
   // lsof exits 1 when nothing matched (no listener at all is a valid answer) and after mere warnings
   if (result.exitCode !== 0 && result.stdout.trim() === "" && result.stderr.trim() !== "") {
-    throw new Error(`\`lsof ${LSOF_ARGS.join(" ")}\` failed with exit code ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`);
+    throw new Error(
+      `\`lsof ${LSOF_ARGS.join(" ")}\` failed with exit code ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`,
+    );
   }
   return parseLsof(result.stdout);
 }

@@ -22,7 +22,8 @@ function tryBind(port: number, host: string, ipv6Only: boolean): Promise<BindPro
  * there (a listener on another address then does not count).
  */
 export async function probeBind(port: number, host?: string): Promise<BindProbe> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be an integer 1-65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RangeError(`port must be an integer 1-65535, got ${port}`);
   if (host !== undefined) return tryBind(port, host, false);
   const v6 = await tryBind(port, "::", false);
   if (v6.free || v6.code === "EADDRINUSE" || v6.code === "EACCES") return v6;
@@ -43,7 +44,9 @@ export async function isPortFree(port: number, host?: string): Promise<boolean> 
     const { listenersByPort } = await import("./listeners");
     return ((await listenersByPort([port])).get(port) ?? []).length === 0;
   }
-  throw new Error(`cannot tell whether port ${port} is free: binding ${probe.host} failed with ${probe.code}${probe.code === "EACCES" ? " (ports below 1024 need root); run as root or use listListeners()" : ""}`);
+  throw new Error(
+    `cannot tell whether port ${port} is free: binding ${probe.host} failed with ${probe.code}${probe.code === "EACCES" ? " (ports below 1024 need root); run as root or use listListeners()" : ""}`,
+  );
 }
 
 /** true when a TCP connection to host:port is accepted within `timeoutMs` (then closed at once). Never throws. */
@@ -85,7 +88,13 @@ export type WaitForPortResult =
  * `intervalMs`, so a fast service is seen within milliseconds and a slow one is not hammered. Never throws.
  */
 export async function waitForPort(port: number, options: WaitForPortOptions = {}): Promise<WaitForPortResult> {
-  const { timeoutMs = 15_000, intervalMs = 10, maxIntervalMs = 250, hosts = ["127.0.0.1", "::1"], isCancelled } = options;
+  const {
+    timeoutMs = 15_000,
+    intervalMs = 10,
+    maxIntervalMs = 250,
+    hosts = ["127.0.0.1", "::1"],
+    isCancelled,
+  } = options;
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   let pause = intervalMs;

@@ -30,7 +30,10 @@ export function hexToIPv6(hex: string): string {
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
   let best = { base: -1, len: 0 };
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > best.len && j - i >= 2) best = { base: i, len: j - i };
@@ -53,7 +56,14 @@ export function parseProcNetTcp(text: string, family: 4 | 6): RawSocket[] {
     const [hexAddr, hexPort] = f[1].split(":");
     if (!hexPort) continue;
     const address = family === 4 ? hexToIPv4(hexAddr) : hexToIPv6(hexAddr);
-    const socket: RawSocket = { address, port: parseInt(hexPort, 16), family, uid: Number(f[7]), inode: Number(f[9]), holders: [] };
+    const socket: RawSocket = {
+      address,
+      port: parseInt(hexPort, 16),
+      family,
+      uid: Number(f[7]),
+      inode: Number(f[9]),
+      holders: [],
+    };
     sockets.push(socket);
   }
   return sockets;
@@ -63,7 +73,10 @@ export function parseProcNetTcp(text: string, family: 4 | 6): RawSocket[] {
  * Which processes hold which of `inodes`: one pass over /proc/PID/fd. Unreadable folders (other users,
  * vanished processes) are skipped and counted in `unreadable`.
  */
-export function socketHolders(inodes: Set<number>, procRoot = "/proc"): { holders: Map<number, { pid: number; fd: number }[]>; unreadable: number } {
+export function socketHolders(
+  inodes: Set<number>,
+  procRoot = "/proc",
+): { holders: Map<number, { pid: number; fd: number }[]>; unreadable: number } {
   const holders = new Map<number, { pid: number; fd: number }[]>();
   let unreadable = 0;
   if (inodes.size === 0) return { holders, unreadable };

@@ -60,7 +60,8 @@ export function userName(uid: number): string {
 export function userIds(name: string): { uid: number; gid: number; home: string } | undefined {
   for (const line of (readText("/etc/passwd") ?? "").split("\n")) {
     const [user, , uid, gid, , home] = line.split(":");
-    if (user === name && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid), home: home ?? "/" };
+    if (user === name && uid !== undefined && gid !== undefined)
+      return { uid: Number(uid), gid: Number(gid), home: home ?? "/" };
   }
   return undefined;
 }
@@ -74,14 +75,23 @@ function readText(path: string): string | undefined {
 }
 
 /** Parses /proc/PID/stat; the comm field may hold spaces and parentheses, so split after the LAST ')'. */
-export function parseStat(text: string): { comm: string; state: string; ppid: number; pgid: number; sid: number; startTime: number } | undefined {
+export function parseStat(
+  text: string,
+): { comm: string; state: string; ppid: number; pgid: number; sid: number; startTime: number } | undefined {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
   if (open < 0 || close < open) return undefined;
   const rest = text.slice(close + 2).split(" ");
   // rest[0] is field 3 (state); field N is rest[N - 3]
   const num = (field: number) => Number(rest[field - 3]);
-  return { comm: text.slice(open + 1, close), state: rest[0], ppid: num(4), pgid: num(5), sid: num(6), startTime: num(22) };
+  return {
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: num(4),
+    pgid: num(5),
+    sid: num(6),
+    startTime: num(22),
+  };
 }
 
 function linuxInfo(pid: number): ProcessInfo | undefined {
@@ -95,7 +105,17 @@ function linuxInfo(pid: number): ProcessInfo | undefined {
   const argv = cmdline.split("\0");
   if (argv[argv.length - 1] === "") argv.pop();
   const command = argv.length > 0 ? argv.join(" ") : `[${parsed.comm}]`;
-  return { pid, ppid: parsed.ppid, pgid: parsed.pgid, sid: parsed.sid, uid, user: uid < 0 ? "?" : userName(uid), command, state: parsed.state, startTime: parsed.startTime };
+  return {
+    pid,
+    ppid: parsed.ppid,
+    pgid: parsed.pgid,
+    sid: parsed.sid,
+    uid,
+    user: uid < 0 ? "?" : userName(uid),
+    command,
+    state: parsed.state,
+    startTime: parsed.startTime,
+  };
 }
 
 /** macOS/BSD: one `ps` call for the given PIDs (or all). `lstart` is a fixed-width date. */
@@ -108,7 +128,16 @@ async function psInfo(pids?: number[]): Promise<ProcessInfo[]> {
     const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+\s+\S+\s+\d+\s+[\d:]+\s+\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
     const started = Date.parse(m[6]);
-    rows.push({ pid: +m[1], ppid: +m[2], pgid: +m[3], sid: 0, uid: +m[4], user: m[5], command: m[7], startTime: Number.isNaN(started) ? 0 : started / 1000 });
+    rows.push({
+      pid: +m[1],
+      ppid: +m[2],
+      pgid: +m[3],
+      sid: 0,
+      uid: +m[4],
+      user: m[5],
+      command: m[7],
+      startTime: Number.isNaN(started) ? 0 : started / 1000,
+    });
   }
   return rows;
 }
@@ -198,7 +227,10 @@ export async function isInTree(pid: number, rootPid: number, table?: ProcessTabl
 /** PIDs whose process group is `pgid`, ascending (the members `kill(-pgid, sig)` would reach). */
 export async function processGroupMembers(pgid: number, table?: ProcessTable): Promise<number[]> {
   const procs = table ?? (await listProcesses());
-  return [...procs.values()].filter((p) => p.pgid === pgid).map((p) => p.pid).sort((a, b) => a - b);
+  return [...procs.values()]
+    .filter((p) => p.pgid === pgid)
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
 }
 
 /**

@@ -15,7 +15,9 @@ export const SS_ARGS = ["-ltnpHe"];
  * `127.0.0.1:22`, `0.0.0.0:22`, `[::1]:22`, `[::]:22` (v6only), `*:22` (:: dual-stack),
  * `127.0.0.53%lo:53`, `[fe80::1]%eth0:22`, and old iproute2's unbracketed `:::22`.
  */
-export function parseSsAddress(token: string): Pick<RawSocket, "address" | "port" | "family" | "interface"> & { star: boolean } | undefined {
+export function parseSsAddress(
+  token: string,
+): (Pick<RawSocket, "address" | "port" | "family" | "interface"> & { star: boolean }) | undefined {
   const m = /^(.*):(\d+)$/.exec(token);
   if (!m) return undefined;
   let host = m[1];
@@ -76,7 +78,9 @@ export async function readSs(): Promise<SsResult> {
   const result = await run("ss", SS_ARGS, { timeoutMs: 5000 });
   if (result.failedToStart) return { ok: false, reason: "ss (iproute2) is not installed" };
   if (result.exitCode !== 0) {
-    const why = result.stderr.trim().split("\n")[0] || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`);
+    const why =
+      result.stderr.trim().split("\n")[0] ||
+      (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`);
     return { ok: false, reason: `\`ss ${SS_ARGS.join(" ")}\` failed: ${why}` };
   }
   return { ok: true, sockets: parseSs(result.stdout), ms: result.durationMs };

@@ -16,7 +16,9 @@ export function identifierWords(identifier: string): string[] {
 /** `port`, `SERVICE_PORT`, `--port`, `httpPort`; not `port_count`, `PORT_TIMEOUT`, `num_ports`, `report`. */
 function isPortName(identifier: string): boolean {
   const words = identifierWords(identifier);
-  return words.some((w) => w === "port" || w === "ports") && !words.some((w) => NOT_PORT_WORDS.has(w) || COUNTING.has(w));
+  return (
+    words.some((w) => w === "port" || w === "ports") && !words.some((w) => NOT_PORT_WORDS.has(w) || COUNTING.has(w))
+  );
 }
 const COUNTING = new Set(["num", "n", "nr", "index", "idx"]);
 
@@ -55,11 +57,60 @@ export function portContext(before: string, family: Family): string | undefined 
 // Words that make a number a duration, size, count or amount, not a port: `setTimeout(poll, 3000)`,
 // `time.sleep(4000)`, `max_retries = 8001`, `CACHE_TTL = 3000`, `performance.now() + 3000`, `tailLog(name, 4000)`.
 const NOT_PORT_WORDS = new Set([
-  "timeout", "timeouts", "time", "sleep", "delay", "interval", "wait", "retry", "retries", "backoff", "ttl",
-  "size", "bytes", "limit", "max", "min", "count", "width", "height", "len", "length", "ms", "millis",
-  "milliseconds", "sec", "secs", "seconds", "year", "years", "amount", "price", "qty", "quantity", "total",
-  "balance", "budget", "chunk", "buffer", "batch", "rows", "lines", "pages", "step", "steps", "rate",
-  "tail", "now", "deadline", "elapsed", "duration", "expires", "expiry", "until", "poll",
+  "timeout",
+  "timeouts",
+  "time",
+  "sleep",
+  "delay",
+  "interval",
+  "wait",
+  "retry",
+  "retries",
+  "backoff",
+  "ttl",
+  "size",
+  "bytes",
+  "limit",
+  "max",
+  "min",
+  "count",
+  "width",
+  "height",
+  "len",
+  "length",
+  "ms",
+  "millis",
+  "milliseconds",
+  "sec",
+  "secs",
+  "seconds",
+  "year",
+  "years",
+  "amount",
+  "price",
+  "qty",
+  "quantity",
+  "total",
+  "balance",
+  "budget",
+  "chunk",
+  "buffer",
+  "batch",
+  "rows",
+  "lines",
+  "pages",
+  "step",
+  "steps",
+  "rate",
+  "tail",
+  "now",
+  "deadline",
+  "elapsed",
+  "duration",
+  "expires",
+  "expiry",
+  "until",
+  "poll",
 ]);
 
 /** True when a word in the ~40 characters before the number marks it as a duration, size or count. */

@@ -22,23 +22,80 @@ interface Syntax {
 }
 
 const EXTENSIONS: Record<string, Family> = {
-  py: "python", pyw: "python",
-  js: "js", mjs: "js", cjs: "js", jsx: "js", ts: "js", mts: "js", cts: "js", tsx: "js",
-  sh: "shell", bash: "shell", zsh: "shell", ksh: "shell",
-  go: "go", rb: "ruby", php: "php",
-  java: "c-like", kt: "c-like", kts: "c-like", scala: "c-like", swift: "c-like", cs: "c-like",
-  c: "c-like", h: "c-like", cc: "c-like", cpp: "c-like", hpp: "c-like", rs: "c-like", dart: "c-like",
-  pl: "ruby", pm: "ruby", ex: "ruby", exs: "ruby", r: "ruby", lua: "other",
+  py: "python",
+  pyw: "python",
+  js: "js",
+  mjs: "js",
+  cjs: "js",
+  jsx: "js",
+  ts: "js",
+  mts: "js",
+  cts: "js",
+  tsx: "js",
+  sh: "shell",
+  bash: "shell",
+  zsh: "shell",
+  ksh: "shell",
+  go: "go",
+  rb: "ruby",
+  php: "php",
+  java: "c-like",
+  kt: "c-like",
+  kts: "c-like",
+  scala: "c-like",
+  swift: "c-like",
+  cs: "c-like",
+  c: "c-like",
+  h: "c-like",
+  cc: "c-like",
+  cpp: "c-like",
+  hpp: "c-like",
+  rs: "c-like",
+  dart: "c-like",
+  pl: "ruby",
+  pm: "ruby",
+  ex: "ruby",
+  exs: "ruby",
+  r: "ruby",
+  lua: "other",
 };
 
 const SYNTAX: Record<Family, Syntax> = {
   python: { line: ["#"], triple: true, backtick: false, hashAtWordStart: false, singleQuoteEscapes: true },
-  js: { line: ["//"], block: ["/*", "*/"], triple: false, backtick: true, hashAtWordStart: false, singleQuoteEscapes: true },
+  js: {
+    line: ["//"],
+    block: ["/*", "*/"],
+    triple: false,
+    backtick: true,
+    hashAtWordStart: false,
+    singleQuoteEscapes: true,
+  },
   shell: { line: ["#"], triple: false, backtick: false, hashAtWordStart: true, singleQuoteEscapes: false },
-  go: { line: ["//"], block: ["/*", "*/"], triple: false, backtick: true, hashAtWordStart: false, singleQuoteEscapes: true },
+  go: {
+    line: ["//"],
+    block: ["/*", "*/"],
+    triple: false,
+    backtick: true,
+    hashAtWordStart: false,
+    singleQuoteEscapes: true,
+  },
   ruby: { line: ["#"], triple: false, backtick: false, hashAtWordStart: false, singleQuoteEscapes: true },
-  "c-like": { line: ["//"], block: ["/*", "*/"], triple: false, backtick: false, hashAtWordStart: false, singleQuoteEscapes: true },
-  php: { line: ["//", "#"], block: ["/*", "*/"], triple: false, backtick: false, hashAtWordStart: false, singleQuoteEscapes: true },
+  "c-like": {
+    line: ["//"],
+    block: ["/*", "*/"],
+    triple: false,
+    backtick: false,
+    hashAtWordStart: false,
+    singleQuoteEscapes: true,
+  },
+  php: {
+    line: ["//", "#"],
+    block: ["/*", "*/"],
+    triple: false,
+    backtick: false,
+    hashAtWordStart: false,
+    singleQuoteEscapes: true,
+  },
   other: { line: [], triple: false, backtick: false, hashAtWordStart: false, singleQuoteEscapes: true },
 };
 
@@ -48,7 +105,7 @@ export function familyOf(path: string, text: string): Family {
   if (ext && EXTENSIONS[ext]) return EXTENSIONS[ext];
   const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(text);
   if (!shebang) return "other";
-  const program = (shebang[1].endsWith("/env") ? shebang[2] ?? "" : shebang[1]).split("/").pop() ?? "";
+  const program = (shebang[1].endsWith("/env") ? (shebang[2] ?? "") : shebang[1]).split("/").pop() ?? "";
   if (/^python/.test(program)) return "python";
   if (/^(node|deno|bun|tsx|ts-node)$/.test(program)) return "js";
   if (/^(ruby|perl)/.test(program)) return "ruby";

@@ -44,7 +44,9 @@ function indentAt(text: string, offset: number): string {
 /** `value` as JSON; multi-line values continue at `indent`, one-line if `oneLine`. */
 function render(value: unknown, indent: string, style: Style, oneLine: boolean): string {
   if (oneLine || !(typeof value === "object" && value !== null)) return oneLineJson(value);
-  return JSON.stringify(value, null, style.unit).split("\n").join(style.eol + indent);
+  return JSON.stringify(value, null, style.unit)
+    .split("\n")
+    .join(style.eol + indent);
 }
 
 /** `{ "a": 1, "b": [1, 2] }`: JSON on one line with a space after each separator. */
@@ -52,7 +54,9 @@ function oneLineJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(oneLineJson).join(", ")}]`;
   if (isObject(value)) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    return entries.length ? `{ ${entries.map(([k, v]) => `${JSON.stringify(k)}: ${oneLineJson(v)}`).join(", ")} }` : "{}";
+    return entries.length
+      ? `{ ${entries.map(([k, v]) => `${JSON.stringify(k)}: ${oneLineJson(v)}`).join(", ")} }`
+      : "{}";
   }
   return JSON.stringify(value) ?? "null";
 }
@@ -70,13 +74,19 @@ function applyChange(text: string, path: JSONPath, value: unknown, style: Style)
   const key = String(path[path.length - 1]);
   if (node && value !== undefined) {
     const oneLine = !text.slice(node.offset, node.offset + node.length).includes("\n");
-    return splice(text, node.offset, node.offset + node.length, render(value, indentAt(text, node.parent!.offset), style, oneLine));
+    return splice(
+      text,
+      node.offset,
+      node.offset + node.length,
+      render(value, indentAt(text, node.parent!.offset), style, oneLine),
+    );
   }
   const props = parent.children ?? [];
   if (node && value === undefined) {
     const index = props.findIndex((p) => p.children?.[0]?.value === key);
     const prop = props[index];
-    if (index > 0) return splice(text, props[index - 1].offset + props[index - 1].length, prop.offset + prop.length, "");
+    if (index > 0)
+      return splice(text, props[index - 1].offset + props[index - 1].length, prop.offset + prop.length, "");
     if (props.length > 1) return splice(text, prop.offset, props[1].offset, "");
     return splice(text, parent.offset, parent.offset + parent.length, "{}");
   }
@@ -85,13 +95,29 @@ function applyChange(text: string, path: JSONPath, value: unknown, style: Style)
   if (props.length) {
     const last = props[props.length - 1];
     const oneLine = !text.slice(parent.offset, parent.offset + parent.length).includes("\n");
-    if (oneLine) return splice(text, last.offset + last.length, last.offset + last.length, `, ${JSON.stringify(key)}: ${render(value, "", style, true)}`);
+    if (oneLine)
+      return splice(
+        text,
+        last.offset + last.length,
+        last.offset + last.length,
+        `, ${JSON.stringify(key)}: ${render(value, "", style, true)}`,
+      );
     const indent = indentAt(text, last.offset);
-    return splice(text, last.offset + last.length, last.offset + last.length, `,${style.eol}${indent}${JSON.stringify(key)}: ${render(value, indent, style, false)}`);
+    return splice(
+      text,
+      last.offset + last.length,
+      last.offset + last.length,
+      `,${style.eol}${indent}${JSON.stringify(key)}: ${render(value, indent, style, false)}`,
+    );
   }
   const outer = indentAt(text, parent.parent?.offset ?? parent.offset);
   const indent = outer + style.unit;
-  return splice(text, parent.offset, parent.offset + parent.length, `{${style.eol}${indent}${JSON.stringify(key)}: ${render(value, indent, style, false)}${style.eol}${outer}}`);
+  return splice(
+    text,
+    parent.offset,
+    parent.offset + parent.length,
+    `{${style.eol}${indent}${JSON.stringify(key)}: ${render(value, indent, style, false)}${style.eol}${outer}}`,
+  );
 }
 
 /**

@@ -46,21 +46,44 @@ const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number)
  * @throws UsageError when nothing usable is left, or the name is `all`.
  */
 export function toServiceName(raw: string, where: string): string {
-  const name = raw.toLowerCase().replace(/[^a-z0-9_.-]/g, "_").replace(/^[^a-z0-9]+/, "");
-  if (!SERVICE_NAME.test(name)) throw new UsageError(`${where}: name ${JSON.stringify(raw)} cannot be made a service name`, "service names are lower-case letters, digits and _ . -, starting with a letter or digit");
-  if (name === "all") throw new UsageError(`${where}: a service cannot be named "all" (supervisorctl reads it as every program)`, "rename it");
+  const name = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, "_")
+    .replace(/^[^a-z0-9]+/, "");
+  if (!SERVICE_NAME.test(name))
+    throw new UsageError(
+      `${where}: name ${JSON.stringify(raw)} cannot be made a service name`,
+      "service names are lower-case letters, digits and _ . -, starting with a letter or digit",
+    );
+  if (name === "all")
+    throw new UsageError(
+      `${where}: a service cannot be named "all" (supervisorctl reads it as every program)`,
+      "rename it",
+    );
   return name;
 }
 
 /** Project name from `options.project`, else the slug of `system_name` ("REC.IO Trading System" → "recio-trading-system"). */
 export function projectName(systemName: string | undefined, project: string | undefined, notes: string[]): string {
   if (project !== undefined) {
-    if (!PROJECT_NAME.test(project)) throw new UsageError(`project ${JSON.stringify(project)} is not a valid project name`, 'use lower-case letters, digits and "-", starting with a letter, e.g. "recio"');
+    if (!PROJECT_NAME.test(project))
+      throw new UsageError(
+        `project ${JSON.stringify(project)} is not a valid project name`,
+        'use lower-case letters, digits and "-", starting with a letter, e.g. "recio"',
+      );
     return project;
   }
-  const slug = (systemName ?? "").toLowerCase().replace(/([a-z0-9])\.(?=[a-z0-9])/g, "$1").replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+/, "").slice(0, 40).replace(/-+$/, "");
+  const slug = (systemName ?? "")
+    .toLowerCase()
+    .replace(/([a-z0-9])\.(?=[a-z0-9])/g, "$1")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 40)
+    .replace(/-+$/, "");
   const name = slug || "imported";
-  notes.push(`project "${name}" ${systemName ? `from system_name ${JSON.stringify(systemName)}` : "(no system_name)"}: it prefixes systemd units; pass --project NAME to choose another`);
+  notes.push(
+    `project "${name}" ${systemName ? `from system_name ${JSON.stringify(systemName)}` : "(no system_name)"}: it prefixes systemd units; pass --project NAME to choose another`,
+  );
   return name;
 }
 
@@ -70,7 +93,11 @@ export function projectName(systemName: string | undefined, project: string | un
  * @throws UsageError naming `fileName` and the JSON path of a value that is not what the format holds.
  */
 export function readLegacyManifest(json: unknown, fileName: string): LegacyPorts {
-  const fail = (path: string, message: string) => new UsageError(`${fileName}: ${path}: ${message}`, "fix the legacy manifest, or write manifest.json by hand (orchestrate init)");
+  const fail = (path: string, message: string) =>
+    new UsageError(
+      `${fileName}: ${path}: ${message}`,
+      "fix the legacy manifest, or write manifest.json by hand (orchestrate init)",
+    );
   if (!isObject(json)) throw fail("(root)", "expected a JSON object with core_services, watchdog_services, …");
   const out: LegacyPorts = { services: [], groups: [], avoid: [], notes: [] };
   const dropped: string[] = [];
@@ -88,14 +115,17 @@ export function readLegacyManifest(json: unknown, fileName: string): LegacyPorts
         const name = toServiceName(legacyName, `${fileName}: ${path}`);
         if (seen.has(name)) throw fail(path, `service ${name} is also defined in ${seen.get(name)}`);
         seen.set(name, path);
-        if (name !== legacyName) out.notes.push(`${path}: renamed to ${name} (service names are lower-case a-z 0-9 _ . -)`);
+        if (name !== legacyName)
+          out.notes.push(`${path}: renamed to ${name} (service names are lower-case a-z 0-9 _ . -)`);
         const service: LegacyService = { name, legacyName, group };
         if (isPort(entry)) service.port = entry;
-        else if (!isObject(entry)) throw fail(path, `expected {"port": N, "description": "…"} or a port number, got ${JSON.stringify(entry)}`);
+        else if (!isObject(entry))
+          throw fail(path, `expected {"port": N, "description": "…"} or a port number, got ${JSON.stringify(entry)}`);
         else {
           for (const [k, v] of Object.entries(entry)) {
             if (k === "port") {
-              if (!isPort(v)) throw fail(`${path}.port`, `expected an integer from 1 to 65535, got ${JSON.stringify(v)}`);
+              if (!isPort(v))
+                throw fail(`${path}.port`, `expected an integer from 1 to 65535, got ${JSON.stringify(v)}`);
               service.port = v;
             } else if (k === "description" && typeof v === "string") service.description = v;
             else if (k === "status") statuses.push(`${name}=${String(v)}`);
@@ -108,24 +138,38 @@ export function readLegacyManifest(json: unknown, fileName: string): LegacyPorts
     } else if (key === "port_ranges" && isObject(value)) {
       const { safe_range_start: low, safe_range_end: high, description, ...rest } = value;
       if (low !== undefined || high !== undefined) {
-        if (!isPort(low) || !isPort(high) || low > high) throw fail(key, `safe_range_start/end must be ports with start <= end, got ${JSON.stringify(low)}-${JSON.stringify(high)}`);
+        if (!isPort(low) || !isPort(high) || low > high)
+          throw fail(
+            key,
+            `safe_range_start/end must be ports with start <= end, got ${JSON.stringify(low)}-${JSON.stringify(high)}`,
+          );
         out.safeRange = { low, high, description: typeof description === "string" ? description : undefined };
       }
       dropped.push(...Object.keys(rest).map((k) => `${key}.${k}`));
     } else if (key === "notes" && isObject(value)) {
       const { avoid_ports: avoid, reason, ...rest } = value;
       if (avoid !== undefined) {
-        if (!Array.isArray(avoid) || !avoid.every(isPort)) throw fail("notes.avoid_ports", `expected a list of ports, got ${JSON.stringify(avoid)}`);
+        if (!Array.isArray(avoid) || !avoid.every(isPort))
+          throw fail("notes.avoid_ports", `expected a list of ports, got ${JSON.stringify(avoid)}`);
         out.avoid = [...new Set(avoid)];
-        out.notes.push(`notes.avoid_ports → ports.avoid ${JSON.stringify(out.avoid)}` + (typeof reason === "string" ? `; their reason is not kept (ports.avoid has no reason field): ${JSON.stringify(reason)}` : ""));
+        out.notes.push(
+          `notes.avoid_ports → ports.avoid ${JSON.stringify(out.avoid)}` +
+            (typeof reason === "string"
+              ? `; their reason is not kept (ports.avoid has no reason field): ${JSON.stringify(reason)}`
+              : ""),
+        );
       }
       dropped.push(...Object.keys(rest).map((k) => `notes.${k}`));
     } else if (key === "system_name" && typeof value === "string") out.systemName = value;
     else dropped.push(key);
   }
-  if (statuses.length) out.notes.push(`status dropped for ${statuses.length} service(s) (${statuses.join(", ")}): orchestrate reads the live state (orchestrate status)`);
+  if (statuses.length)
+    out.notes.push(
+      `status dropped for ${statuses.length} service(s) (${statuses.join(", ")}): orchestrate reads the live state (orchestrate status)`,
+    );
   if (dropped.length) out.notes.push(`dropped (no v1 equivalent): ${dropped.join(", ")}`);
-  if (out.services.length === 0) throw fail("(root)", "no services found (expected keys such as core_services and watchdog_services)");
+  if (out.services.length === 0)
+    throw fail("(root)", "no services found (expected keys such as core_services and watchdog_services)");
   return out;
 }
 
@@ -139,7 +183,10 @@ const span = (ports: number[]) => rangeText(Math.min(...ports), Math.max(...port
  * inside it (REC.IO core: 3000-4000 and 8001-8009); without a safe range, the span of its ports.
  * A group with no ports and no safe range gets no range and is left out (returned as undefined).
  */
-export function groupRanges(portsByGroup: Map<string, number[]>, safe: LegacyPorts["safeRange"]): Map<string, string | string[] | undefined> {
+export function groupRanges(
+  portsByGroup: Map<string, number[]>,
+  safe: LegacyPorts["safeRange"],
+): Map<string, string | string[] | undefined> {
   const out = new Map<string, string | string[] | undefined>();
   for (const [group, ports] of portsByGroup) {
     const inside = safe ? ports.filter((p) => p >= safe.low && p <= safe.high) : [];
@@ -152,30 +199,53 @@ export function groupRanges(portsByGroup: Map<string, number[]>, safe: LegacyPor
 }
 
 /** Adds `groups` (and `ports.allowed` when every port lies in the safe range) to a manifest being built. */
-export function applyGroups(manifest: Manifest, order: string[], safe: LegacyPorts["safeRange"], describe: (group: string) => string, notes: string[]): void {
+export function applyGroups(
+  manifest: Manifest,
+  order: string[],
+  safe: LegacyPorts["safeRange"],
+  describe: (group: string) => string,
+  notes: string[],
+): void {
   const portsByGroup = new Map<string, number[]>(order.map((g) => [g, []]));
-  for (const s of Object.values(manifest.services)) if (s.group && s.port !== undefined) portsByGroup.get(s.group)?.push(s.port);
+  for (const s of Object.values(manifest.services))
+    if (s.group && s.port !== undefined) portsByGroup.get(s.group)?.push(s.port);
   const groups: NonNullable<Manifest["groups"]> = {};
   for (const [group, range] of groupRanges(portsByGroup, safe)) {
     if (range === undefined) {
       for (const s of Object.values(manifest.services)) if (s.group === group) delete s.group;
-      notes.push(`group ${group} has no ports and no safe range to take one from: its services are left without a group`);
+      notes.push(
+        `group ${group} has no ports and no safe range to take one from: its services are left without a group`,
+      );
       continue;
     }
     const isSafe = safe && range === rangeText(safe.low, safe.high);
-    groups[group] = { range, description: describe(group) + (isSafe && safe.description ? ` (${safe.description})` : "") };
-    notes.push(`group ${group}: range ${JSON.stringify(range)}${isSafe ? " (port_ranges' safe range)" : " (spans of its ports)"}`);
+    groups[group] = {
+      range,
+      description: describe(group) + (isSafe && safe.description ? ` (${safe.description})` : ""),
+    };
+    notes.push(
+      `group ${group}: range ${JSON.stringify(range)}${isSafe ? " (port_ranges' safe range)" : " (spans of its ports)"}`,
+    );
   }
   manifest.groups = groups;
   if (!safe) return;
-  const outside = Object.values(manifest.services).flatMap((s) => (s.port !== undefined && (s.port < safe.low || s.port > safe.high) ? [s.port] : []));
+  const outside = Object.values(manifest.services).flatMap((s) =>
+    s.port !== undefined && (s.port < safe.low || s.port > safe.high) ? [s.port] : [],
+  );
   if (outside.length === 0) manifest.ports = { ...manifest.ports, allowed: [rangeText(safe.low, safe.high)] };
-  else notes.push(`safe range ${rangeText(safe.low, safe.high)} not made ports.allowed: ports ${outside.join(", ")} lie outside it`);
+  else
+    notes.push(
+      `safe range ${rangeText(safe.low, safe.high)} not made ports.allowed: ports ${outside.join(", ")} lie outside it`,
+    );
 }
 
 /** A command that validates but, if run, fails with what to do: the legacy format has no commands. */
 export function placeholderCommand(name: string): string[] {
-  return ["/bin/sh", "-c", `echo '${name}: no command was imported: set services.${name}.command in manifest.json' >&2; exit 1`];
+  return [
+    "/bin/sh",
+    "-c",
+    `echo '${name}: no command was imported: set services.${name}.command in manifest.json' >&2; exit 1`,
+  ];
 }
 
 /** Checks the built manifest against the schema. @throws UsageError listing every issue (a bug or an unrepresentable input). */
@@ -183,7 +253,10 @@ export function checkImported(manifest: Manifest, source: string): Manifest {
   const parsed = manifestSchema.safeParse(manifest);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-  throw new UsageError(`${source}: the imported manifest would not be valid:\n  ${issues.join("\n  ")}`, "fix these values in the source and import again");
+  throw new UsageError(
+    `${source}: the imported manifest would not be valid:\n  ${issues.join("\n  ")}`,
+    "fix these values in the source and import again",
+  );
 }
 
 /**
@@ -200,11 +273,23 @@ export function importLegacyManifest(json: unknown, options: { project?: string;
   const project = projectName(legacy.systemName, options.project, notes);
   const services: Record<string, ServiceEntry> = {};
   for (const s of legacy.services) {
-    services[s.name] = { group: s.group, ...(s.port !== undefined && { port: s.port }), command: placeholderCommand(s.name), ...(s.description !== undefined && { description: s.description }) };
+    services[s.name] = {
+      group: s.group,
+      ...(s.port !== undefined && { port: s.port }),
+      command: placeholderCommand(s.name),
+      ...(s.description !== undefined && { description: s.description }),
+    };
   }
-  const manifest: Manifest = { $schema: "./manifest.schema.json", project, ...(legacy.avoid.length && { ports: { avoid: legacy.avoid } }), services };
+  const manifest: Manifest = {
+    $schema: "./manifest.schema.json",
+    project,
+    ...(legacy.avoid.length && { ports: { avoid: legacy.avoid } }),
+    services,
+  };
   applyGroups(manifest, legacy.groups, legacy.safeRange, groupDescription, notes);
-  notes.push(`commands: ${fileName} has none; each service got a placeholder that fails saying what to do. Set services.NAME.command, or import supervisord.conf with this file as --ports`);
+  notes.push(
+    `commands: ${fileName} has none; each service got a placeholder that fails saying what to do. Set services.NAME.command, or import supervisord.conf with this file as --ports`,
+  );
   notes.push(...portClashes(manifest));
   return { manifest: checkImported(manifest, fileName), notes, files: [] };
 }
@@ -221,9 +306,13 @@ export function portClashes(manifest: Manifest): string[] {
   const avoid = new Set(manifest.ports?.avoid ?? []);
   for (const [name, s] of Object.entries(manifest.services)) {
     if (s.port === undefined) continue;
-    if (owners.has(s.port)) notes.push(`WARNING port ${s.port} is used by both ${owners.get(s.port)} and ${name}: orchestrate validate will refuse it until one moves`);
+    if (owners.has(s.port))
+      notes.push(
+        `WARNING port ${s.port} is used by both ${owners.get(s.port)} and ${name}: orchestrate validate will refuse it until one moves`,
+      );
     else owners.set(s.port, name);
-    if (avoid.has(s.port)) notes.push(`WARNING ${name} uses port ${s.port}, which is in ports.avoid: orchestrate validate will refuse it`);
+    if (avoid.has(s.port))
+      notes.push(`WARNING ${name} uses port ${s.port}, which is in ports.avoid: orchestrate validate will refuse it`);
   }
   return notes;
 }

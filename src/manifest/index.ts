@@ -28,5 +28,10 @@ export function loadProject(path?: string): LoadedProject {
 export function projectFromSource(source: ManifestSource): LoadedProject {
   const validation = validateManifest(source.raw);
   if (!validation.manifest) throw new ManifestError(validation.problems, source.path);
-  return { source, manifest: validation.manifest, model: resolveModel(validation.manifest, source.path), warnings: validation.warnings };
+  return {
+    source,
+    manifest: validation.manifest,
+    model: resolveModel(validation.manifest, source.path),
+    warnings: validation.warnings,
+  };
 }

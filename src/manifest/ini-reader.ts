@@ -43,7 +43,8 @@ export interface IniLocation {
 }
 
 /** Python's `str.isspace()` set, which is also what `\s` and `str.strip()` use (differs from JS `\s`). */
-export const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+export const PY_SPACE =
+  "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const SPACE = new RegExp(`[${PY_SPACE}]`);
 const NON_SPACE = new RegExp(`[^${PY_SPACE}]`);
 const STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "g");
@@ -69,7 +70,10 @@ export function iniError(where: IniLocation | undefined, value: string, why: str
  */
 function inlineCommentStart(line: string): number {
   let found = Infinity;
-  let pending = new Map<string, number>([[";", -1], ["#", -1]]);
+  let pending = new Map<string, number>([
+    [";", -1],
+    ["#", -1],
+  ]);
   while (found === Infinity && pending.size > 0) {
     const next = new Map<string, number>();
     for (const [prefix, from] of pending) {
@@ -132,7 +136,10 @@ export function readIni(text: string, fileName: string): IniSection[] {
       return;
     }
     if (!current) {
-      throw new UsageError(`${fileName}:${lineNo}: ${JSON.stringify(raw)} comes before any [section]`, "start the file with a section header such as [supervisord]");
+      throw new UsageError(
+        `${fileName}:${lineNo}: ${JSON.stringify(raw)} comes before any [section]`,
+        "start the file with a section header such as [supervisord]",
+      );
     }
     const m = OPTION.exec(value);
     if (!m || !m[1]) {
@@ -144,7 +151,10 @@ export function readIni(text: string, fileName: string): IniSection[] {
     values.get(current)?.set(option, [pyStrip(m[3])]);
   });
   if (bad.length > 0) {
-    throw new UsageError(`${fileName}: ${bad.length} line${bad.length === 1 ? "" : "s"} supervisord cannot parse (neither [section], key=value nor an indented continuation):\n  ${bad.join("\n  ")}`, 'write "key = value" lines inside a [section]');
+    throw new UsageError(
+      `${fileName}: ${bad.length} line${bad.length === 1 ? "" : "s"} supervisord cannot parse (neither [section], key=value nor an indented continuation):\n  ${bad.join("\n  ")}`,
+      'write "key = value" lines inside a [section]',
+    );
   }
   for (const [section, byKey] of values) {
     for (const [key, parts] of byKey) {
@@ -184,7 +194,10 @@ export function expandPercent(value: string, vars: PercentVars, where?: IniLocat
       i++;
       continue;
     }
-    if (value[i + 1] !== "(") throw fail(`"%" at character ${i + 1} is not followed by "%" or "(name)": supervisord rejects the whole file ("badly formatted")`);
+    if (value[i + 1] !== "(")
+      throw fail(
+        `"%" at character ${i + 1} is not followed by "%" or "(name)": supervisord rejects the whole file ("badly formatted")`,
+      );
     let depth = 1;
     let j = i + 2;
     for (; j < value.length && depth > 0; j++) depth += value[j] === "(" ? 1 : value[j] === ")" ? -1 : 0;
@@ -199,15 +212,23 @@ export function expandPercent(value: string, vars: PercentVars, where?: IniLocat
     const v = vars[name];
     if (conversion === "s") {
       text = String(v);
-      if (precision !== undefined) text = Array.from(text).slice(0, Number(precision || 0)).join("");
+      if (precision !== undefined)
+        text = Array.from(text)
+          .slice(0, Number(precision || 0))
+          .join("");
     } else if (conversion === "d" || conversion === "i" || conversion === "u") {
-      if (typeof v !== "number") throw fail(`%(${name})${conversion} needs a number, but ${name} is the text ${JSON.stringify(v)}`);
+      if (typeof v !== "number")
+        throw fail(`%(${name})${conversion} needs a number, but ${name} is the text ${JSON.stringify(v)}`);
       const digits = String(Math.abs(Math.trunc(v))).padStart(precision ? Number(precision) : 0, "0");
       const sign = v < 0 ? "-" : flags.includes("+") ? "+" : flags.includes(" ") ? " " : "";
       const zeroWidth = flags.includes("0") && !flags.includes("-") ? Number(width || 0) - sign.length : 0;
       text = sign + digits.padStart(zeroWidth, "0");
     } else {
-      throw fail(conversion ? `conversion "%(${name})${conversion}" is not supported here (use s or d)` : `incomplete format after %(${name})`);
+      throw fail(
+        conversion
+          ? `conversion "%(${name})${conversion}" is not supported here (use s or d)`
+          : `incomplete format after %(${name})`,
+      );
     }
     const pad = Math.max(0, Number(width || 0) - Array.from(text).length);
     out += flags.includes("-") ? text + " ".repeat(pad) : " ".repeat(pad) + text;
@@ -311,7 +332,12 @@ export function splitEnvironment(value: string, where?: IniLocation): Map<string
   for (let i = 0; i < tokens.length; i += 4) {
     const [key, eq, val] = tokens.slice(i, i + 3);
     if (val === undefined || eq !== "=") {
-      throw iniError(where, value, `supervisord cannot read this: expected KEY=VALUE after ${JSON.stringify(tokens.slice(0, i).join(""))}`, 'write KEY="value",KEY2="value2"');
+      throw iniError(
+        where,
+        value,
+        `supervisord cannot read this: expected KEY=VALUE after ${JSON.stringify(tokens.slice(0, i).join(""))}`,
+        'write KEY="value",KEY2="value2"',
+      );
     }
     env.set(key, val.replace(/^['"]+|['"]+$/g, ""));
   }

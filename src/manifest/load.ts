@@ -97,7 +97,9 @@ export function readManifestFile(path: string): ManifestSource {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(
       code === "ENOENT" ? `no manifest at ${path}` : `cannot read ${path}: ${(err as Error).message}`,
-      code === "ENOENT" ? 'create one with "orchestrate init", import one with "orchestrate import FILE", or pass --manifest PATH' : undefined,
+      code === "ENOENT"
+        ? 'create one with "orchestrate init", import one with "orchestrate import FILE", or pass --manifest PATH'
+        : undefined,
     );
   }
   return { path, text, raw: parseManifestText(text, path) };

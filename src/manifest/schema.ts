@@ -22,7 +22,9 @@ const port = z.number().int().min(1).max(65535).describe("TCP port, 1-65535");
 const range = z.union([z.string().regex(RANGE_TEXT), port]).describe('port or "LOW-HIGH" range');
 const ranges = z.union([range, z.array(range).min(1)]);
 const seconds = (d: string) => z.number().positive().max(86400).describe(`seconds; ${d}`);
-const hardening = z.enum(["default", "strict"]).describe("systemd sandboxing level; strict scores <= 2.5 in systemd-analyze security");
+const hardening = z
+  .enum(["default", "strict"])
+  .describe("systemd sandboxing level; strict scores <= 2.5 in systemd-analyze security");
 
 /** One entry of `services` (DESIGN.md); times in seconds, defaults applied later by resolveModel. */
 export const serviceSchema = z.strictObject({
@@ -59,7 +61,10 @@ export const manifestSchema = z.strictObject({
     .strictObject({
       allowed: z.array(range).optional().describe("every port must lie inside these"),
       avoid: z.array(port).optional().describe("never valid, never allocated"),
-      reserved: z.record(z.string().regex(PORT_TEXT), z.string()).optional().describe("port → reason; not allocated automatically"),
+      reserved: z
+        .record(z.string().regex(PORT_TEXT), z.string())
+        .optional()
+        .describe("port → reason; not allocated automatically"),
       allowPrivileged: z.boolean().optional().describe("silence the warning for ports below 1024"),
     })
     .optional(),
@@ -73,7 +78,12 @@ export const manifestSchema = z.strictObject({
   hardening: hardening.optional(),
   logs: z
     .strictObject({
-      maxBytes: z.number().int().min(0).optional().describe("rotate a log at this size in bytes (default 10 MiB; 0 = never)"),
+      maxBytes: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe("rotate a log at this size in bytes (default 10 MiB; 0 = never)"),
       backups: z.number().int().min(0).max(100).optional().describe("rotated copies kept (default 5)"),
     })
     .optional(),

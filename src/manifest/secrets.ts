@@ -19,8 +19,21 @@ export interface PlannedFile {
  * harmless value to an env file costs nothing, leaking a password does.
  */
 export const SECRET_WORDS: ReadonlySet<string> = new Set([
-  "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN", "TOKENS",
-  "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "DSN",
+  "PASSWORD",
+  "PASSWORDS",
+  "PASSWD",
+  "PASS",
+  "PASSPHRASE",
+  "SECRET",
+  "SECRETS",
+  "TOKEN",
+  "TOKENS",
+  "KEY",
+  "KEYS",
+  "APIKEY",
+  "CREDENTIAL",
+  "CREDENTIALS",
+  "DSN",
 ]);
 /** Word endings that mark a secret inside one word: DBPASSWORD, MYSECRET, GHTOKEN, OPENAIAPIKEY. */
 const SECRET_SUFFIX = /(PASSWORD|PASSWD|SECRET|TOKEN|APIKEY)$/;
@@ -84,7 +97,12 @@ export interface SecretsPlan {
  * Splits a service's environment into inline variables and secrets, and plans `DIR/SERVICE.env`
  * (mode 0o600) for the secrets. Order of variables is kept.
  */
-export function planSecrets(service: string, env: ReadonlyMap<string, string>, secretsDir: string, source: string): SecretsPlan {
+export function planSecrets(
+  service: string,
+  env: ReadonlyMap<string, string>,
+  secretsDir: string,
+  source: string,
+): SecretsPlan {
   const inline: Record<string, string> = {};
   const secret: Array<[string, string]> = [];
   const moved: SecretsPlan["moved"] = [];
@@ -97,5 +115,9 @@ export function planSecrets(service: string, env: ReadonlyMap<string, string>, s
   }
   if (secret.length === 0) return { env: inline, moved };
   const dir = secretsDir.replace(/\/+$/, "") || ".";
-  return { env: inline, moved, file: { path: `${dir}/${service}.env`, content: renderEnvFile(service, secret, source), mode: 0o600 } };
+  return {
+    env: inline,
+    moved,
+    file: { path: `${dir}/${service}.env`, content: renderEnvFile(service, secret, source), mode: 0o600 },
+  };
 }

@@ -26,7 +26,13 @@ export function validateManifest(raw: unknown): Validation {
   const parsed = manifestSchema.safeParse(raw);
   const problems: Problem[] = parsed.success ? [] : parsed.error.issues.flatMap((issue) => fromIssue(issue, raw));
   const view = viewOf(raw);
-  problems.push(...stringRules(raw), ...nameRules(view), ...portRules(view), ...dependencyRules(view), ...commandRules(view));
+  problems.push(
+    ...stringRules(raw),
+    ...nameRules(view),
+    ...portRules(view),
+    ...dependencyRules(view),
+    ...commandRules(view),
+  );
   const errors = problems.filter((p) => p.severity === "error");
   return {
     manifest: parsed.success && errors.length === 0 ? parsed.data : undefined,
@@ -61,7 +67,11 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
         field: service ? [...path.slice(2), key].join(".") : [...path, key].join("."),
         value: key,
         message: `unknown key "${key}"`,
-        fix: near.length ? `did you mean "${near[0]}"?` : known.length ? `known keys: ${known.join(", ")}` : "remove it",
+        fix: near.length
+          ? `did you mean "${near[0]}"?`
+          : known.length
+            ? `known keys: ${known.join(", ")}`
+            : "remove it",
       };
     });
   }
@@ -70,24 +80,55 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
     const key = String(issue.path[issue.path.length - 1] ?? "");
     const inEnv = path.includes("env");
     const inReserved = path.includes("reserved");
-    if (inReserved) return [{ ...base, value: key, message: `reserved port "${key}" is not a port (expected 1-65535)`, fix: "write the port number as the key, e.g. \"8083\": \"why it is kept\"" }];
-    return [{ ...base, value: key, message: inEnv ? `environment variable name "${key}" is not valid (expected [A-Za-z_][A-Za-z0-9_]*)` : `key "${key}" is not valid here: ${issue.message}`, fix: inEnv ? `rename it, e.g. "${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}"` : "rename it" }];
+    if (inReserved)
+      return [
+        {
+          ...base,
+          value: key,
+          message: `reserved port "${key}" is not a port (expected 1-65535)`,
+          fix: 'write the port number as the key, e.g. "8083": "why it is kept"',
+        },
+      ];
+    return [
+      {
+        ...base,
+        value: key,
+        message: inEnv
+          ? `environment variable name "${key}" is not valid (expected [A-Za-z_][A-Za-z0-9_]*)`
+          : `key "${key}" is not valid here: ${issue.message}`,
+        fix: inEnv ? `rename it, e.g. "${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}"` : "rename it",
+      },
+    ];
   }
   if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) {
     const key = path[path.length - 1];
     return [{ ...base, message: `"${field}" is required`, fix: `add "${key}": ${describeExpected(key)}` }];
   }
-  return [{ ...base, value, message: `${JSON.stringify(value)} is not valid: ${issue.message}`, fix: describeExpected(path[path.length - 1]) }];
+  return [
+    {
+      ...base,
+      value,
+      message: `${JSON.stringify(value)} is not valid: ${issue.message}`,
+      fix: describeExpected(path[path.length - 1]),
+    },
+  ];
 }
 
 function describeExpected(key: string | undefined): string {
   switch (key) {
-    case "port": return "use an integer from 1 to 65535";
-    case "project": return 'use lower-case letters, digits and "-", starting with a letter, e.g. "recio"';
-    case "stopSignal": return "use one of TERM, HUP, INT, QUIT, KILL, USR1, USR2";
-    case "health": return 'use an HTTP path starting with "/", e.g. "/health"';
-    case "command": return 'a command string ("python3 app.py --port {port}") or an argv array of strings';
-    case "range": return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
-    default: return "see manifest.schema.json for the expected shape";
+    case "port":
+      return "use an integer from 1 to 65535";
+    case "project":
+      return 'use lower-case letters, digits and "-", starting with a letter, e.g. "recio"';
+    case "stopSignal":
+      return "use one of TERM, HUP, INT, QUIT, KILL, USR1, USR2";
+    case "health":
+      return 'use an HTTP path starting with "/", e.g. "/health"';
+    case "command":
+      return 'a command string ("python3 app.py --port {port}") or an argv array of strings';
+    case "range":
+      return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
+    default:
+      return "see manifest.schema.json for the expected shape";
   }
 }

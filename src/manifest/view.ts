@@ -68,7 +68,8 @@ export function viewOf(raw: unknown): ManifestView {
     };
   });
   const groups = new Map<string, PortRange[] | undefined>();
-  for (const [name, g] of Object.entries(isObject(m.groups) ? m.groups : {})) groups.set(name, isObject(g) ? tryRanges(g.range) : undefined);
+  for (const [name, g] of Object.entries(isObject(m.groups) ? m.groups : {}))
+    groups.set(name, isObject(g) ? tryRanges(g.range) : undefined);
   const external = Object.entries(isObject(m.external) ? m.external : {})
     .filter(([, e]) => isObject(e) && isPort(e.port))
     .map(([name, e]) => ({ name, port: (e as { port: number }).port }));

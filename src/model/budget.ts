@@ -48,7 +48,10 @@ function findGroup(model: Model, name: string): Group {
   const known = model.groups.map((g) => g.name);
   const close = closestNames(name, known);
   throw new UsageError(
-    `unknown group "${name}"` + (close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(" or ")}?` : ": expected one of the manifest's groups"),
+    `unknown group "${name}"` +
+      (close.length
+        ? `; did you mean ${close.map((c) => `"${c}"`).join(" or ")}?`
+        : ": expected one of the manifest's groups"),
     known.length ? `known groups: ${known.join(", ")}` : 'the manifest has no groups: add one under "groups"',
   );
 }
@@ -144,7 +147,7 @@ function budgetOf(model: Model, group: Group, index: TakenIndex, used: number[])
     total: rangeSize(ranges),
     used: used.sort((a, b) => a - b),
     free,
-    nextFree: free > 0 ? walk(effective, index.ports).next().value ?? undefined : undefined,
+    nextFree: free > 0 ? (walk(effective, index.ports).next().value ?? undefined) : undefined,
     blocked: {
       notAllowed: rangeSize(ranges) - rangeSize(effective),
       avoided: byReason[0],
@@ -175,7 +178,11 @@ export function groupBudgets(model: Model): GroupBudget[] {
  * Ports of group `groupName` that may be allocated now, lowest first, lazily: every rule of
  * {@link groupBudget} plus `isHeld` (a live process holds it). Throws UsageError for an unknown group.
  */
-export function* availablePorts(model: Model, groupName: string, options: AvailableOptions = {}): Generator<number, void, undefined> {
+export function* availablePorts(
+  model: Model,
+  groupName: string,
+  options: AvailableOptions = {},
+): Generator<number, void, undefined> {
   const effective = effectiveRanges(model, findGroup(model, groupName));
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return;

@@ -38,7 +38,8 @@ export function splitCommand(command: string): string[] {
     }
     if (c === "'") {
       const end = command.indexOf("'", i + 1);
-      if (end < 0) throw new CommandSyntaxError(`unterminated single quote at character ${i + 1}`, i, "close the quote");
+      if (end < 0)
+        throw new CommandSyntaxError(`unterminated single quote at character ${i + 1}`, i, "close the quote");
       word += command.slice(i + 1, end);
       i = end;
       inWord = true;
@@ -50,10 +51,15 @@ export function splitCommand(command: string): string[] {
           if (command[j + 1] !== "\n") word += command[j + 1];
           j++;
         } else if (d === "$" || d === "`") {
-          throw new CommandSyntaxError(`"${d}" inside double quotes at character ${j + 1} would be expanded by a shell`, j, `escape it as \\${d} or use single quotes; ${NEEDS_SHELL}`);
+          throw new CommandSyntaxError(
+            `"${d}" inside double quotes at character ${j + 1} would be expanded by a shell`,
+            j,
+            `escape it as \\${d} or use single quotes; ${NEEDS_SHELL}`,
+          );
         } else word += d;
       }
-      if (j >= command.length) throw new CommandSyntaxError(`unterminated double quote at character ${i + 1}`, i, "close the quote");
+      if (j >= command.length)
+        throw new CommandSyntaxError(`unterminated double quote at character ${i + 1}`, i, "close the quote");
       i = j;
       inWord = true;
     } else if (c === "\\") {
@@ -61,9 +67,17 @@ export function splitCommand(command: string): string[] {
       i++;
       inWord = true;
     } else if (SHELL_ONLY.has(c) || c === "$") {
-      throw new CommandSyntaxError(`shell syntax "${c}" at character ${i + 1}`, i, `quote it ('${c}') if it is a literal argument; ${NEEDS_SHELL}`);
+      throw new CommandSyntaxError(
+        `shell syntax "${c}" at character ${i + 1}`,
+        i,
+        `quote it ('${c}') if it is a literal argument; ${NEEDS_SHELL}`,
+      );
     } else if (GLOB.has(c) || (c === "~" && !inWord)) {
-      throw new CommandSyntaxError(`"${c}" at character ${i + 1} is a shell ${c === "~" ? "home-folder" : "glob"} pattern and would stay literal`, i, `quote it ('${c}') if it is meant literally, or write the path out in full`);
+      throw new CommandSyntaxError(
+        `"${c}" at character ${i + 1} is a shell ${c === "~" ? "home-folder" : "glob"} pattern and would stay literal`,
+        i,
+        `quote it ('${c}') if it is meant literally, or write the path out in full`,
+      );
     } else {
       word += c;
       inWord = true;

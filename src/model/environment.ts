@@ -24,6 +24,9 @@ export function baseEnvironment(from: NodeJS.ProcessEnv = process.env): Record<s
  * The environment a program receives (without its envFile, which the wrapper or systemd adds at start):
  * the clean base, then PORT, HOST, SERVICE_NAME and the manifest's env.
  */
-export function launchEnvironment(service: { env: Record<string, string> }, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function launchEnvironment(
+  service: { env: Record<string, string> },
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   return { ...baseEnvironment(from), ...service.env };
 }

@@ -14,7 +14,11 @@ export function findService(model: Model, name: string): Service {
 /** The port of a service. @throws UnknownServiceError, or UsageError when it is a worker without a port. */
 export function portOf(model: Model, name: string): number {
   const service = findService(model, name);
-  if (service.port === undefined) throw new UsageError(`service "${name}" has no port: it is a worker`, `set "port" on it in ${model.paths.manifest} if it serves requests`);
+  if (service.port === undefined)
+    throw new UsageError(
+      `service "${name}" has no port: it is a worker`,
+      `set "port" on it in ${model.paths.manifest} if it serves requests`,
+    );
   return service.port;
 }
 

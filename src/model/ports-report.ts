@@ -40,14 +40,18 @@ export function listPortsReport(model: Model): PortsReport {
         name: g.name,
         description: g.description,
         ranges: g.ranges,
-        services: withPort.filter((s) => s.group === g.name).map((s) => ({ name: s.name, port: s.port, description: s.description, enabled: s.enabled })),
+        services: withPort
+          .filter((s) => s.group === g.name)
+          .map((s) => ({ name: s.name, port: s.port, description: s.description, enabled: s.enabled })),
         used: budget.used.length,
         free: budget.free,
         total: budget.total,
         nextFree: budget.nextFree,
       };
     }),
-    ungrouped: withPort.filter((s) => !s.group).map((s) => ({ name: s.name, port: s.port, description: s.description })),
+    ungrouped: withPort
+      .filter((s) => !s.group)
+      .map((s) => ({ name: s.name, port: s.port, description: s.description })),
     workers: model.services.filter((s) => s.port === undefined).map((s) => s.name),
     external: model.external.map((e) => ({ name: e.name, port: e.port, description: e.description })),
     reserved: [...model.ports.reserved].map(([port, reason]) => ({ port, reason })),

@@ -10,7 +10,14 @@ import { parseRanges } from "./port-ranges";
 import type { Model, Service } from "./types";
 
 /** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
-export const SERVICE_DEFAULTS = { readyTimeout: 15, startSecs: 2, startRetries: 3, restartSec: 2, stopSignal: "TERM", stopTimeout: 10 } as const;
+export const SERVICE_DEFAULTS = {
+  readyTimeout: 15,
+  startSecs: 2,
+  startRetries: 3,
+  restartSec: 2,
+  stopSignal: "TERM",
+  stopTimeout: 10,
+} as const;
 /** supervisord log rotation defaults: 10 MiB, 5 backups (supervisord's own defaults are 50 MB / 10). */
 export const LOG_DEFAULTS = { maxBytes: 10 * 1024 * 1024, backups: 5 } as const;
 
@@ -74,10 +81,22 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       reserved: new Map(Object.entries(manifest.ports?.reserved ?? {}).map(([p, reason]) => [Number(p), reason])),
       allowPrivileged: manifest.ports?.allowPrivileged ?? false,
     },
-    groups: Object.entries(manifest.groups ?? {}).map(([name, g]) => ({ name, ranges: parseRanges(g.range), description: g.description ?? "" })),
-    external: Object.entries(manifest.external ?? {}).map(([name, e]) => ({ name, port: e.port, description: e.description ?? "", host: e.host })),
+    groups: Object.entries(manifest.groups ?? {}).map(([name, g]) => ({
+      name,
+      ranges: parseRanges(g.range),
+      description: g.description ?? "",
+    })),
+    external: Object.entries(manifest.external ?? {}).map(([name, e]) => ({
+      name,
+      port: e.port,
+      description: e.description ?? "",
+      host: e.host,
+    })),
     services,
-    logs: { maxBytes: manifest.logs?.maxBytes ?? LOG_DEFAULTS.maxBytes, backups: manifest.logs?.backups ?? LOG_DEFAULTS.backups },
+    logs: {
+      maxBytes: manifest.logs?.maxBytes ?? LOG_DEFAULTS.maxBytes,
+      backups: manifest.logs?.backups ?? LOG_DEFAULTS.backups,
+    },
     levels: byLevel.filter((l) => l && l.length > 0),
   };
 }

@@ -12,7 +12,15 @@ import { findService } from "../model/lookup";
 import { describeHolder } from "../verify/ownership";
 import { writeFileAtomicSync } from "../write/atomic";
 import { allocatePort } from "./allocate-port";
-import { applyAndWait, withChange, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
+import {
+  applyAndWait,
+  withChange,
+  failingNow,
+  printDryRun,
+  proposedProject,
+  rememberGood,
+  verifyAfterChange,
+} from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { scanServiceCode } from "./lint-service";
 import { takeSnapshot } from "./snapshot";
@@ -49,10 +57,17 @@ type Raw = { services: Record<string, unknown>; ports?: { reserved?: Record<stri
 /** Runs add-service. Exit code: 0 done, 1 a step failed and everything was rolled back, 2 bad input (nothing written). */
 export async function addService(ctx: Context, o: AddServiceOptions): Promise<number> {
   return withChange(ctx, async (path, before) => {
-    if (before.model.services.some((s) => s.name === o.name)) throw new UsageError(`service "${o.name}" already exists (port ${findService(before.model, o.name).port ?? "none"})`, `use "orchestrate modify-service ${o.name}" to change it, or choose another name`);
+    if (before.model.services.some((s) => s.name === o.name))
+      throw new UsageError(
+        `service "${o.name}" already exists (port ${findService(before.model, o.name).port ?? "none"})`,
+        `use "orchestrate modify-service ${o.name}" to change it, or choose another name`,
+      );
     if (o.group !== undefined && !before.model.groups.some((g) => g.name === o.group)) {
       // validation would say it too; saying it first keeps the message about the flag
-      throw new UsageError(`unknown group "${o.group}" (--group)`, `known groups: ${before.model.groups.map((g) => g.name).join(", ") || "none: add one to the manifest"}`);
+      throw new UsageError(
+        `unknown group "${o.group}" (--group)`,
+        `known groups: ${before.model.groups.map((g) => g.name).join(", ") || "none: add one to the manifest"}`,
+      );
     }
 
     // step 1 is computed before the transaction: a bad port is bad input (exit 2, nothing written)
@@ -61,9 +76,17 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
     const raw = structuredClone(before.source.raw) as Raw;
     if (port !== undefined) {
       const holders = (await listenersByPort([port])).get(port) ?? [];
-      if (holders.length || !(await isPortFree(port))) throw new UsageError(`port ${port} (--port) is in use by ${holders.length ? describeHolder(holders[0]) : "another process"}`, 'choose another port, or omit --port to get the next free one of the group ("orchestrate check-ports" shows every holder)');
+      if (holders.length || !(await isPortFree(port)))
+        throw new UsageError(
+          `port ${port} (--port) is in use by ${holders.length ? describeHolder(holders[0]) : "another process"}`,
+          'choose another port, or omit --port to get the next free one of the group ("orchestrate check-ports" shows every holder)',
+        );
       if (before.model.ports.reserved.has(port)) {
-        if (!o.useReserved) throw new UsageError(`port ${port} is reserved: ${before.model.ports.reserved.get(port)}`, "pass --use-reserved to give it to this service deliberately");
+        if (!o.useReserved)
+          throw new UsageError(
+            `port ${port} is reserved: ${before.model.ports.reserved.get(port)}`,
+            "pass --use-reserved to give it to this service deliberately",
+          );
         delete raw.ports!.reserved![String(port)];
         portNotes.push(`reserved port ${port} released (${before.model.ports.reserved.get(port)})`);
       }
@@ -94,40 +117,92 @@ export async function addService(ctx: Context, o: AddServiceOptions): Promise<nu
       return 0;
     }
 
-    const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
+    const snapshot = takeSnapshot(
+      after.model.paths,
+      before.source.text,
+      after.rendered.map((f) => f.path),
+    );
     const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
     // systemd that is not there is bad news before anything is written, not a "starts with the fleet" later
     if (backend.kind === "systemd" && !o.noStart) await backend.ensureRunning();
-    const code = await transact(ctx, { command: `add-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 7 }, async (state) => {
-      await step(state, "choose the port", async (s) => {
-        for (const n of portNotes) s.detail(n);
-      }, () => (port !== undefined ? `${port}${o.port === undefined ? ` (lowest free port of group ${o.group})` : " (given)"}` : "none: a worker"));
-      await step(state, "write manifest.json (validated with the rest)", async () => writeFileAtomicSync(path, after.source.text), () => `${o.name} added`);
-      await step(state, "scan the service's code for hardcoded ports", async (s) => {
-        const findings = await scanServiceCode(after.model, service);
-        for (const f of findings) s.detail(`warning ${f.file}:${f.line}: ${f.text} — ${f.fix}`);
-        return findings.length;
-      }, (n) => (n ? `${n} warning${n === 1 ? "" : "s"} (not fatal)` : "no hardcoded port"));
-      await step(state, "generate units/", async () => summarizePlan(generateUnits(after.model, { write: true })), (s) => s);
-      if (o.noStart) {
-        for (const title of ["test-start", "apply", "verify"]) state.report.begin(title).skip("--no-start");
-        return;
-      }
-      await step(state, `test-start ${o.name} alone`, async (s) => {
-        const result = await testStart(after.model, service, subSteps(s));
-        if (!result.ok) throw new StepFailed(`${result.failure}${result.output.trim() ? `\n${result.output.trimEnd().split("\n").slice(-10).join("\n").replace(/^/gm, "        | ")}` : ""}`);
-      }, () => "passed");
-      if (!(await backend.isRunning())) {
-        state.report.begin("apply").warn(`${backend.kind === "supervisor" ? "supervisord" : "systemd"} is not running: ${o.name} starts with the fleet ("orchestrate restart")`);
-        state.report.begin("verify").skip("nothing running to verify");
+    const code = await transact(
+      ctx,
+      { command: `add-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 7 },
+      async (state) => {
+        await step(
+          state,
+          "choose the port",
+          async (s) => {
+            for (const n of portNotes) s.detail(n);
+          },
+          () =>
+            port !== undefined
+              ? `${port}${o.port === undefined ? ` (lowest free port of group ${o.group})` : " (given)"}`
+              : "none: a worker",
+        );
+        await step(
+          state,
+          "write manifest.json (validated with the rest)",
+          async () => writeFileAtomicSync(path, after.source.text),
+          () => `${o.name} added`,
+        );
+        await step(
+          state,
+          "scan the service's code for hardcoded ports",
+          async (s) => {
+            const findings = await scanServiceCode(after.model, service);
+            for (const f of findings) s.detail(`warning ${f.file}:${f.line}: ${f.text} — ${f.fix}`);
+            return findings.length;
+          },
+          (n) => (n ? `${n} warning${n === 1 ? "" : "s"} (not fatal)` : "no hardcoded port"),
+        );
+        await step(
+          state,
+          "generate units/",
+          async () => summarizePlan(generateUnits(after.model, { write: true })),
+          (s) => s,
+        );
+        if (o.noStart) {
+          for (const title of ["test-start", "apply", "verify"]) state.report.begin(title).skip("--no-start");
+          return;
+        }
+        await step(
+          state,
+          `test-start ${o.name} alone`,
+          async (s) => {
+            const result = await testStart(after.model, service, subSteps(s));
+            if (!result.ok)
+              throw new StepFailed(
+                `${result.failure}${result.output.trim() ? `\n${result.output.trimEnd().split("\n").slice(-10).join("\n").replace(/^/gm, "        | ")}` : ""}`,
+              );
+          },
+          () => "passed",
+        );
+        if (!(await backend.isRunning())) {
+          state.report
+            .begin("apply")
+            .warn(
+              `${backend.kind === "supervisor" ? "supervisord" : "systemd"} is not running: ${o.name} starts with the fleet ("orchestrate restart")`,
+            );
+          state.report.begin("verify").skip("nothing running to verify");
+          rememberGood(after);
+          return;
+        }
+        const baseline = await failingNow(before.model, backend);
+        await step(
+          state,
+          `apply: add ${o.name} to the running ${backend.kind === "supervisor" ? "supervisord" : "systemd"}`,
+          (s) => applyAndWait(state, s, backend, [service]),
+        );
+        await step(
+          state,
+          "verify the new service and all the others",
+          (s) => verifyAfterChange(ctx, s, after.model, backend, baseline, [o.name]),
+          (checks) => `${checks.filter((c) => c.ok).length}/${checks.length} verified`,
+        );
         rememberGood(after);
-        return;
-      }
-      const baseline = await failingNow(before.model, backend);
-      await step(state, `apply: add ${o.name} to the running ${backend.kind === "supervisor" ? "supervisord" : "systemd"}`, (s) => applyAndWait(state, s, backend, [service]));
-      await step(state, "verify the new service and all the others", (s) => verifyAfterChange(ctx, s, after.model, backend, baseline, [o.name]), (checks) => `${checks.filter((c) => c.ok).length}/${checks.length} verified`);
-      rememberGood(after);
-    });
+      },
+    );
     if (code === 0) ctx.stdout.write(`added ${o.name}${port !== undefined ? ` on port ${port}` : ""}\n`);
     return code;
   });

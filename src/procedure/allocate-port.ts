@@ -44,7 +44,10 @@ async function firstFree(candidates: number[], skipped: Allocation["skipped"]): 
   for (const port of candidates) {
     const holders = held.get(port) ?? [];
     if (holders.length) {
-      skipped.push({ port, holder: holders[0].command ? `pid ${holders[0].pid} (${holders[0].command})` : "another process" });
+      skipped.push({
+        port,
+        holder: holders[0].command ? `pid ${holders[0].pid} (${holders[0].command})` : "another process",
+      });
       continue;
     }
     if (!(await isPortFree(port))) {

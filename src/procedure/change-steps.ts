@@ -25,7 +25,10 @@ import type { Step } from "./report";
  * stops a test-start child a killed orchestrate left running. `body` gets the manifest path and the project.
  * @throws ManifestError (exit 2) when the current manifest is invalid: fix it before changing it.
  */
-export async function withChange(ctx: Context, body: (path: string, before: LoadedProject) => Promise<number>): Promise<number> {
+export async function withChange(
+  ctx: Context,
+  body: (path: string, before: LoadedProject) => Promise<number>,
+): Promise<number> {
   const path = manifestPath(ctx.manifest);
   return withManifestLock(path, async () => {
     const before = currentProject(path);
@@ -44,7 +47,10 @@ export function currentProject(path: string): LoadedProject {
  * represent is refused now, before anything is written).
  * @throws ManifestError / UsageError (exit 2): nothing has been written yet.
  */
-export function proposedProject(before: LoadedProject, raw: unknown): LoadedProject & { rendered: ReturnType<typeof renderAll> } {
+export function proposedProject(
+  before: LoadedProject,
+  raw: unknown,
+): LoadedProject & { rendered: ReturnType<typeof renderAll> } {
   const path = before.source.path;
   // only what changed is rewritten (the user's formatting stays); a full rewrite only if editing went astray
   let text = editJsonText(before.source.text, before.source.raw, raw);
@@ -55,15 +61,36 @@ export function proposedProject(before: LoadedProject, raw: unknown): LoadedProj
 }
 
 /** `--dry-run`: the manifest diff and the units/ diff, nothing written. */
-export function printDryRun(ctx: Context, before: LoadedProject, after: LoadedProject & { rendered: ReturnType<typeof renderAll> }): void {
-  ctx.stdout.write(createTwoFilesPatch("a/manifest.json", "b/manifest.json", before.source.text, after.source.text, undefined, undefined, { context: 3 }).replace(/^=+\n/, ""));
+export function printDryRun(
+  ctx: Context,
+  before: LoadedProject,
+  after: LoadedProject & { rendered: ReturnType<typeof renderAll> },
+): void {
+  ctx.stdout.write(
+    createTwoFilesPatch(
+      "a/manifest.json",
+      "b/manifest.json",
+      before.source.text,
+      after.source.text,
+      undefined,
+      undefined,
+      { context: 3 },
+    ).replace(/^=+\n/, ""),
+  );
   const plan = planFiles(after.model.paths.root, after.rendered);
   ctx.stdout.write(plan.changes.length ? planDiff(plan) : "units/: no change\n");
   ctx.stdout.write("dry run: nothing written\n");
 }
 
 /** Services verified before the change that fail now (pre-existing failures are not the change's fault). */
-export async function verifyAfterChange(ctx: Context, s: Step, model: Model, backend: Backend, baseline: Set<string>, focus: string[]): Promise<ServiceCheck[]> {
+export async function verifyAfterChange(
+  ctx: Context,
+  s: Step,
+  model: Model,
+  backend: Backend,
+  baseline: Set<string>,
+  focus: string[],
+): Promise<ServiceCheck[]> {
   const checks = await verifyServices(model, backend, model.services);
   printChecks(ctx, checks, (line) => s.detail(line));
   const broken = checks.filter((c) => !c.ok && (focus.includes(c.name) || !baseline.has(c.name)));
@@ -78,14 +105,24 @@ export async function failingNow(model: Model, backend: Backend): Promise<Set<st
 }
 
 /** Applies the new configuration, starts `start` and waits for each to be ready and past its startSecs. */
-export async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
+export async function applyAndWait(
+  state: TransactionState,
+  s: Step,
+  backend: Backend,
+  start: Service[],
+): Promise<string> {
   state.backendTouched = backend;
   const applied = await backend.apply();
-  s.detail(`added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`);
+  s.detail(
+    `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
+  );
   for (const service of start) {
     await backend.start(service.name);
     const r = await waitReady(backend, service);
-    if (!r.ok) throw new StepFailed(`${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`);
+    if (!r.ok)
+      throw new StepFailed(
+        `${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`,
+      );
     s.detail(`${service.name} ready in ${Math.round(r.ms)} ms`);
   }
   await waitStarted(backend, start); // port up is not yet RUNNING: verify wants RUNNING past startsecs

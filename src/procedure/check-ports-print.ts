@@ -8,13 +8,20 @@ function clip(text: string | undefined, width = 60): string {
 }
 
 /** Lines of the report for people; `write` receives each line. */
-export function printCheckPorts(ctx: Pick<Context, "color">, report: CheckPortsReport, write: (line: string) => void): void {
+export function printCheckPorts(
+  ctx: Pick<Context, "color">,
+  report: CheckPortsReport,
+  write: (line: string) => void,
+): void {
   const conflicts = report.ports.filter((p) => p.conflict);
   const warnings = report.ports.filter((p) => !p.conflict && p.problem);
   if (conflicts.length) write(paint(ctx, "red", `${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}:`));
   for (const p of conflicts) write(`  ${paint(ctx, "red", "✗")} ${p.problem}\n    fix: ${p.fix}`);
   if (warnings.length) write(paint(ctx, "yellow", `${warnings.length} warning${warnings.length === 1 ? "" : "s"}:`));
-  for (const p of warnings) write(`  ${paint(ctx, "yellow", "!")} ${p.problem}${p.enabled ? "" : ` (${p.name} is disabled)`}\n    fix: ${p.fix}`);
+  for (const p of warnings)
+    write(
+      `  ${paint(ctx, "yellow", "!")} ${p.problem}${p.enabled ? "" : ` (${p.name} is disabled)`}\n    fix: ${p.fix}`,
+    );
   if (conflicts.length || warnings.length) write("");
 
   const rows = [["PORT", "KIND", "NAME", "STATE", "OWNER", "PID", "USER", "ADDRESS", "COMMAND"]];
@@ -35,7 +42,9 @@ export function printCheckPorts(ctx: Pick<Context, "color">, report: CheckPortsR
     const width = Math.max(...report.groups.map((g) => g.group.length));
     for (const g of report.groups) {
       const next = g.next.length ? ` — next ${g.next.join(" ")}` : " — full";
-      const held = g.heldByOthers.length ? `; ${g.heldByOthers.length} more held by unmanaged processes (${g.heldByOthers.slice(0, 5).join(", ")}${g.heldByOthers.length > 5 ? ", …" : ""})` : "";
+      const held = g.heldByOthers.length
+        ? `; ${g.heldByOthers.length} more held by unmanaged processes (${g.heldByOthers.slice(0, 5).join(", ")}${g.heldByOthers.length > 5 ? ", …" : ""})`
+        : "";
       write(`  ${g.group.padEnd(width)}  ${g.free} free${next}${held}`);
     }
   }
@@ -43,5 +52,9 @@ export function printCheckPorts(ctx: Pick<Context, "color">, report: CheckPortsR
   const manager = report.manager.kind === "systemd" ? "systemd" : "supervisord";
   write(`${manager} ${report.manager.running ? "is running" : "is not running"}; listeners read with ${report.source}`);
   for (const note of report.notes) write(paint(ctx, "yellow", `note: ${note}`));
-  write(report.ok ? paint(ctx, "green", "no conflict") : paint(ctx, "red", `${report.conflicts} conflict${report.conflicts === 1 ? "" : "s"}: see the fixes above`));
+  write(
+    report.ok
+      ? paint(ctx, "green", "no conflict")
+      : paint(ctx, "red", `${report.conflicts} conflict${report.conflicts === 1 ? "" : "s"}: see the fixes above`),
+  );
 }

@@ -102,9 +102,12 @@ export interface LiveFacts extends OursFacts {
 /** Every managed port: services (with a port, manifest order), externals, reserved ports. */
 export function managedPorts(model: Model): ManagedPort[] {
   const ports: ManagedPort[] = [];
-  for (const s of model.services) if (s.port !== undefined) ports.push({ port: s.port, kind: "service", name: s.name, group: s.group, enabled: s.enabled });
+  for (const s of model.services)
+    if (s.port !== undefined)
+      ports.push({ port: s.port, kind: "service", name: s.name, group: s.group, enabled: s.enabled });
   for (const e of model.external) ports.push({ port: e.port, kind: "external", name: e.name, enabled: true });
-  for (const [port, reason] of model.ports.reserved) ports.push({ port, kind: "reserved", name: reason, enabled: true });
+  for (const [port, reason] of model.ports.reserved)
+    ports.push({ port, kind: "reserved", name: reason, enabled: true });
   return ports;
 }
 
@@ -135,19 +138,47 @@ function programOf(model: Model, facts: LiveFacts, pid: number): { service: Serv
 
 function judge(model: Model, facts: LiveFacts, managed: ManagedPort, listener: Listener): Holder {
   const info = listener.processes.find((p) => p.pid === listener.pid);
-  const base = { address: listener.address, family: listener.family, pid: listener.pid, pids: listener.pids, command: listener.command, user: listener.user, startTime: info?.startTime };
-  if (managed.kind === "external") return { ...base, owner: "external", reason: `declared external ${managed.name}: whatever listens here is taken to be it` };
-  if (listener.pid === undefined) return { ...base, owner: "foreign", reason: "a process this user cannot see (run as root to name it)" };
+  const base = {
+    address: listener.address,
+    family: listener.family,
+    pid: listener.pid,
+    pids: listener.pids,
+    command: listener.command,
+    user: listener.user,
+    startTime: info?.startTime,
+  };
+  if (managed.kind === "external")
+    return {
+      ...base,
+      owner: "external",
+      reason: `declared external ${managed.name}: whatever listens here is taken to be it`,
+    };
+  if (listener.pid === undefined)
+    return { ...base, owner: "foreign", reason: "a process this user cannot see (run as root to name it)" };
   const program = listener.pids.map((p) => programOf(model, facts, p)).find((p) => p !== undefined);
   if (program && managed.kind === "service" && program.service.name === managed.name) {
-    return { ...base, owner: "service", reason: `in program ${program.service.name}${program.main ? ` (main PID ${program.main})` : ""}` };
+    return {
+      ...base,
+      owner: "service",
+      reason: `in program ${program.service.name}${program.main ? ` (main PID ${program.main})` : ""}`,
+    };
   }
-  if (program) return { ...base, owner: "foreign", reason: `program ${program.service.name} of this project listens here: its port is ${program.service.port ?? "none"} (hardcoded port?)` };
+  if (program)
+    return {
+      ...base,
+      owner: "foreign",
+      reason: `program ${program.service.name} of this project listens here: its port is ${program.service.port ?? "none"} (hardcoded port?)`,
+    };
   if (managed.kind === "service" && info) {
     const evidence = leftoverEvidence(info, facts);
-    if (evidence) return { ...base, owner: "stale", reason: `a leftover of this project's supervisord: ${evidence.reason}` };
+    if (evidence)
+      return { ...base, owner: "stale", reason: `a leftover of this project's supervisord: ${evidence.reason}` };
   }
-  return { ...base, owner: "foreign", reason: `not started by this project's ${facts.manager.kind === "systemd" ? "systemd units" : "supervisord"}` };
+  return {
+    ...base,
+    owner: "foreign",
+    reason: `not started by this project's ${facts.manager.kind === "systemd" ? "systemd units" : "supervisord"}`,
+  };
 }
 
 const RANK: Record<Owner, number> = { foreign: 3, stale: 2, service: 1, external: 1, none: 0 };
@@ -166,12 +197,16 @@ export function holderText(h: Pick<Holder, "pid" | "command" | "user" | "address
 
 function verdict(model: Model, check: PortCheck, groups: Map<string, number | undefined>): void {
   const worst = check.holders.find((h) => h.owner === check.owner)!;
-  const where = check.kind === "service" ? `port ${check.port} of ${check.name}` : `reserved port ${check.port} ("${check.name}")`;
+  const where =
+    check.kind === "service" ? `port ${check.port} of ${check.name}` : `reserved port ${check.port} ("${check.name}")`;
   if (check.owner === "foreign") {
     const next = check.group ? groups.get(check.group) : undefined;
     check.problem = `${where} is held by ${holderText(worst)}, ${worst.reason}`;
-    check.fix = `stop that process yourself, or deliberately: orchestrate recover --kill-foreign ${check.port}` +
-      (check.kind === "service" ? `; or move ${check.name} to another port${next ? ` (next free in group ${check.group}: ${next})` : ""}` : "");
+    check.fix =
+      `stop that process yourself, or deliberately: orchestrate recover --kill-foreign ${check.port}` +
+      (check.kind === "service"
+        ? `; or move ${check.name} to another port${next ? ` (next free in group ${check.group}: ${next})` : ""}`
+        : "");
     check.conflict = check.kind === "service" && check.enabled;
   } else if (check.owner === "stale") {
     const service = model.services.find((s) => s.name === check.name);
@@ -201,12 +236,26 @@ export function checkPorts(model: Model, facts: LiveFacts): CheckPortsReport {
   const ports = managedPorts(model).map((managed): PortCheck => {
     const holders = (facts.listeners.get(managed.port) ?? []).map((l) => judge(model, facts, managed, l));
     const owner = holders.reduce<Owner>((worst, h) => (RANK[h.owner] > RANK[worst] ? h.owner : worst), "none");
-    const check: PortCheck = { ...managed, state: holders.length ? "listening" : "free", owner, holders, conflict: false };
+    const check: PortCheck = {
+      ...managed,
+      state: holders.length ? "listening" : "free",
+      owner,
+      holders,
+      conflict: false,
+    };
     verdict(model, check, nextFree);
     return check;
   });
   const rank = (c: PortCheck) => (c.conflict ? 0 : c.problem ? 1 : 2);
   ports.sort((a, b) => rank(a) - rank(b) || a.port - b.port);
   const conflicts = ports.filter((p) => p.conflict).length;
-  return { ok: conflicts === 0, conflicts, manager: facts.manager, source: facts.source, notes: facts.notes, ports, groups };
+  return {
+    ok: conflicts === 0,
+    conflicts,
+    manager: facts.manager,
+    source: facts.source,
+    notes: facts.notes,
+    ports,
+    groups,
+  };
 }

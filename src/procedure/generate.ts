@@ -14,6 +14,9 @@ export function generateUnits(model: Model, options: { write: boolean }): Plan {
 /** "2 added, 1 changed, 1 removed" or "up to date". */
 export function summarizePlan(plan: Plan): string {
   const count = (kind: string) => plan.changes.filter((c) => c.kind === kind).length;
-  const parts = (["added", "changed", "removed", "mode"] as const).map((k) => [k, count(k)] as const).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k === "mode" ? "mode changed" : k}`);
+  const parts = (["added", "changed", "removed", "mode"] as const)
+    .map((k) => [k, count(k)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k === "mode" ? "mode changed" : k}`);
   return parts.length ? parts.join(", ") : "up to date";
 }

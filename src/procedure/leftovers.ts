@@ -40,7 +40,10 @@ export interface StopOutcome {
 
 /** The signal and timeout recover uses for a process of `service` (its manifest stopSignal / stopTimeout). */
 export function stopPlan(service: Service | undefined): { signal: NodeJS.Signals; timeoutMs: number } {
-  return { signal: `SIG${service?.stopSignal ?? "TERM"}` as NodeJS.Signals, timeoutMs: (service?.stopTimeout ?? 10) * 1000 };
+  return {
+    signal: `SIG${service?.stopSignal ?? "TERM"}` as NodeJS.Signals,
+    timeoutMs: (service?.stopTimeout ?? 10) * 1000,
+  };
 }
 
 /**
@@ -48,16 +51,32 @@ export function stopPlan(service: Service | undefined): { signal: NodeJS.Signals
  * their process groups (same session). `exclude` holds PIDs that must not be chosen (a live supervisord
  * and what it still manages, during a dry run). Sorted by PID.
  */
-export function findLeftovers(models: Model[], facts: OursFacts, table: ProcessTable, listeners: Listener[], exclude: Set<number> = new Set()): Target[] {
+export function findLeftovers(
+  models: Model[],
+  facts: OursFacts,
+  table: ProcessTable,
+  listeners: Listener[],
+  exclude: Set<number> = new Set(),
+): Target[] {
   const services = new Map<string, Service>();
   for (const m of [...models].reverse()) for (const s of m.services) services.set(s.name, s);
   const ports = new Map<number, number[]>();
-  for (const l of listeners) for (const pid of l.pids) ports.set(pid, [...new Set([...(ports.get(pid) ?? []), l.port])]);
+  for (const l of listeners)
+    for (const pid of l.pids) ports.set(pid, [...new Set([...(ports.get(pid) ?? []), l.port])]);
   const self = new Set<number>([process.pid, process.ppid, 1]);
   const found = new Map<number, Target>();
   const add = (info: ProcessInfo, service: string | undefined, reason: string) => {
     if (found.has(info.pid) || self.has(info.pid) || exclude.has(info.pid) || info.command.startsWith("[")) return;
-    found.set(info.pid, { pid: info.pid, startTime: info.startTime, command: info.command, user: info.user, service, reason, ports: ports.get(info.pid) ?? [], ...stopPlan(service ? services.get(service) : undefined) });
+    found.set(info.pid, {
+      pid: info.pid,
+      startTime: info.startTime,
+      command: info.command,
+      user: info.user,
+      service,
+      reason,
+      ports: ports.get(info.pid) ?? [],
+      ...stopPlan(service ? services.get(service) : undefined),
+    });
   };
   for (const info of table.values()) {
     if (self.has(info.pid) || exclude.has(info.pid) || info.state === "Z") continue;
@@ -68,7 +87,8 @@ export function findLeftovers(models: Model[], facts: OursFacts, table: ProcessT
     const info = table.get(leader.pid);
     if (!info || info.pgid !== info.pid) continue;
     for (const member of table.values()) {
-      if (member.pgid === info.pid && member.sid === info.sid && member.state !== "Z") add(member, leader.service, `in the process group of leftover PID ${leader.pid} (${leader.service ?? "?"})`);
+      if (member.pgid === info.pid && member.sid === info.sid && member.state !== "Z")
+        add(member, leader.service, `in the process group of leftover PID ${leader.pid} (${leader.service ?? "?"})`);
     }
   }
   return [...found.values()].sort((a, b) => a.pid - b.pid);
@@ -90,14 +110,38 @@ export async function stopTarget(target: Target, killWaitMs = 3000): Promise<Sto
   const ms = () => Math.round(performance.now() - started);
   const name = target.signal.replace(/^SIG/, "");
   const first = signal(target, target.signal);
-  if (first === "gone") return { target, outcome: "gone", ms: 0, text: "already gone (or its PID now belongs to another process): not signalled" };
-  if (first === "not permitted") return { target, outcome: "not permitted", ms: 0, text: `not permitted to signal it (user ${target.user}); run recover as that user or as root` };
-  if (await waitForExit(target.pid, target.timeoutMs, target.startTime)) return { target, outcome: "exited", ms: ms(), text: `exited ${ms()} ms after ${name}` };
-  if (signal(target, "SIGKILL") === "gone") return { target, outcome: "exited", ms: ms(), text: `exited after ${name} (at the timeout)` };
+  if (first === "gone")
+    return {
+      target,
+      outcome: "gone",
+      ms: 0,
+      text: "already gone (or its PID now belongs to another process): not signalled",
+    };
+  if (first === "not permitted")
+    return {
+      target,
+      outcome: "not permitted",
+      ms: 0,
+      text: `not permitted to signal it (user ${target.user}); run recover as that user or as root`,
+    };
+  if (await waitForExit(target.pid, target.timeoutMs, target.startTime))
+    return { target, outcome: "exited", ms: ms(), text: `exited ${ms()} ms after ${name}` };
+  if (signal(target, "SIGKILL") === "gone")
+    return { target, outcome: "exited", ms: ms(), text: `exited after ${name} (at the timeout)` };
   if (await waitForExit(target.pid, killWaitMs, target.startTime)) {
-    return { target, outcome: "killed", ms: ms(), text: `ignored ${name} for ${target.timeoutMs / 1000} s (stopTimeout): killed with KILL` };
+    return {
+      target,
+      outcome: "killed",
+      ms: ms(),
+      text: `ignored ${name} for ${target.timeoutMs / 1000} s (stopTimeout): killed with KILL`,
+    };
   }
-  return { target, outcome: "survived", ms: ms(), text: `still alive ${killWaitMs / 1000} s after KILL (uninterruptible? check \`ps -o pid,stat,wchan,cmd -p ${target.pid}\`)` };
+  return {
+    target,
+    outcome: "survived",
+    ms: ms(),
+    text: `still alive ${killWaitMs / 1000} s after KILL (uninterruptible? check \`ps -o pid,stat,wchan,cmd -p ${target.pid}\`)`,
+  };
 }
 
 /**

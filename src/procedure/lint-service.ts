@@ -38,5 +38,8 @@ export async function scanServiceCode(model: Model, service: Service): Promise<L
 /** Findings in the given files or folders. */
 export async function lintPaths(model: Model, paths: string[]): Promise<LintFinding[]> {
   const files = await collectSourceFiles(paths);
-  return findHardcodedPorts(files, managedPortOwners(model)).map((f) => ({ ...f, file: relative(model.paths.root, f.file) || f.file }));
+  return findHardcodedPorts(files, managedPortOwners(model)).map((f) => ({
+    ...f,
+    file: relative(model.paths.root, f.file) || f.file,
+  }));
 }

@@ -35,12 +35,18 @@ export interface LivePortsOptions {
 /** Managed ports plus every port of every group's ranges (to find ports held by unmanaged processes). */
 function portsToRead(model: Model): Set<number> {
   const ports = new Set(managedPorts(model).map((m) => m.port));
-  for (const range of mergeRanges(model.groups.flatMap((g) => g.ranges))) for (let p = range.low; p <= range.high; p++) ports.add(p);
+  for (const range of mergeRanges(model.groups.flatMap((g) => g.ranges)))
+    for (let p = range.low; p <= range.high; p++) ports.add(p);
   return ports;
 }
 
 /** The manager's status of every program, or running false when it does not answer. */
-async function managerStatus(model: Model, kind: "supervisor" | "systemd", probeTimeoutMs: number, notes: string[]): Promise<{ running: boolean; programs: Map<string, ProgramStatus> }> {
+async function managerStatus(
+  model: Model,
+  kind: "supervisor" | "systemd",
+  probeTimeoutMs: number,
+  notes: string[],
+): Promise<{ running: boolean; programs: Map<string, ProgramStatus> }> {
   const programs = new Map<string, ProgramStatus>();
   let backend: Backend | undefined;
   try {
@@ -89,7 +95,10 @@ export async function livePortFacts(model: Model, options: LivePortsOptions = {}
   const managedSet = new Set(managedPorts(model).map((m) => m.port));
   const holders = report.listeners.filter((l) => managedSet.has(l.port));
   for (const l of holders) for (const p of l.processes) processes.set(p.pid, p);
-  await withAncestors(processes, holders.flatMap((l) => [...l.pids, ...l.processes.flatMap((p) => [p.ppid, p.sid])]));
+  await withAncestors(
+    processes,
+    holders.flatMap((l) => [...l.pids, ...l.processes.flatMap((p) => [p.ppid, p.sid])]),
+  );
   const pidfilePid = readPidfile(model.paths.pidfile);
   const facts: LiveFacts = {
     listeners,
@@ -127,15 +136,22 @@ export async function inspectManagedPorts(model: Model, options: LivePortsOption
 export function liveProblems(report: CheckPortsReport): Problem[] {
   return report.ports
     .filter((p) => p.problem)
-    .map((p): Problem => ({
-      severity: p.conflict ? "error" : "warning",
-      path: p.kind === "service" ? `services.${p.name}.port` : p.kind === "reserved" ? `ports.reserved.${p.port}` : `external.${p.name}.port`,
-      service: p.kind === "service" ? p.name : undefined,
-      field: "port",
-      value: p.port,
-      message: `live: ${p.problem}`,
-      fix: p.fix,
-    }));
+    .map(
+      (p): Problem => ({
+        severity: p.conflict ? "error" : "warning",
+        path:
+          p.kind === "service"
+            ? `services.${p.name}.port`
+            : p.kind === "reserved"
+              ? `ports.reserved.${p.port}`
+              : `external.${p.name}.port`,
+        service: p.kind === "service" ? p.name : undefined,
+        field: "port",
+        value: p.port,
+        message: `live: ${p.problem}`,
+        fix: p.fix,
+      }),
+    );
 }
 
 /**
@@ -144,7 +160,10 @@ export function liveProblems(report: CheckPortsReport): Problem[] {
  * command exits 1 for them, not 2.
  * @throws ManifestError when `source` is not valid (call it only after validation passed).
  */
-export async function liveProblemsFor(source: ManifestSource, backendKind: "supervisor" | "systemd" = "supervisor"): Promise<Problem[]> {
+export async function liveProblemsFor(
+  source: ManifestSource,
+  backendKind: "supervisor" | "systemd" = "supervisor",
+): Promise<Problem[]> {
   const { model } = projectFromSource(source);
   return liveProblems(await inspectManagedPorts(model, { backendKind }));
 }

@@ -5,7 +5,11 @@ import { tailLines } from "../inspect/log-tail";
 import type { Service } from "../model/types";
 
 /** Prints the tails, then (with follow) every new byte appended, until interrupted. */
-export async function followLog(ctx: Context, service: Service, options: { lines: number; follow: boolean; stderrOnly: boolean }): Promise<void> {
+export async function followLog(
+  ctx: Context,
+  service: Service,
+  options: { lines: number; follow: boolean; stderrOnly: boolean },
+): Promise<void> {
   const files = options.stderrOnly ? [service.stderrLog] : [service.stdoutLog, service.stderrLog];
   for (const f of files) {
     const text = tailLines(f, options.lines);
@@ -18,7 +22,8 @@ export async function followLog(ctx: Context, service: Service, options: { lines
       for (const f of files) {
         const size = safeSize(f);
         const from = offsets.get(f)!;
-        if (size < from) offsets.set(f, 0); // rotated
+        if (size < from)
+          offsets.set(f, 0); // rotated
         else if (size > from) {
           const fd = openSync(f, "r");
           const buffer = Buffer.alloc(size - from);

@@ -11,7 +11,15 @@ import { isPortFree } from "../inspect/port-probe";
 import { findService } from "../model/lookup";
 import { describeHolder } from "../verify/ownership";
 import { writeFileAtomicSync } from "../write/atomic";
-import { applyAndWait, withChange, failingNow, printDryRun, proposedProject, rememberGood, verifyAfterChange } from "./change-steps";
+import {
+  applyAndWait,
+  withChange,
+  failingNow,
+  printDryRun,
+  proposedProject,
+  rememberGood,
+  verifyAfterChange,
+} from "./change-steps";
 import { generateUnits, summarizePlan } from "./generate";
 import { takeSnapshot } from "./snapshot";
 import { subSteps } from "./report";
@@ -52,63 +60,123 @@ export async function modifyService(ctx: Context, o: ModifyServiceOptions): Prom
     };
     if (o.port !== undefined && o.port !== old.port) {
       const holders = (await listenersByPort([o.port])).get(o.port) ?? [];
-      if (holders.length || !(await isPortFree(o.port))) throw new UsageError(`port ${o.port} (--port) is in use by ${holders.length ? describeHolder(holders[0]) : "another process"}`, 'choose a free port ("orchestrate ports" shows the next free one of each group)');
+      if (holders.length || !(await isPortFree(o.port)))
+        throw new UsageError(
+          `port ${o.port} (--port) is in use by ${holders.length ? describeHolder(holders[0]) : "another process"}`,
+          'choose a free port ("orchestrate ports" shows the next free one of each group)',
+        );
       set("port", o.port, `port ${old.port ?? "none"} → ${o.port}`);
     }
     if (o.command !== undefined) set("command", o.command, `command → ${o.command}`);
     if (o.group !== undefined) set("group", o.group, `group ${old.group ?? "none"} → ${o.group}`);
     if (o.description !== undefined) set("description", o.description, `description → ${o.description}`);
-    if (o.health !== undefined) set("health", o.health === false ? undefined : o.health, o.health === false ? "health check removed" : `health → ${o.health}`);
-    if (o.dependsOn !== undefined) set("dependsOn", o.dependsOn.length ? o.dependsOn : undefined, `dependsOn → [${o.dependsOn.join(", ")}]`);
+    if (o.health !== undefined)
+      set(
+        "health",
+        o.health === false ? undefined : o.health,
+        o.health === false ? "health check removed" : `health → ${o.health}`,
+      );
+    if (o.dependsOn !== undefined)
+      set("dependsOn", o.dependsOn.length ? o.dependsOn : undefined, `dependsOn → [${o.dependsOn.join(", ")}]`);
     if (Object.keys(o.env).length || o.unsetEnv.length) {
       const env = { ...((entry.env as Record<string, string>) ?? {}) };
       for (const k of o.unsetEnv) delete env[k];
       Object.assign(env, o.env);
-      set("env", Object.keys(env).length ? env : undefined, [...Object.keys(o.env).map((k) => `env ${k} set`), ...o.unsetEnv.map((k) => `env ${k} removed`)].join(", "));
+      set(
+        "env",
+        Object.keys(env).length ? env : undefined,
+        [...Object.keys(o.env).map((k) => `env ${k} set`), ...o.unsetEnv.map((k) => `env ${k} removed`)].join(", "),
+      );
     }
-    if (!changes.length) throw new UsageError(`nothing to change for ${o.name}: every given value equals the current one`, "pass at least one of --port, --command, --env, --unset-env, --health, --no-health, --group, --depends-on, --description");
+    if (!changes.length)
+      throw new UsageError(
+        `nothing to change for ${o.name}: every given value equals the current one`,
+        "pass at least one of --port, --command, --env, --unset-env, --health, --no-health, --group, --depends-on, --description",
+      );
     const after = proposedProject(before, raw);
     const service = findService(after.model, o.name);
     if (o.dryRun) {
       printDryRun(ctx, before, after);
       return 0;
     }
-    const snapshot = takeSnapshot(after.model.paths, before.source.text, after.rendered.map((f) => f.path));
+    const snapshot = takeSnapshot(
+      after.model.paths,
+      before.source.text,
+      after.rendered.map((f) => f.path),
+    );
     const backend = createBackend(after.model, { kind: ctx.backend, ...ctx.systemd });
     // systemd that is not there is bad news before anything is written, not a "starts with the fleet" later
     if (backend.kind === "systemd") await backend.ensureRunning();
     const portChanged = old.port !== service.port;
-    const code = await transact(ctx, { command: `modify-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 }, async (state) => {
-      await step(state, "check the change", async (s) => changes.forEach((c) => s.detail(c)), () => `${changes.length} change${changes.length === 1 ? "" : "s"}`);
-      await step(state, "write manifest.json (validated with the rest)", async () => writeFileAtomicSync(path, after.source.text));
-      await step(state, "generate units/", async () => summarizePlan(generateUnits(after.model, { write: true })), (s) => s);
-      const running = service.enabled && (await backend.isRunning());
-      if (portChanged && service.enabled) {
-        await step(state, `test-start ${o.name} alone on port ${service.port}`, async (s) => {
-          const result = await testStart(after.model, service, subSteps(s));
-          if (!result.ok) throw new StepFailed(result.failure ?? "test-start failed");
-        }, () => "passed");
-      } else state.report.begin("test-start").skip(service.enabled ? `port unchanged: the running program holds ${service.port ?? "no port"}; checked by apply and verify` : "disabled");
-      if (!running) {
-        state.report.begin("apply").warn(`${backend.kind === "supervisor" ? "supervisord" : "systemd"} is not running: the change applies at the next "orchestrate restart"`);
-        state.report.begin("verify").skip("nothing running");
-        rememberGood(after);
-        return;
-      }
-      const baseline = await failingNow(before.model, backend);
-      state.restartAfterRollback.push(o.name);
-      await step(state, `apply: restart only ${o.name}`, (s) => applyAndWait(state, s, backend, [service]));
-      await step(state, "verify" + (portChanged && old.port ? ` (and port ${old.port} released)` : ""), async (s) => {
-        const checks = await verifyAfterChange(ctx, s, after.model, backend, baseline, [o.name]);
-        if (portChanged && old.port !== undefined) {
-          const holders = (await listenersByPort([old.port])).get(old.port) ?? [];
-          if (holders.length) throw new StepFailed(`old port ${old.port} is still held by ${describeHolder(holders[0])}`);
-          s.detail(`old port ${old.port} released`);
+    const code = await transact(
+      ctx,
+      { command: `modify-service ${o.name}`, paths: after.model.paths, snapshot, changes, total: 6 },
+      async (state) => {
+        await step(
+          state,
+          "check the change",
+          async (s) => changes.forEach((c) => s.detail(c)),
+          () => `${changes.length} change${changes.length === 1 ? "" : "s"}`,
+        );
+        await step(state, "write manifest.json (validated with the rest)", async () =>
+          writeFileAtomicSync(path, after.source.text),
+        );
+        await step(
+          state,
+          "generate units/",
+          async () => summarizePlan(generateUnits(after.model, { write: true })),
+          (s) => s,
+        );
+        const running = service.enabled && (await backend.isRunning());
+        if (portChanged && service.enabled) {
+          await step(
+            state,
+            `test-start ${o.name} alone on port ${service.port}`,
+            async (s) => {
+              const result = await testStart(after.model, service, subSteps(s));
+              if (!result.ok) throw new StepFailed(result.failure ?? "test-start failed");
+            },
+            () => "passed",
+          );
+        } else
+          state.report
+            .begin("test-start")
+            .skip(
+              service.enabled
+                ? `port unchanged: the running program holds ${service.port ?? "no port"}; checked by apply and verify`
+                : "disabled",
+            );
+        if (!running) {
+          state.report
+            .begin("apply")
+            .warn(
+              `${backend.kind === "supervisor" ? "supervisord" : "systemd"} is not running: the change applies at the next "orchestrate restart"`,
+            );
+          state.report.begin("verify").skip("nothing running");
+          rememberGood(after);
+          return;
         }
-        return checks;
-      }, (checks) => `${checks.filter((c) => c.ok).length}/${checks.length} verified`);
-      rememberGood(after);
-    });
+        const baseline = await failingNow(before.model, backend);
+        state.restartAfterRollback.push(o.name);
+        await step(state, `apply: restart only ${o.name}`, (s) => applyAndWait(state, s, backend, [service]));
+        await step(
+          state,
+          "verify" + (portChanged && old.port ? ` (and port ${old.port} released)` : ""),
+          async (s) => {
+            const checks = await verifyAfterChange(ctx, s, after.model, backend, baseline, [o.name]);
+            if (portChanged && old.port !== undefined) {
+              const holders = (await listenersByPort([old.port])).get(old.port) ?? [];
+              if (holders.length)
+                throw new StepFailed(`old port ${old.port} is still held by ${describeHolder(holders[0])}`);
+              s.detail(`old port ${old.port} released`);
+            }
+            return checks;
+          },
+          (checks) => `${checks.filter((c) => c.ok).length}/${checks.length} verified`,
+        );
+        rememberGood(after);
+      },
+    );
     if (code === 0) ctx.stdout.write(`modified ${o.name}: ${changes.join("; ")}\n`);
     return code;
   });

@@ -53,7 +53,12 @@ export function supervisorMark(pid: number): SupervisorMark | undefined {
     return undefined;
   }
   const mark: SupervisorMark = {};
-  const keys: [string, keyof SupervisorMark][] = [["SUPERVISOR_SERVER_URL=", "serverUrl"], ["SUPERVISOR_PROCESS_NAME=", "program"], ["SERVICE_NAME=", "serviceName"], ["PORT=", "port"]];
+  const keys: [string, keyof SupervisorMark][] = [
+    ["SUPERVISOR_SERVER_URL=", "serverUrl"],
+    ["SUPERVISOR_PROCESS_NAME=", "program"],
+    ["SERVICE_NAME=", "serviceName"],
+    ["PORT=", "port"],
+  ];
   for (const entry of text.split("\0")) {
     for (const [prefix, key] of keys) if (entry.startsWith(prefix)) mark[key] = entry.slice(prefix.length);
   }
@@ -125,7 +130,15 @@ export function commandIndex(models: Model[]): Map<string, CommandOwner[]> {
     for (const service of model.services) {
       for (const command of generatedCommands(model, service)) {
         const owners = index.get(command) ?? [];
-        if (!owners.some((o) => o.service === service.name && o.user === service.user && o.port === service.port && o.directory === service.directory)) {
+        if (
+          !owners.some(
+            (o) =>
+              o.service === service.name &&
+              o.user === service.user &&
+              o.port === service.port &&
+              o.directory === service.directory,
+          )
+        ) {
           owners.push({ service: service.name, user: service.user, port: service.port, directory: service.directory });
         }
         index.set(command, owners);
@@ -156,7 +169,11 @@ export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence 
   if (!facts.marks.has(info.pid)) facts.marks.set(info.pid, supervisorMark(info.pid));
   const mark = facts.marks.get(info.pid);
   if (mark?.serverUrl !== undefined && mark.serverUrl === facts.serverUrl) {
-    return { service: mark.program, rule: "environment", reason: `its environment names this project's supervisord (SUPERVISOR_SERVER_URL=${mark.serverUrl}${mark.program ? `, program ${mark.program}` : ""})` };
+    return {
+      service: mark.program,
+      rule: "environment",
+      reason: `its environment names this project's supervisord (SUPERVISOR_SERVER_URL=${mark.serverUrl}${mark.program ? `, program ${mark.program}` : ""})`,
+    };
   }
   const observed = facts.observedChildren?.get(info.pid);
   if (observed !== undefined && observed === info.startTime) {
@@ -164,14 +181,23 @@ export function leftoverEvidence(info: ProcessInfo, facts: OursFacts): Evidence 
   }
   // the user a program runs as: the manifest's `user`, else whoever runs supervisord (us)
   const uid = facts.uid ?? process.getuid?.() ?? -1;
-  const owners = facts.commands.get(info.command)?.filter(
-    (o) =>
-      (info.uid === uid || (o.user !== undefined && info.user === o.user)) &&
-      mark !== undefined && mark.serviceName === o.service && mark.port === (o.port === undefined ? undefined : String(o.port)) && mark.cwd === o.directory,
-  );
+  const owners = facts.commands
+    .get(info.command)
+    ?.filter(
+      (o) =>
+        (info.uid === uid || (o.user !== undefined && info.user === o.user)) &&
+        mark !== undefined &&
+        mark.serviceName === o.service &&
+        mark.port === (o.port === undefined ? undefined : String(o.port)) &&
+        mark.cwd === o.directory,
+    );
   if (!owners?.length) return undefined;
   const why = orphaned(info, facts);
   if (!why) return undefined;
   const names = owners.map((o) => o.service).join("/");
-  return { service: owners[0].service, rule: "command", reason: `its command, SERVICE_NAME, PORT and folder are those of ${names}, it runs as user ${info.user}, and ${why}` };
+  return {
+    service: owners[0].service,
+    rule: "command",
+    reason: `its command, SERVICE_NAME, PORT and folder are those of ${names}, it runs as user ${info.user}, and ${why}`,
+  };
 }

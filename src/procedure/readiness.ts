@@ -29,7 +29,11 @@ export interface Readiness {
 const FAILED = new Set(["FATAL", "EXITED", "STOPPED", "ABSENT"]);
 
 /** Polls until `service` is ready or `service.readyTimeout` (s) passes. Never throws. */
-export async function waitReady(backend: Backend, service: Service, options: { timeoutMs?: number } = {}): Promise<Readiness> {
+export async function waitReady(
+  backend: Backend,
+  service: Service,
+  options: { timeoutMs?: number } = {},
+): Promise<Readiness> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? service.readyTimeout * 1000;
   const elapsed = () => performance.now() - started;
@@ -42,18 +46,36 @@ export async function waitReady(backend: Backend, service: Service, options: { t
     foreign = undefined;
     [status] = await backend.status([service.name]);
     // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
-    if (status && FAILED.has(status.state) && elapsed() > (status.state === "STOPPED" || status.state === "ABSENT" ? 1000 : 50)) {
+    if (
+      status &&
+      FAILED.has(status.state) &&
+      elapsed() > (status.state === "STOPPED" || status.state === "ABSENT" ? 1000 : 50)
+    ) {
       const holder = lastForeign ? `; port ${service.port} is held by ${lastForeign}` : "";
-      return { name: service.name, ok: false, ms: elapsed(), status, reason: describeState(status) + holder, logTail: await logTail(backend, service.name) };
+      return {
+        name: service.name,
+        ok: false,
+        ms: elapsed(),
+        status,
+        reason: describeState(status) + holder,
+        logTail: await logTail(backend, service.name),
+      };
     }
     if (service.port === undefined) {
       if (status?.state === "RUNNING") return { name: service.name, ok: true, ms: elapsed(), status };
       reason = `${status?.state ?? "unknown"}: not RUNNING yet (startsecs ${service.startSecs})`;
-    } else if ((await acceptsConnections(service.port, "127.0.0.1", 500) || await acceptsConnections(service.port, "::1", 500)) && !(foreign = await foreignHolder(backend, service, status))) {
+    } else if (
+      ((await acceptsConnections(service.port, "127.0.0.1", 500)) ||
+        (await acceptsConnections(service.port, "::1", 500))) &&
+      !(foreign = await foreignHolder(backend, service, status))
+    ) {
       if (!service.health) return { name: service.name, ok: true, ms: elapsed(), status };
       const health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, 2000);
       if (health.ok) return { name: service.name, ok: true, ms: elapsed(), status };
-      reason = health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health}: ${health.error}`;
+      reason =
+        health.status !== undefined
+          ? `health ${service.health} answered ${health.status}, expected 2xx`
+          : `health ${service.health}: ${health.error}`;
     } else if (foreign) {
       lastForeign = foreign;
       // the port answers, but not from this program (it cannot bind: BACKOFF, then FATAL)
@@ -62,7 +84,14 @@ export async function waitReady(backend: Backend, service: Service, options: { t
       reason = `port ${service.port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
     }
     if (elapsed() >= timeoutMs) {
-      return { name: service.name, ok: false, ms: elapsed(), status, reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`, logTail: await logTail(backend, service.name) };
+      return {
+        name: service.name,
+        ok: false,
+        ms: elapsed(),
+        status,
+        reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`,
+        logTail: await logTail(backend, service.name),
+      };
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
     pause = Math.min(pause * 1.5, 200);
@@ -83,7 +112,11 @@ function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable 
  * Who answers on the service's port when it is not the program itself: "PID 4242 (cmd, user …)", or
  * undefined when the listener is inside the program's processes (or cannot be seen at all).
  */
-async function foreignHolder(backend: Backend, service: Service, status: ProgramStatus | undefined): Promise<string | undefined> {
+async function foreignHolder(
+  backend: Backend,
+  service: Service,
+  status: ProgramStatus | undefined,
+): Promise<string | undefined> {
   const { listeners, table } = await sharedSnapshot();
   const onPort = listeners.filter((l) => l.port === service.port);
   if (!onPort.length || onPort.every((l) => l.pids.length === 0)) return undefined; // not visible: do not guess
@@ -115,7 +148,9 @@ export async function waitStarted(backend: Backend, services: Service[]): Promis
   if (!services.length) return;
   const bySeconds = new Map(services.map((s) => [s.name, s.startSecs]));
   const deadline = performance.now() + Math.max(...bySeconds.values()) * 1000 + 2000;
-  const starting = (s: ProgramStatus) => s.state === "STARTING" || (s.state === "RUNNING" && s.uptimeSeconds !== undefined && s.uptimeSeconds < (bySeconds.get(s.name) ?? 0));
+  const starting = (s: ProgramStatus) =>
+    s.state === "STARTING" ||
+    (s.state === "RUNNING" && s.uptimeSeconds !== undefined && s.uptimeSeconds < (bySeconds.get(s.name) ?? 0));
   let pause = 50;
   while (performance.now() < deadline) {
     if (!(await backend.status([...bySeconds.keys()])).some(starting)) return;

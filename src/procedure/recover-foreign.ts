@@ -17,17 +17,30 @@ import type { Step } from "./report";
  */
 export function checkKillForeign(model: Model | undefined, ports: number[]): void {
   if (ports.length === 0) return;
-  if (!model) throw new UsageError(`--kill-foreign ${ports.join(", ")}: no valid manifest (and no last good one) says which ports are managed`, "fix the manifest first (orchestrate validate)");
+  if (!model)
+    throw new UsageError(
+      `--kill-foreign ${ports.join(", ")}: no valid manifest (and no last good one) says which ports are managed`,
+      "fix the manifest first (orchestrate validate)",
+    );
   const managed = managedPorts(model);
   for (const port of ports) {
     const m = managed.find((p) => p.port === port);
     if (!m) {
       throw new UsageError(
         `--kill-foreign ${port}: expected a managed port of this project, found none at ${port}`,
-        `managed ports: ${managed.filter((p) => p.kind !== "external").map((p) => `${p.port} (${p.kind === "service" ? p.name : "reserved"})`).join(", ") || "none"}`,
+        `managed ports: ${
+          managed
+            .filter((p) => p.kind !== "external")
+            .map((p) => `${p.port} (${p.kind === "service" ? p.name : "reserved"})`)
+            .join(", ") || "none"
+        }`,
       );
     }
-    if (m.kind === "external") throw new UsageError(`--kill-foreign ${port}: port ${port} belongs to external ${m.name}; recover never stops an external`, "stop it with its own tools if you really mean to");
+    if (m.kind === "external")
+      throw new UsageError(
+        `--kill-foreign ${port}: port ${port} belongs to external ${m.name}; recover never stops an external`,
+        "stop it with its own tools if you really mean to",
+      );
   }
 }
 
@@ -39,7 +52,12 @@ export interface ForeignResult {
 }
 
 /** Reports every foreign holder; stops those on `killForeign` ports (unless `dryRun`). */
-export async function handleForeign(model: Model, report: CheckPortsReport, step: Step, options: { dryRun: boolean; killForeign: number[] }): Promise<ForeignResult> {
+export async function handleForeign(
+  model: Model,
+  report: CheckPortsReport,
+  step: Step,
+  options: { dryRun: boolean; killForeign: number[] },
+): Promise<ForeignResult> {
   const result: ForeignResult = { leftRunning: [], stopped: [] };
   const targets: Target[] = [];
   for (const check of report.ports) {
@@ -48,15 +66,28 @@ export async function handleForeign(model: Model, report: CheckPortsReport, step
       const kill = options.killForeign.includes(check.port);
       if (!kill || h.pid === undefined || h.startTime === undefined) {
         step.detail(`${label}: FOREIGN ${holderText(h)} — ${h.reason}`);
-        step.detail(`  left running${check.kind === "service" && check.enabled ? `: ${check.name} cannot bind its port while it is there` : ""}; to free it: stop it yourself, or \`orchestrate recover --kill-foreign ${check.port}\``);
+        step.detail(
+          `  left running${check.kind === "service" && check.enabled ? `: ${check.name} cannot bind its port while it is there` : ""}; to free it: stop it yourself, or \`orchestrate recover --kill-foreign ${check.port}\``,
+        );
         if (!result.leftRunning.includes(check.port)) result.leftRunning.push(check.port);
         continue;
       }
       const service = model.services.find((s) => s.port === check.port);
-      const target: Target = { pid: h.pid, startTime: h.startTime, command: h.command ?? "?", user: h.user ?? "?", service: service?.name, reason: `--kill-foreign ${check.port}`, ports: [check.port], ...stopPlan(service) };
+      const target: Target = {
+        pid: h.pid,
+        startTime: h.startTime,
+        command: h.command ?? "?",
+        user: h.user ?? "?",
+        service: service?.name,
+        reason: `--kill-foreign ${check.port}`,
+        ports: [check.port],
+        ...stopPlan(service),
+      };
       if (targets.some((t) => t.pid === target.pid)) continue;
       targets.push(target);
-      step.detail(`${label}: FOREIGN ${holderText(h)} — ${options.dryRun ? "would stop it" : "stopping it"} as asked (--kill-foreign ${check.port}): ${target.signal.slice(3)}, then KILL after ${target.timeoutMs / 1000} s`);
+      step.detail(
+        `${label}: FOREIGN ${holderText(h)} — ${options.dryRun ? "would stop it" : "stopping it"} as asked (--kill-foreign ${check.port}): ${target.signal.slice(3)}, then KILL after ${target.timeoutMs / 1000} s`,
+      );
     }
   }
   if (options.dryRun || targets.length === 0) return result;

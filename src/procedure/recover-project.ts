@@ -43,7 +43,11 @@ export function loadRecoverProject(explicitPath?: string): RecoverProject {
   if (project.lastGood) {
     try {
       const text = project.lastGood.manifestText;
-      project.fallback = projectFromSource({ path, text, raw: parseManifestText(text, `${lastGoodPath(paths)} (manifestText)`) });
+      project.fallback = projectFromSource({
+        path,
+        text,
+        raw: parseManifestText(text, `${lastGoodPath(paths)} (manifestText)`),
+      });
     } catch {
       /* a last good manifest that no longer validates (the rules changed): unusable */
     }

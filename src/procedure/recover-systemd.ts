@@ -33,13 +33,19 @@ import { printChecks } from "./verify-table";
  * @throws UsageError (exit 2) when there is no valid manifest to start from (nothing is stopped) or a
  * --kill-foreign port is not managed; OperationError when systemd is not running.
  */
-export async function recoverSystemd(ctx: Context, options: { dryRun?: boolean; killForeign?: number[] }): Promise<number> {
+export async function recoverSystemd(
+  ctx: Context,
+  options: { dryRun?: boolean; killForeign?: number[] },
+): Promise<number> {
   const dryRun = options.dryRun === true;
   const killForeign = options.killForeign ?? [];
   const project = loadRecoverProject(ctx.manifest);
   const { paths, model, models } = project;
   if (!model) {
-    throw new UsageError(`${project.path} is invalid (${project.invalid?.message ?? "unreadable"}) and run/last-good.json holds no last good state: nothing was stopped`, 'fix the manifest ("orchestrate validate" lists every problem), then run recover again');
+    throw new UsageError(
+      `${project.path} is invalid (${project.invalid?.message ?? "unreadable"}) and run/last-good.json holds no last good state: nothing was stopped`,
+      'fix the manifest ("orchestrate validate" lists every problem), then run recover again',
+    );
   }
   checkKillForeign(model, killForeign);
   const backend = systemdBackendFor(model, ctx.systemd);
@@ -63,20 +69,30 @@ export async function recoverSystemd(ctx: Context, options: { dryRun?: boolean; 
       s2.detail(note);
       changes.push(note);
     }
-    s2.ok(`${reaped.length ? `${reaped.length} test-start child stopped; ` : ""}nothing else can be left: KillMode=control-group kills every process of a unit's cgroup`);
+    s2.ok(
+      `${reaped.length ? `${reaped.length} test-start child stopped; ` : ""}nothing else can be left: KillMode=control-group kills every process of a unit's cgroup`,
+    );
 
     const s3 = report.begin("check managed ports for foreign processes");
     const live = checkPorts(model, await livePortFacts(model, { backendKind: "systemd", alsoModels: models }));
     const foreign = await handleForeign(model, live, s3, { dryRun, killForeign });
-    if (foreign.stopped.length) changes.push(`stopped foreign ${foreign.stopped.map((o) => `PID ${o.target.pid}`).join(", ")} (--kill-foreign)`);
-    if (foreign.leftRunning.length) s3.warn(`foreign process${foreign.leftRunning.length === 1 ? "" : "es"} left running on port ${foreign.leftRunning.join(", ")}`);
+    if (foreign.stopped.length)
+      changes.push(`stopped foreign ${foreign.stopped.map((o) => `PID ${o.target.pid}`).join(", ")} (--kill-foreign)`);
+    if (foreign.leftRunning.length)
+      s3.warn(
+        `foreign process${foreign.leftRunning.length === 1 ? "" : "es"} left running on port ${foreign.leftRunning.join(", ")}`,
+      );
     else s3.ok(foreign.stopped.length ? "foreign holders stopped as asked" : "no foreign holder");
 
     const s4 = report.begin("validate the manifest");
-    if (project.invalid) for (const line of formatProblems(ctx, project.invalid.problems, project.path).trimEnd().split("\n")) s4.detail(line);
+    if (project.invalid)
+      for (const line of formatProblems(ctx, project.invalid.problems, project.path).trimEnd().split("\n"))
+        s4.detail(line);
     if (project.current) s4.ok(`valid: ${model.services.length} services`);
     else {
-      s4.warn(`${project.path} is invalid; using the LAST GOOD manifest and units saved ${project.lastGood?.time} in run/last-good.json; manifest.json is left as is`);
+      s4.warn(
+        `${project.path} is invalid; using the LAST GOOD manifest and units saved ${project.lastGood?.time} in run/last-good.json; manifest.json is left as is`,
+      );
       changes.push("used the last good manifest");
     }
 
@@ -91,12 +107,17 @@ export async function recoverSystemd(ctx: Context, options: { dryRun?: boolean; 
     }
     applyPlan(plan, paths);
     const applied = await backend.apply();
-    s5.detail(`installed: added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`);
+    s5.detail(
+      `installed: added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
+    );
     const readiness = await startInOrder(model, backend, enabled, { restart: false, onLine: (l) => s5.detail(l) });
     const failed = readiness.filter((r) => !r.ok);
     if (failed.length) s5.fail(`${failed.length} of ${enabled.length} not ready`);
     else s5.ok(`${enabled.length} services ready`);
-    await waitStarted(backend, enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
+    await waitStarted(
+      backend,
+      enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+    );
 
     const s6 = report.begin("verify");
     const checks = await verifyServices(model, backend, model.services);
@@ -106,7 +127,12 @@ export async function recoverSystemd(ctx: Context, options: { dryRun?: boolean; 
     else s6.ok(`${checks.length}/${checks.length} verified`);
     const ok = !bad.length && !failed.length && !foreign.leftRunning.length;
     if (ok && project.current) saveLastGood(paths, project.current.source.text, plan.rendered);
-    recordChange(paths, { command: "recover --backend systemd", changes, outcome: ok ? "applied" : "failed", reason: ok ? undefined : bad.map((c) => `${c.name}: ${c.problems[0]}`).join("; ") });
+    recordChange(paths, {
+      command: "recover --backend systemd",
+      changes,
+      outcome: ok ? "applied" : "failed",
+      reason: ok ? undefined : bad.map((c) => `${c.name}: ${c.problems[0]}`).join("; "),
+    });
     return ok ? 0 : 1;
   };
   return dryRun ? body() : withManifestLock(paths.manifest, body, { waitMs: 30_000 });

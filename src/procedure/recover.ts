@@ -47,7 +47,6 @@ export interface RecoverOptions {
   backend?: SupervisordBackendOptions;
 }
 
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
@@ -69,7 +68,11 @@ export async function recoverProcedure(ctx: Context, options: RecoverOptions = {
   return withManifestLock(project.paths.manifest, () => recoverLocked(ctx, options, project), { waitMs: 30_000 });
 }
 
-async function recoverLocked(ctx: Context, options: RecoverOptions, project: ReturnType<typeof loadRecoverProject>): Promise<number> {
+async function recoverLocked(
+  ctx: Context,
+  options: RecoverOptions,
+  project: ReturnType<typeof loadRecoverProject>,
+): Promise<number> {
   const dryRun = options.dryRun === true;
   const killForeign = options.killForeign ?? [];
   const { paths, model, models } = project;
@@ -81,7 +84,13 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
   const s1 = report.begin("stop supervisord");
   const pidfileBefore = readPidfile(paths.pidfile);
   const daemon = await stopSupervisord(paths, s1, { dryRun, timeouts: options.daemonStop });
-  s1.ok(daemon.pid === undefined ? "was not running" : dryRun ? "planned" : `stopped (${daemon.escalation === "rpc" ? "RPC shutdown" : daemon.escalation})`);
+  s1.ok(
+    daemon.pid === undefined
+      ? "was not running"
+      : dryRun
+        ? "planned"
+        : `stopped (${daemon.escalation === "rpc" ? "RPC shutdown" : daemon.escalation})`,
+  );
   if (!dryRun && daemon.pid !== undefined) changes.push(`stopped supervisord PID ${daemon.pid} (${daemon.escalation})`);
 
   const s2 = report.begin("stop what this project's supervisord left running");
@@ -94,49 +103,87 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
   const table = await listProcesses();
   const servicePorts = (model?.services ?? []).flatMap((s) => (s.port === undefined ? [] : [s.port]));
   const listeners = servicePorts.length ? (await inspectListeners({ ports: servicePorts })).listeners : [];
-  const exclude = dryRun && daemon.pid !== undefined && daemon.answered ? await descendants(daemon.pid, table) : new Set<number>();
+  const exclude =
+    dryRun && daemon.pid !== undefined && daemon.answered ? await descendants(daemon.pid, table) : new Set<number>();
   const facts: OursFacts = {
     serverUrl: `unix://${paths.socket}`,
     commands: commandIndex(models),
     processes: table,
     marks: new Map(),
     // the supervisord whose session its orphans keep: the one stopped in step 1, else a dead one from the pidfile
-    formerSupervisord: daemon.pid ?? (pidfileBefore !== undefined && !isAlive(pidfileBefore) ? pidfileBefore : undefined),
+    formerSupervisord:
+      daemon.pid ?? (pidfileBefore !== undefined && !isAlive(pidfileBefore) ? pidfileBefore : undefined),
     observedChildren: daemon.children,
   };
   const targets = findLeftovers(models, facts, table, listeners, exclude);
-  if (exclude.size > 1) s2.detail(`${plural(exclude.size - 1, "process")} under the running supervisord: its own shutdown (step 1) stops them`);
-  for (const t of targets) s2.detail(`${targetText(t)}; ${dryRun ? "would send" : "sending"} ${t.signal.slice(3)}, KILL after ${t.timeoutMs / 1000} s`);
+  if (exclude.size > 1)
+    s2.detail(
+      `${plural(exclude.size - 1, "process")} under the running supervisord: its own shutdown (step 1) stops them`,
+    );
+  for (const t of targets)
+    s2.detail(
+      `${targetText(t)}; ${dryRun ? "would send" : "sending"} ${t.signal.slice(3)}, KILL after ${t.timeoutMs / 1000} s`,
+    );
   const outcomes = dryRun ? [] : await stopTargets(targets);
   for (const o of outcomes) s2.detail(`  PID ${o.target.pid}: ${o.text}`);
   const survivors = outcomes.filter((o) => o.outcome === "survived" || o.outcome === "not permitted");
   if (outcomes.length) changes.push(`stopped ${plural(outcomes.length - survivors.length, "leftover")}`);
   if (targets.length === 0) s2.ok("none found");
   else if (dryRun) s2.ok(`${plural(targets.length, "leftover")} would be stopped`);
-  else if (survivors.length) s2.fail(`${survivors.length} of ${targets.length} could not be stopped: ${survivors.map((o) => o.target.pid).join(", ")}`);
-  else s2.ok(`${plural(targets.length, "leftover")} stopped (${outcomes.filter((o) => o.outcome === "killed").length} needed KILL)`);
+  else if (survivors.length)
+    s2.fail(
+      `${survivors.length} of ${targets.length} could not be stopped: ${survivors.map((o) => o.target.pid).join(", ")}`,
+    );
+  else
+    s2.ok(
+      `${plural(targets.length, "leftover")} stopped (${outcomes.filter((o) => o.outcome === "killed").length} needed KILL)`,
+    );
 
   const s3 = report.begin("check managed ports for foreign processes");
   let foreignLeft: number[] = [];
   if (!model) s3.skip("no valid manifest: managed ports unknown");
   else {
-    const live = checkPorts(model, await livePortFacts(model, { alsoModels: models, probeTimeoutMs: options.daemonStop?.probeMs }));
+    const live = checkPorts(
+      model,
+      await livePortFacts(model, { alsoModels: models, probeTimeoutMs: options.daemonStop?.probeMs }),
+    );
     const result = await handleForeign(model, live, s3, { dryRun, killForeign });
     foreignLeft = result.leftRunning;
-    if (result.stopped.length) changes.push(`stopped foreign ${result.stopped.map((o) => `PID ${o.target.pid} on ${o.target.ports.join(",")}`).join(", ")} (--kill-foreign)`);
-    if (foreignLeft.length) s3.warn(`foreign process${foreignLeft.length === 1 ? "" : "es"} left running on port ${foreignLeft.join(", ")}`);
-    else s3.ok(result.stopped.length ? `${plural(result.stopped.length, "foreign holder")} stopped as asked` : "no foreign holder");
+    if (result.stopped.length)
+      changes.push(
+        `stopped foreign ${result.stopped.map((o) => `PID ${o.target.pid} on ${o.target.ports.join(",")}`).join(", ")} (--kill-foreign)`,
+      );
+    if (foreignLeft.length)
+      s3.warn(`foreign process${foreignLeft.length === 1 ? "" : "es"} left running on port ${foreignLeft.join(", ")}`);
+    else
+      s3.ok(
+        result.stopped.length
+          ? `${plural(result.stopped.length, "foreign holder")} stopped as asked`
+          : "no foreign holder",
+      );
   }
 
   const s4 = report.begin("validate the manifest");
-  if (project.invalid) for (const line of formatProblems(ctx, project.invalid.problems, project.path).trimEnd().split("\n")) s4.detail(line);
+  if (project.invalid)
+    for (const line of formatProblems(ctx, project.invalid.problems, project.path).trimEnd().split("\n"))
+      s4.detail(line);
   if (project.current) s4.ok(`valid: ${plural(project.current.model.services.length, "service")}`);
   else if (project.fallback) {
-    s4.warn(`${project.path} is invalid (${project.invalid?.message}); using the LAST GOOD manifest and units saved ${project.lastGood?.time} in run/last-good.json; manifest.json is left as is: fix it, then run "orchestrate restart"`);
+    s4.warn(
+      `${project.path} is invalid (${project.invalid?.message}); using the LAST GOOD manifest and units saved ${project.lastGood?.time} in run/last-good.json; manifest.json is left as is: fix it, then run "orchestrate restart"`,
+    );
     changes.push("used the last good manifest");
   } else {
-    s4.fail(`${project.invalid?.message}; there is no last good state in run/last-good.json to fall back to: fix the manifest (orchestrate validate) and run recover again`);
-    if (!dryRun) recordChange(paths, { command: "recover", changes, outcome: "failed", reason: "invalid manifest, no last good state" });
+    s4.fail(
+      `${project.invalid?.message}; there is no last good state in run/last-good.json to fall back to: fix the manifest (orchestrate validate) and run recover again`,
+    );
+    if (!dryRun)
+      recordChange(paths, {
+        command: "recover",
+        changes,
+        outcome: "failed",
+        reason: "invalid manifest, no last good state",
+      });
     return 1;
   }
   const active = model!;
@@ -146,7 +193,9 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
   s5.detail(`units/: ${summarizePlan(plan)}${project.current ? "" : " (restored from the last good state)"}`);
   const enabled = active.services.filter((s) => s.enabled);
   if (dryRun) {
-    s5.detail(`would start supervisord (units/supervisord.conf), then ${active.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`);
+    s5.detail(
+      `would start supervisord (units/supervisord.conf), then ${active.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`,
+    );
     s5.ok("planned");
     report.begin("verify").skip("dry run");
     return 0;
@@ -168,7 +217,10 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
     if (failed) s5.fail(`${failed} of ${enabled.length} not ready`);
     else s5.ok(`${plural(enabled.length, "service")} ready`);
 
-    await waitStarted(backend, enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
+    await waitStarted(
+      backend,
+      enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+    );
     const s6 = report.begin("verify");
     const checks = await verifyServices(active, backend, active.services);
     printChecks(ctx, checks, (line) => s6.detail(line));
@@ -177,10 +229,19 @@ async function recoverLocked(ctx: Context, options: RecoverOptions, project: Ret
     else s6.ok(`${checks.length}/${checks.length} verified`);
     const ok = bad.length === 0 && failed === 0 && survivors.length === 0;
     if (ok && project.current) saveLastGood(paths, project.current.source.text, plan.rendered);
-    recordChange(paths, { command: "recover", changes, outcome: ok ? "applied" : "failed", reason: ok ? undefined : [...bad.map((c) => `${c.name}: ${c.problems[0]}`), ...survivors.map((o) => `PID ${o.target.pid}: ${o.text}`)].join("; ") });
+    recordChange(paths, {
+      command: "recover",
+      changes,
+      outcome: ok ? "applied" : "failed",
+      reason: ok
+        ? undefined
+        : [
+            ...bad.map((c) => `${c.name}: ${c.problems[0]}`),
+            ...survivors.map((o) => `PID ${o.target.pid}: ${o.text}`),
+          ].join("; "),
+    });
     return ok ? 0 : 1;
   } finally {
     backend.rpc.close();
   }
 }
-

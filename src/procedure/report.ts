@@ -63,7 +63,9 @@ export class StepReporter {
       this.records.push({ number, title, status, summary, details, ms });
       if (this.quiet) return;
       const [mark, colour] = MARK[status];
-      this.ctx.stdout.write(`      ${paint(this.ctx, colour, `${mark} ${status}`)}${summary ? ` — ${summary}` : ""} ${paint(this.ctx, "dim", `(${duration(ms)})`)}\n`);
+      this.ctx.stdout.write(
+        `      ${paint(this.ctx, colour, `${mark} ${status}`)}${summary ? ` — ${summary}` : ""} ${paint(this.ctx, "dim", `(${duration(ms)})`)}\n`,
+      );
     };
     return {
       detail: (line) => {
@@ -98,7 +100,9 @@ export function subSteps(parent: Step): StepSink {
       const finish = (status: StepStatus, summary = "") => {
         if (done) return;
         done = true;
-        parent.detail(`${MARK[status][0]} ${title}${summary ? ` — ${summary}` : ""} (${duration(performance.now() - started)})`);
+        parent.detail(
+          `${MARK[status][0]} ${title}${summary ? ` — ${summary}` : ""} (${duration(performance.now() - started)})`,
+        );
       };
       return {
         detail: (line) => parent.detail(`  ${line}`),

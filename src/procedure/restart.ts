@@ -45,9 +45,15 @@ async function restartLocked(ctx: Context, options: RestartOptions): Promise<num
   const { model } = project;
   const selected = selectServices(model, options.names);
   const disabled = selected.filter((s) => !s.enabled && options.names?.includes(s.name));
-  if (disabled.length) throw new UsageError(`${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`, "set enabled: true in the manifest to run it");
+  if (disabled.length)
+    throw new UsageError(
+      `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`,
+      "set enabled: true in the manifest to run it",
+    );
   for (const note of await reapTestStart(model.paths)) s1.detail(note);
-  s1.ok(`${model.services.length} services, ${project.warnings.length} warning${project.warnings.length === 1 ? "" : "s"}`);
+  s1.ok(
+    `${model.services.length} services, ${project.warnings.length} warning${project.warnings.length === 1 ? "" : "s"}`,
+  );
 
   const s2 = report.begin("generate units/");
   const plan = generateUnits(model, { write: true });
@@ -56,23 +62,37 @@ async function restartLocked(ctx: Context, options: RestartOptions): Promise<num
   const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
   const s3 = report.begin(`ensure ${backend.kind === "supervisor" ? "supervisord" : "systemd"} is running`);
   const { started } = await backend.ensureRunning();
-  s3.ok(started ? `started (${backend.kind === "supervisor" ? "run/supervisord.sock" : "systemd"})` : "already running");
+  s3.ok(
+    started ? `started (${backend.kind === "supervisor" ? "run/supervisord.sock" : "systemd"})` : "already running",
+  );
 
   const s4 = report.begin("apply configuration");
   const applied = await backend.apply();
   const fresh = new Set([...applied.added, ...applied.changed]);
-  s4.ok(fresh.size || applied.removed.length ? `added ${list(applied.added)}, changed ${list(applied.changed)}, removed ${list(applied.removed)}` : "no program changed");
+  s4.ok(
+    fresh.size || applied.removed.length
+      ? `added ${list(applied.added)}, changed ${list(applied.changed)}, removed ${list(applied.removed)}`
+      : "no program changed",
+  );
 
   const services = selected.filter((s) => s.enabled);
   const s5 = report.begin(`start ${services.length} service${services.length === 1 ? "" : "s"} in dependency order`);
   const restartRunning = options.restartRunning !== false && !started;
-  const readiness = await startInOrder(model, backend, services, { restart: restartRunning, fresh, onLine: (l) => s5.detail(l) });
+  const readiness = await startInOrder(model, backend, services, {
+    restart: restartRunning,
+    fresh,
+    onLine: (l) => s5.detail(l),
+  });
   const failed = readiness.filter((r) => !r.ok);
-  if (failed.length) s5.fail(`${failed.length} of ${services.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
+  if (failed.length)
+    s5.fail(`${failed.length} of ${services.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
   else s5.ok(`${services.length} ready`);
 
   // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
-  await waitStarted(backend, services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)));
+  await waitStarted(
+    backend,
+    services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+  );
   const s6 = report.begin("verify");
   // CPU and memory right after a start say nothing and cost two getconf spawns: "orchestrate verify" shows them
   const checks = await verifyServices(model, backend, options.names ? services : model.services, { usage: false });
@@ -88,7 +108,15 @@ async function restartLocked(ctx: Context, options: RestartOptions): Promise<num
   ];
   const label = `restart${options.names ? ` ${options.names.join(" ")}` : ""}`;
   if (failed.length || bad.length) {
-    recordChange(model.paths, { command: label, changes, outcome: "failed", reason: [...failed.map((r) => `${r.name}: ${r.reason}`), ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`)].join(" · ") });
+    recordChange(model.paths, {
+      command: label,
+      changes,
+      outcome: "failed",
+      reason: [
+        ...failed.map((r) => `${r.name}: ${r.reason}`),
+        ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+      ].join(" · "),
+    });
     return 1;
   }
   if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
@@ -121,7 +149,8 @@ export async function startInOrder(
   const levels = model.levels.map((level) => level.filter((n) => chosen.has(n))).filter((l) => l.length);
   const byName = new Map(model.services.map((s) => [s.name, s]));
   if (options.restart) {
-    for (const level of [...levels].reverse()) await Promise.all(level.filter((n) => !fresh.has(n)).map((n) => backend.stop(n)));
+    for (const level of [...levels].reverse())
+      await Promise.all(level.filter((n) => !fresh.has(n)).map((n) => backend.stop(n)));
   }
   const results: Readiness[] = [];
   const failed = new Set<string>();
@@ -130,7 +159,12 @@ export async function startInOrder(
     for (const n of level.filter((n) => !runnable.includes(n))) {
       failed.add(n);
       const missing = byName.get(n)!.dependsOn.filter((d) => failed.has(d));
-      results.push({ name: n, ok: false, ms: 0, reason: `not started: depends on ${missing.join(", ")}, which did not become ready` });
+      results.push({
+        name: n,
+        ok: false,
+        ms: 0,
+        reason: `not started: depends on ${missing.join(", ")}, which did not become ready`,
+      });
       options.onLine?.(`✗ ${n}: not started, depends on ${missing.join(", ")}`);
     }
     await Promise.all(runnable.filter((n) => !autostarted.has(n)).map((n) => backend.start(n)));
@@ -138,7 +172,10 @@ export async function startInOrder(
     for (const r of ready) {
       results.push(r);
       const s = byName.get(r.name)!;
-      if (r.ok) options.onLine?.(`✓ level ${i}: ${r.name} ready in ${duration(r.ms)}${s.port ? ` (port ${s.port}${s.health ? `, ${s.health} 2xx` : ""})` : " (RUNNING)"}`);
+      if (r.ok)
+        options.onLine?.(
+          `✓ level ${i}: ${r.name} ready in ${duration(r.ms)}${s.port ? ` (port ${s.port}${s.health ? `, ${s.health} 2xx` : ""})` : " (RUNNING)"}`,
+        );
       else {
         failed.add(r.name);
         options.onLine?.(`✗ level ${i}: ${r.name}: ${r.reason}`);

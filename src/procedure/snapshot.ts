@@ -27,7 +27,8 @@ function read(path: string): { content: string; mode: number } | null {
 /** Captures the manifest and every generated file, plus `extra` paths a change may create. */
 export function takeSnapshot(paths: ProjectPaths, manifestText: string, extra: Iterable<string> = []): Snapshot {
   const files = new Map<string, { content: string; mode: number } | null>();
-  for (const p of [STATE_FILE, ...Object.keys(readState(paths.root).files), ...extra]) if (!files.has(p)) files.set(p, read(join(paths.root, p)));
+  for (const p of [STATE_FILE, ...Object.keys(readState(paths.root).files), ...extra])
+    if (!files.has(p)) files.set(p, read(join(paths.root, p)));
   return { manifestText, files };
 }
 

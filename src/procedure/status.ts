@@ -37,14 +37,36 @@ export interface StatusReport {
 /** Gathers the status of every service; with the manager down, every enabled service is "not running". */
 export async function statusReport(model: Model, backend: Backend): Promise<StatusReport> {
   const running = await backend.isRunning();
-  if (!running) return { manager: "not running", services: model.services.map((s) => ({ name: s.name, enabled: s.enabled, state: s.enabled ? "NOT RUNNING" : "DISABLED", port: s.port, problems: [] })) };
+  if (!running)
+    return {
+      manager: "not running",
+      services: model.services.map((s) => ({
+        name: s.name,
+        enabled: s.enabled,
+        state: s.enabled ? "NOT RUNNING" : "DISABLED",
+        port: s.port,
+        problems: [],
+      })),
+    };
   const checks = new Map((await verifyServices(model, backend, model.services)).map((c) => [c.name, c]));
   return {
     manager: "running",
     services: model.services.map((s) => {
       const c = checks.get(s.name);
       if (!c) return { name: s.name, enabled: false, state: "DISABLED", port: s.port, problems: [] };
-      return { name: s.name, enabled: true, state: c.state, pid: c.pid, port: s.port, uptimeSeconds: c.uptimeSeconds, cpu: c.usage?.cpu, memoryBytes: c.usage?.memoryBytes, health: c.health ? (c.health.status ?? "error") : undefined, restarts: c.restarts, problems: c.problems };
+      return {
+        name: s.name,
+        enabled: true,
+        state: c.state,
+        pid: c.pid,
+        port: s.port,
+        uptimeSeconds: c.uptimeSeconds,
+        cpu: c.usage?.cpu,
+        memoryBytes: c.usage?.memoryBytes,
+        health: c.health ? (c.health.status ?? "error") : undefined,
+        restarts: c.restarts,
+        problems: c.problems,
+      };
     }),
   };
 }
@@ -53,8 +75,20 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
 export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: StatusReport): void {
   const rows = [["SERVICE", "STATE", "PID", "PORT", "UPTIME", "CPU", "MEM", "HEALTH"]];
   for (const s of report.services) {
-    rows.push([s.name, s.state, s.pid ? String(s.pid) : "-", s.port ? String(s.port) : "-", s.uptimeSeconds !== undefined ? `${s.uptimeSeconds} s` : "-", s.cpu !== undefined ? `${s.cpu.toFixed(1)}%` : "-", s.memoryBytes !== undefined ? formatBytes(s.memoryBytes) : "-", s.health !== undefined ? String(s.health) : "-"]);
+    rows.push([
+      s.name,
+      s.state,
+      s.pid ? String(s.pid) : "-",
+      s.port ? String(s.port) : "-",
+      s.uptimeSeconds !== undefined ? `${s.uptimeSeconds} s` : "-",
+      s.cpu !== undefined ? `${s.cpu.toFixed(1)}%` : "-",
+      s.memoryBytes !== undefined ? formatBytes(s.memoryBytes) : "-",
+      s.health !== undefined ? String(s.health) : "-",
+    ]);
   }
   ctx.stdout.write(table(rows));
-  if (report.manager === "not running") ctx.stdout.write(paint(ctx, "yellow", 'the process manager is not running: "orchestrate restart" starts the fleet\n'));
+  if (report.manager === "not running")
+    ctx.stdout.write(
+      paint(ctx, "yellow", 'the process manager is not running: "orchestrate restart" starts the fleet\n'),
+    );
 }

@@ -33,7 +33,13 @@ function recordPath(paths: Pick<ProjectPaths, "run">, service: string): string {
 export async function recordTestStart(paths: Pick<ProjectPaths, "run">, service: string, pid: number): Promise<void> {
   const [child, owner] = await Promise.all([processInfo(pid), processInfo(process.pid)]);
   if (!child || !owner) return;
-  const record: TestStartRecord = { service, pid, startTime: child.startTime, ownerPid: process.pid, ownerStartTime: owner.startTime };
+  const record: TestStartRecord = {
+    service,
+    pid,
+    startTime: child.startTime,
+    ownerPid: process.pid,
+    ownerStartTime: owner.startTime,
+  };
   writeFileAtomicSync(recordPath(paths, service), JSON.stringify(record) + "\n", 0o600);
 }
 

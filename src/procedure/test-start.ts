@@ -36,7 +36,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<U>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<U>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -53,11 +56,16 @@ export async function testStart(model: Model, service: Service, report: StepSink
       const step = report.begin(`port ${service.port} is free`);
       const holders = (await listenersByPort([service.port])).get(service.port) ?? [];
       if (holders.length || !(await isPortFree(service.port))) {
-        const msg = holders.length ? `port ${service.port} is already held by ${describeHolder(holders[0])}` : `port ${service.port} is already in use`;
+        const msg = holders.length
+          ? `port ${service.port} is already held by ${describeHolder(holders[0])}`
+          : `port ${service.port} is already in use`;
         step.fail(msg);
         // the service itself, already running (under supervisord, systemd or by hand), is the usual holder
         const itself = holders.some((h) => h.pid !== undefined && supervisorMark(h.pid)?.serviceName === service.name);
-        if (itself) return fail(`${msg}: that is ${service.name} itself, already running; stop it first ("orchestrate stop ${service.name}"), then test-start it`);
+        if (itself)
+          return fail(
+            `${msg}: that is ${service.name} itself, already running; stop it first ("orchestrate stop ${service.name}"), then test-start it`,
+          );
         return fail(`${msg}: stop that process or choose another port ("orchestrate check-ports" shows every holder)`);
       }
       step.ok();
@@ -68,15 +76,24 @@ export async function testStart(model: Model, service: Service, report: StepSink
     const as = service.user !== undefined && process.getuid?.() === 0 ? userIds(service.user) : undefined;
     if (service.user !== undefined && process.getuid?.() === 0 && !as) {
       report.begin(`run as user ${service.user}`).fail(`user "${service.user}" is not in /etc/passwd`);
-      return fail(`user "${service.user}" (services.${service.name}.user) does not exist on this host: create it or remove "user"`);
+      return fail(
+        `user "${service.user}" (services.${service.name}.user) does not exist on this host: create it or remove "user"`,
+      );
     }
     const start = report.begin(`start ${service.name} alone${as ? ` as ${service.user}` : ""}: ${spec.argv.join(" ")}`);
     try {
-      child = await spawnService(spec.argv, { cwd: spec.cwd, env: launchEnvironment({ env: spec.env }), uid: as?.uid, gid: as?.gid });
+      child = await spawnService(spec.argv, {
+        cwd: spec.cwd,
+        env: launchEnvironment({ env: spec.env }),
+        uid: as?.uid,
+        gid: as?.gid,
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       start.fail(`${err.code ?? "error"}: ${err.message}`);
-      return fail(`cannot start ${spec.argv[0]} in ${spec.cwd}: ${err.code === "ENOENT" ? "not found (check the command and directory)" : err.message}`);
+      return fail(
+        `cannot start ${spec.argv[0]} in ${spec.cwd}: ${err.code === "ENOENT" ? "not found (check the command and directory)" : err.message}`,
+      );
     }
     void child.exited.then((e) => (exited = e));
     await recordTestStart(model.paths, service.name, child.pid);
@@ -91,17 +108,27 @@ export async function testStart(model: Model, service: Service, report: StepSink
       for (;;) {
         if (exited) {
           listen.fail(`exited (${exited.signal ?? `code ${exited.exitCode}`}) before listening`);
-          return fail(`${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} before listening on ${service.port}`);
+          return fail(
+            `${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} before listening on ${service.port}`,
+          );
         }
-        if ((await acceptsConnections(service.port, "127.0.0.1", 300)) || (await acceptsConnections(service.port, "::1", 300))) break;
+        if (
+          (await acceptsConnections(service.port, "127.0.0.1", 300)) ||
+          (await acceptsConnections(service.port, "::1", 300))
+        )
+          break;
         if (pause >= 100) {
           const tree = await descendants(child.pid);
-          elsewhere = [...new Set((await listListeners()).filter((l) => l.pids.some((p) => tree.has(p))).map((l) => l.port))];
+          elsewhere = [
+            ...new Set((await listListeners()).filter((l) => l.pids.some((p) => tree.has(p))).map((l) => l.port)),
+          ];
           if (elsewhere.length && elsewhereSince === undefined) elsewhereSince = performance.now();
         }
         const now = performance.now();
         if (now >= deadline || (elsewhereSince !== undefined && now - elsewhereSince > 2000)) {
-          const msg = elsewhere.length ? `listens on ${elsewhere.join(", ")}, expected ${service.port}: hardcoded port? (read PORT from the environment)` : `nothing listens on ${service.port} after ${service.readyTimeout} s (readyTimeout)`;
+          const msg = elsewhere.length
+            ? `listens on ${elsewhere.join(", ")}, expected ${service.port}: hardcoded port? (read PORT from the environment)`
+            : `nothing listens on ${service.port} after ${service.readyTimeout} s (readyTimeout)`;
           listen.fail(msg);
           return fail(msg);
         }
@@ -115,7 +142,9 @@ export async function testStart(model: Model, service: Service, report: StepSink
       const listeners = (await listenersByPort([service.port])).get(service.port) ?? [];
       const ours = listeners.find((l) => l.pids.some((p) => tree.has(p)));
       if (!ours) {
-        const msg = listeners.length ? `port ${service.port} is held by ${describeHolder(listeners[0])}, not by ${service.name} (pid ${child.pid})` : `the listener on ${service.port} could not be attributed`;
+        const msg = listeners.length
+          ? `port ${service.port} is held by ${describeHolder(listeners[0])}, not by ${service.name} (pid ${child.pid})`
+          : `the listener on ${service.port} could not be attributed`;
         own.fail(msg);
         return fail(msg);
       }
@@ -129,7 +158,10 @@ export async function testStart(model: Model, service: Service, report: StepSink
           last = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health });
         }
         if (!last.ok) {
-          const msg = last.status !== undefined ? `health ${service.health} answered ${last.status}, expected 2xx` : `health ${service.health}: ${last.error}`;
+          const msg =
+            last.status !== undefined
+              ? `health ${service.health} answered ${last.status}, expected 2xx`
+              : `health ${service.health}: ${last.error}`;
           h.fail(msg);
           return fail(msg);
         }
@@ -148,10 +180,16 @@ export async function testStart(model: Model, service: Service, report: StepSink
 
     const stop = report.begin(`Ctrl+C (SIGINT) stops it within ${service.stopTimeout} s`);
     child.signalGroup("SIGINT");
-    const stopped = await within(child.exited.then(() => true), service.stopTimeout * 1000, false);
+    const stopped = await within(
+      child.exited.then(() => true),
+      service.stopTimeout * 1000,
+      false,
+    );
     if (!stopped) {
       stop.fail(`still running ${service.stopTimeout} s after SIGINT (stopTimeout); killed with SIGKILL`);
-      return fail(`${service.name} ignores Ctrl+C: it did not exit within stopTimeout ${service.stopTimeout} s; handle SIGINT/SIGTERM and exit`);
+      return fail(
+        `${service.name} ignores Ctrl+C: it did not exit within stopTimeout ${service.stopTimeout} s; handle SIGINT/SIGTERM and exit`,
+      );
     }
     const end = await child.exited;
     stop.ok(end.signal ? `ended by ${end.signal}` : `exit code ${end.exitCode}`);

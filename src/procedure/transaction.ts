@@ -25,7 +25,12 @@ export interface TransactionState {
 }
 
 /** Runs one step: body returns a summary (or nothing); StepFailed marks it failed and propagates. */
-export async function step<T>(state: TransactionState, title: string, body: (s: Step) => Promise<T>, summary?: (value: T) => string | undefined): Promise<T> {
+export async function step<T>(
+  state: TransactionState,
+  title: string,
+  body: (s: Step) => Promise<T>,
+  summary?: (value: T) => string | undefined,
+): Promise<T> {
   const s = state.report.begin(title);
   try {
     const value = await body(s);

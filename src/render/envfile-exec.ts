@@ -168,7 +168,11 @@ function rel(model: Model, absolute: string): string {
 /** `units/bin/envfile-exec`, mode 0o755: the wrapper script (contract in this file's header). */
 export function renderEnvfileExec(model: Model): RenderedFile {
   const header = generatedHeader(basename(model.paths.manifest), "#");
-  return { path: rel(model, envfileExecPath(model)), content: `#!/usr/bin/env python3\n${header}\n${SCRIPT}`, mode: 0o755 };
+  return {
+    path: rel(model, envfileExecPath(model)),
+    content: `#!/usr/bin/env python3\n${header}\n${SCRIPT}`,
+    mode: 0o755,
+  };
 }
 
 /**

@@ -9,5 +9,7 @@ import { renderSystemd } from "./systemd";
 
 /** units/supervisord.conf, units/supervisor/*.conf, units/systemd/*, units/ports.{json,env}, units/port_config.py, units/PORTS.md. */
 export function renderAll(model: Model): RenderedFile[] {
-  return [...renderSupervisord(model), ...renderSystemd(model), ...renderPortArtifacts(model)].sort((a, b) => a.path.localeCompare(b.path));
+  return [...renderSupervisord(model), ...renderSystemd(model), ...renderPortArtifacts(model)].sort((a, b) =>
+    a.path.localeCompare(b.path),
+  );
 }

@@ -67,7 +67,9 @@ function table(rows: [string, PyValue][]): string {
 
 function inline(value: PyValue): string {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    return `{${Object.keys(value).map((k) => `${pyString(k)}: ${pyLiteral(value[k])}`).join(", ")}}`;
+    return `{${Object.keys(value)
+      .map((k) => `${pyString(k)}: ${pyLiteral(value[k])}`)
+      .join(", ")}}`;
   }
   return pyLiteral(value);
 }
@@ -90,7 +92,10 @@ export function renderPortConfigPy(model: Model): RenderedFile {
     ]),
   );
   const external = table(
-    model.external.map((e): [string, PyValue] => [e.name, { port: e.port, host: e.host ?? null, description: e.description }]),
+    model.external.map((e): [string, PyValue] => [
+      e.name,
+      { port: e.port, host: e.host ?? null, description: e.description },
+    ]),
   );
   // Inside the module docstring: escaped like a str literal's body, so no quote or backslash can end it.
   const docText = (text: string) => pyString(text).slice(1, -1);

@@ -58,7 +58,8 @@ export function portsJson(model: Model): PortsJson {
     };
   }
   const external: PortsJson["external"] = dict();
-  for (const e of model.external) external[e.name] = e.host === undefined ? { port: e.port } : { port: e.port, host: e.host };
+  for (const e of model.external)
+    external[e.name] = e.host === undefined ? { port: e.port } : { port: e.port, host: e.host };
   const reserved = dict<string>();
   // Integer-like keys are ordered ascending by JSON.stringify anyway; sorting states the intent.
   for (const [port, reason] of [...model.ports.reserved].sort((a, b) => a[0] - b[0])) reserved[String(port)] = reason;

@@ -94,13 +94,24 @@ export function renderPortsMd(model: Model): RenderedFile {
 
   out.push("", "## Reserved ports", "", "Not allocated automatically.", "");
   const reserved = [...model.ports.reserved].sort((a, b) => a[0] - b[0]);
-  out.push(...(reserved.length ? tableOf(["Port", "Reason"], reserved.map(([p, r]) => [p, r])) : ["None."]));
+  out.push(
+    ...(reserved.length
+      ? tableOf(
+          ["Port", "Reason"],
+          reserved.map(([p, r]) => [p, r]),
+        )
+      : ["None."]),
+  );
 
   const avoid = [...new Set(model.ports.avoid)].sort((a, b) => a - b);
   out.push("", "## Avoided ports", "", avoid.length ? `Never valid, never allocated: ${avoid.join(", ")}` : "None.");
 
   const workers = model.services.filter((s) => s.port === undefined);
   out.push("", "## Workers (no port)", "");
-  out.push(...(workers.length ? workers.map((s) => `- ${mdCell(s.name)}${s.group ? ` (${mdCell(s.group)})` : ""}`) : ["None."]));
+  out.push(
+    ...(workers.length
+      ? workers.map((s) => `- ${mdCell(s.name)}${s.group ? ` (${mdCell(s.group)})` : ""}`)
+      : ["None."]),
+  );
   return { path: "units/PORTS.md", content: out.join("\n") + "\n", mode: 0o644 };
 }

@@ -59,8 +59,9 @@ function siteName(where: ValueSite | undefined): string {
 
 /** `value` as a JSON string with invisible and line-separating characters written as `\uXXXX`. */
 export function showValue(value: string): string {
-  return JSON.stringify(value).replace(/[\u007f-\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/g, (c) =>
-    "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+  return JSON.stringify(value).replace(
+    /[\u007f-\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
   );
 }
 
@@ -82,10 +83,13 @@ function percent(s: string): string {
 export function envValueProblem(value: string): string | undefined {
   if (value.includes("\0")) return "it contains a NUL character";
   if (/[\n\r]/.test(value)) return "it contains a line break (supervisord reads one line per key)";
-  if (value.includes('"') && value.includes("'")) return "it contains both ' and \" (environment= has no escape character)";
+  if (value.includes('"') && value.includes("'"))
+    return "it contains both ' and \" (environment= has no escape character)";
   if (/^["']|["']$/.test(value)) return "it starts or ends with a quote character, which supervisord strips";
-  if (hasInlineComment(value)) return "a ';' or '#' follows whitespace, which supervisord reads as the start of a comment";
-  if (value.includes(HERE)) return "it contains %(here)s, which supervisord replaces with a folder even when written %%(here)s";
+  if (hasInlineComment(value))
+    return "a ';' or '#' follows whitespace, which supervisord reads as the start of a comment";
+  if (value.includes(HERE))
+    return "it contains %(here)s, which supervisord replaces with a folder even when written %%(here)s";
   return undefined;
 }
 
@@ -102,7 +106,12 @@ export function isRepresentableEnvValue(value: string): boolean {
 export function environmentValue(value: string, where?: ValueSite): string {
   const problem = envValueProblem(value);
   if (problem) {
-    refuse(where, value, problem, "move the variable into the service's envFile (a KEY=VALUE file), or change the value");
+    refuse(
+      where,
+      value,
+      problem,
+      "move the variable into the service's envFile (a KEY=VALUE file), or change the value",
+    );
   }
   const quote = value.includes('"') ? "'" : '"';
   return quote + percent(value) + quote;
@@ -117,7 +126,12 @@ export function environmentValue(value: string, where?: ValueSite): string {
  */
 export function quoteCommandWord(word: string, where?: ValueSite): string {
   if (/[\0\n\r]/.test(word)) {
-    refuse(where, word, "it contains a NUL or a line break (supervisord reads one line per key)", "remove the control character from the command");
+    refuse(
+      where,
+      word,
+      "it contains a NUL or a line break (supervisord reads one line per key)",
+      "remove the control character from the command",
+    );
   }
   if (BARE_WORD.test(word)) return percent(word);
   let out = "";
@@ -145,7 +159,10 @@ export function quoteCommandWord(word: string, where?: ValueSite): string {
  */
 export function commandLine(argv: readonly string[], service?: string): string {
   if (argv.length === 0) {
-    throw new UsageError(`${siteName({ service, field: "command" })}: expected a program to run, found an empty command`, "set command to the program and its arguments");
+    throw new UsageError(
+      `${siteName({ service, field: "command" })}: expected a program to run, found an empty command`,
+      "set command to the program and its arguments",
+    );
   }
   return argv.map((w, i) => quoteCommandWord(w, { service, field: `command[${i}]` })).join(" ");
 }
@@ -162,7 +179,8 @@ export function plainValue(value: string, where?: ValueSite): string {
   if (isPythonSpace(value[0]) || isPythonSpace(value[value.length - 1])) {
     refuse(where, value, "it starts or ends with whitespace, which supervisord strips", fix);
   }
-  if (hasInlineComment(value)) refuse(where, value, "a ';' or '#' follows whitespace, which supervisord reads as a comment", fix);
+  if (hasInlineComment(value))
+    refuse(where, value, "a ';' or '#' follows whitespace, which supervisord reads as a comment", fix);
   if (value.includes(HERE)) refuse(where, value, "it contains %(here)s, which supervisord replaces with a folder", fix);
   return percent(value);
 }
@@ -174,7 +192,12 @@ export function plainValue(value: string, where?: ValueSite): string {
  */
 export function pathValue(path: string, where?: ValueSite): string {
   if (!path.startsWith("/")) {
-    refuse(where, path, "it is not an absolute path", "use an absolute path (paths in the manifest are resolved against its folder)");
+    refuse(
+      where,
+      path,
+      "it is not an absolute path",
+      "use an absolute path (paths in the manifest are resolved against its folder)",
+    );
   }
   return plainValue(path, where);
 }

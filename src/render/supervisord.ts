@@ -12,7 +12,14 @@ import { UsageError } from "../errors";
 import { launchSpec } from "../model/launch";
 import type { Model, RenderedFile, Service } from "../model/types";
 import { renderEnvFile, renderEnvfileExec } from "./envfile-exec";
-import { commandLine, environmentValue, generatedHeader, logfileValue, pathValue, plainValue } from "./supervisord-escape";
+import {
+  commandLine,
+  environmentValue,
+  generatedHeader,
+  logfileValue,
+  pathValue,
+  plainValue,
+} from "./supervisord-escape";
 
 /** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (FACTS.md). */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -34,7 +41,10 @@ function rel(model: Model, absolute: string): string {
 /** A whole number of seconds or a count, as supervisord's `integer()` reads it. */
 function count(value: number, where: string): string {
   if (!Number.isInteger(value) || value < 0) {
-    throw new UsageError(`${where}: supervisord expects a whole number >= 0, found ${value}`, `set ${where} to a whole number`);
+    throw new UsageError(
+      `${where}: supervisord expects a whole number >= 0, found ${value}`,
+      `set ${where} to a whole number`,
+    );
   }
   return String(value);
 }
@@ -114,13 +124,19 @@ export function renderSupervisordConf(model: Model): RenderedFile {
 export function renderProgram(model: Model, service: Service): RenderedFile {
   const name = service.name;
   if (!PROGRAM_NAME.test(name) || name === "all") {
-    throw new UsageError(`services.${name}: expected a name matching ${PROGRAM_NAME} other than "all", found ${JSON.stringify(name)}`, "rename the service");
+    throw new UsageError(
+      `services.${name}: expected a name matching ${PROGRAM_NAME} other than "all", found ${JSON.stringify(name)}`,
+      "rename the service",
+    );
   }
   const spec = launchSpec(model, service);
   const at = (field: string) => ({ service: name, field });
   const env = Object.entries(spec.env).map(([k, v]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      throw new UsageError(`services.${name}.env: expected a variable name, found ${JSON.stringify(k)}`, "use letters, digits and _");
+      throw new UsageError(
+        `services.${name}.env: expected a variable name, found ${JSON.stringify(k)}`,
+        "use letters, digits and _",
+      );
     }
     return `${k}=${environmentValue(v, at(`env.${k}`))}`;
   });
@@ -149,7 +165,11 @@ export function renderProgram(model: Model, service: Service): RenderedFile {
     `stderr_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
     `stderr_logfile_backups=${count(logs.backups, "logs.backups")}`,
   ];
-  return { path: rel(model, `${model.paths.supervisorDir}/${name}.conf`), content: lines.join("\n") + "\n", mode: 0o644 };
+  return {
+    path: rel(model, `${model.paths.supervisorDir}/${name}.conf`),
+    content: lines.join("\n") + "\n",
+    mode: 0o644,
+  };
 }
 
 /**

@@ -49,15 +49,30 @@ function checkCharacters(value: string, where: ValueLocation, allowed = ""): voi
   const cc = controlCharacter(value, allowed);
   if (cc !== undefined) {
     const hex = `U+${cc.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-    refuse(where, value, `expected no control characters, found ${hex}`, "remove the control character from the manifest value");
+    refuse(
+      where,
+      value,
+      `expected no control characters, found ${hex}`,
+      "remove the control character from the manifest value",
+    );
   }
   if (LONE_SURROGATE.test(value)) {
-    refuse(where, value, "expected valid Unicode, found a lone surrogate", "fix the character encoding of the manifest value");
+    refuse(
+      where,
+      value,
+      "expected valid Unicode, found a lone surrogate",
+      "fix the character encoding of the manifest value",
+    );
   }
   const nonCharacter = [...value].find((ch) => isNonCharacter(ch.codePointAt(0)!));
   if (nonCharacter !== undefined) {
     const hex = `U+${nonCharacter.codePointAt(0)!.toString(16).toUpperCase()}`;
-    refuse(where, value, `expected no Unicode noncharacters, found ${hex} (systemd ignores the whole line as "not UTF-8 clean")`, "remove the character");
+    refuse(
+      where,
+      value,
+      `expected no Unicode noncharacters, found ${hex} (systemd ignores the whole line as "not UTF-8 clean")`,
+      "remove the character",
+    );
   }
 }
 
@@ -128,7 +143,11 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * with only a warning (systemd.exec(5) "Environment="; FACTS.md).
  * @throws UsageError for an invalid name, or control characters / lone surrogates in the value.
  */
-export function environmentAssignment(key: string, value: string, where: ValueLocation = { field: "Environment" }): string {
+export function environmentAssignment(
+  key: string,
+  value: string,
+  where: ValueLocation = { field: "Environment" },
+): string {
   if (!ENV_KEY.test(key)) {
     refuse(where, key, "expected a variable name matching [A-Za-z_][A-Za-z0-9_]*", "rename the variable in env");
   }
@@ -140,7 +159,12 @@ export function environmentAssignment(key: string, value: string, where: ValueLo
 function checkPath(path: string, where: ValueLocation): void {
   checkCharacters(path, where);
   if (!path.startsWith("/")) {
-    refuse(where, path, "expected an absolute path", "use an absolute path (the model resolves manifest paths against its folder)");
+    refuse(
+      where,
+      path,
+      "expected an absolute path",
+      "use an absolute path (the model resolves manifest paths against its folder)",
+    );
   }
 }
 
@@ -154,7 +178,12 @@ function checkPath(path: string, where: ValueLocation): void {
 export function pathValue(path: string, where: ValueLocation = DEFAULT_LOCATION): string {
   checkPath(path, where);
   if (/[\s\\]$/.test(path)) {
-    refuse(where, path, "expected a path not ending in whitespace or a backslash (systemd would strip or join it)", "rename the folder or file");
+    refuse(
+      where,
+      path,
+      "expected a path not ending in whitespace or a backslash (systemd would strip or join it)",
+      "rename the folder or file",
+    );
   }
   return escapeSpecifiers(path);
 }

@@ -38,7 +38,9 @@ export function targetName(model: Model): string {
 /** Seconds as systemd's time values take them: plain seconds, fractions kept to the millisecond. */
 function seconds(value: number, service: string, field: string): string {
   if (!Number.isFinite(value) || value < 0) {
-    throw new UsageError(`service "${service}": systemd ${field}= expected a non-negative number of seconds, found ${value}`);
+    throw new UsageError(
+      `service "${service}": systemd ${field}= expected a non-negative number of seconds, found ${value}`,
+    );
   }
   return String(Number(value.toFixed(3)));
 }
@@ -112,7 +114,9 @@ export function renderServiceUnit(model: Model, service: Service): RenderedFile 
     ...userLine(service),
     `WorkingDirectory=${pathValue(service.directory, where("WorkingDirectory"))}`,
     `ExecStart=${execStart(service.argv, where("ExecStart"))}`,
-    ...Object.entries(service.env).map(([key, value]) => `Environment=${environmentAssignment(key, value, where("Environment"))}`),
+    ...Object.entries(service.env).map(
+      ([key, value]) => `Environment=${environmentAssignment(key, value, where("Environment"))}`,
+    ),
     ...(service.envFile ? [`EnvironmentFile=${pathValue(service.envFile, where("EnvironmentFile"))}`] : []),
     `StandardOutput=append:${pathValue(service.stdoutLog, where("StandardOutput"))}`,
     `StandardError=append:${pathValue(service.stderrLog, where("StandardError"))}`,
@@ -126,7 +130,11 @@ export function renderServiceUnit(model: Model, service: Service): RenderedFile 
     "[Install]",
     `WantedBy=${targetName(model)}`,
   ];
-  return { path: `${SYSTEMD_UNITS_DIR}/${unitName(model, service)}`, content: `${lines.join("\n")}\n`, mode: UNIT_MODE };
+  return {
+    path: `${SYSTEMD_UNITS_DIR}/${unitName(model, service)}`,
+    content: `${lines.join("\n")}\n`,
+    mode: UNIT_MODE,
+  };
 }
 
 function hardeningSection(service: Service): string[] {

@@ -7,7 +7,12 @@ import { cgroupOf, descendants, type ProcessTable } from "../inspect/processes";
 import type { Listener } from "../inspect/listeners";
 
 /** The PIDs that belong to a running program. */
-export async function programProcesses(kind: "supervisor" | "systemd", mainPid: number | undefined, table: ProcessTable, unit?: string): Promise<Set<number>> {
+export async function programProcesses(
+  kind: "supervisor" | "systemd",
+  mainPid: number | undefined,
+  table: ProcessTable,
+  unit?: string,
+): Promise<Set<number>> {
   const pids = new Set<number>();
   if (kind === "systemd" && unit) {
     for (const pid of table.keys()) if (cgroupOf(pid)?.endsWith(`/${unit}`)) pids.add(pid);

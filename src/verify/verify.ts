@@ -38,7 +38,12 @@ export interface VerifyOptions {
 }
 
 /** Verifies `services` (enabled ones; disabled are skipped) against the backend. Never throws for a failed check. */
-export async function verifyServices(model: Model, backend: Backend, services: Service[], options: VerifyOptions = {}): Promise<ServiceCheck[]> {
+export async function verifyServices(
+  model: Model,
+  backend: Backend,
+  services: Service[],
+  options: VerifyOptions = {},
+): Promise<ServiceCheck[]> {
   const enabled = services.filter((s) => s.enabled);
   const [statuses, listeners, table] = await Promise.all([
     backend.status(enabled.map((s) => s.name)),
@@ -48,14 +53,16 @@ export async function verifyServices(model: Model, backend: Backend, services: S
   const byName = new Map(statuses.map((s) => [s.name, s]));
   const byPort = new Map<number, Listener[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
-  const unitOf = options.unitOf ?? (backend.kind === "systemd" ? (s: Service) => `${model.project}-${s.name}.service` : undefined);
+  const unitOf =
+    options.unitOf ?? (backend.kind === "systemd" ? (s: Service) => `${model.project}-${s.name}.service` : undefined);
   return Promise.all(
     enabled.map(async (service): Promise<ServiceCheck> => {
       const status = byName.get(service.name) ?? { name: service.name, state: "ABSENT" as const };
       const problems: string[] = [];
       const running = status.state === "RUNNING";
       if (!running) problems.push(describeState(status));
-      else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs) problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
+      else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
+        problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
       const pids = await programProcesses(backend.kind, status.pid, table, unitOf?.(service));
       let owner: PortOwner | undefined;
@@ -63,24 +70,55 @@ export async function verifyServices(model: Model, backend: Backend, services: S
         owner = portOwner(byPort.get(service.port) ?? [], pids);
         if (owner.kind === "none") {
           const elsewhere = [...new Set(listeners.filter((l) => l.pids.some((p) => pids.has(p))).map((l) => l.port))];
-          problems.push(elsewhere.length ? `nothing listens on port ${service.port}; ${service.name} listens on ${elsewhere.join(", ")} instead: hardcoded port? (read PORT from the environment)` : `nothing listens on port ${service.port}`);
+          problems.push(
+            elsewhere.length
+              ? `nothing listens on port ${service.port}; ${service.name} listens on ${elsewhere.join(", ")} instead: hardcoded port? (read PORT from the environment)`
+              : `nothing listens on port ${service.port}`,
+          );
         }
-        if (owner.kind === "foreign") problems.push(`port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`);
+        if (owner.kind === "foreign")
+          problems.push(
+            `port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`,
+          );
       }
       let health: HealthResult | undefined;
       if (service.health && service.port !== undefined && owner?.kind === "service") {
-        health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, options.healthTimeoutMs ?? 2000);
-        if (!health.ok) problems.push(health.status !== undefined ? `health ${service.health} answered ${health.status}, expected 2xx` : `health ${service.health} failed: ${health.error}`);
+        health = await checkHealth(
+          { host: "127.0.0.1", port: service.port, path: service.health },
+          options.healthTimeoutMs ?? 2000,
+        );
+        if (!health.ok)
+          problems.push(
+            health.status !== undefined
+              ? `health ${service.health} answered ${health.status}, expected 2xx`
+              : `health ${service.health} failed: ${health.error}`,
+          );
       }
       const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
-      return { name: service.name, port: service.port, state: status.state, pid: status.pid, uptimeSeconds: status.uptimeSeconds, restarts: status.restarts, owner, health, usage, ok: problems.length === 0, problems };
+      return {
+        name: service.name,
+        port: service.port,
+        state: status.state,
+        pid: status.pid,
+        uptimeSeconds: status.uptimeSeconds,
+        restarts: status.restarts,
+        owner,
+        health,
+        usage,
+        ok: problems.length === 0,
+        problems,
+      };
     }),
   );
 }
 
 /** "FATAL (spawn error: …; exit status 1)" for a program that is not running. */
 export function describeState(status: ProgramStatus): string {
-  if (status.state === "ABSENT") return "not known to the process manager (run \"orchestrate restart\" to apply the configuration)";
-  const parts = [status.spawnError !== status.detail ? status.spawnError : undefined, status.exitStatus !== undefined && status.exitStatus !== 0 ? `exit status ${status.exitStatus}` : undefined].filter(Boolean);
+  if (status.state === "ABSENT")
+    return 'not known to the process manager (run "orchestrate restart" to apply the configuration)';
+  const parts = [
+    status.spawnError !== status.detail ? status.spawnError : undefined,
+    status.exitStatus !== undefined && status.exitStatus !== 0 ? `exit status ${status.exitStatus}` : undefined,
+  ].filter(Boolean);
   return `${status.state}${status.detail ? ` (${status.detail})` : ""}${parts.length ? `: ${parts.join("; ")}` : ""}`;
 }

@@ -28,7 +28,12 @@ export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">)
 }
 
 function writeState(root: string, files: Record<string, string>): void {
-  writeFileAtomicSync(join(root, STATE_FILE), JSON.stringify({ $comment: "files written by orchestrate generate; only these are ever removed", files }, null, 2) + "\n", 0o644);
+  writeFileAtomicSync(
+    join(root, STATE_FILE),
+    JSON.stringify({ $comment: "files written by orchestrate generate; only these are ever removed", files }, null, 2) +
+      "\n",
+    0o644,
+  );
 }
 
 /** A unified diff of the plan (what `generate --dry-run` prints). */
@@ -38,7 +43,10 @@ export function planDiff(plan: Plan): string {
       if (c.kind === "mode") return `mode of ${c.path} → ${c.mode!.toString(8)}\n`;
       const from = c.kind === "added" ? "/dev/null" : `a/${c.path}`;
       const to = c.kind === "removed" ? "/dev/null" : `b/${c.path}`;
-      return createTwoFilesPatch(from, to, c.before ?? "", c.after ?? "", undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
+      return createTwoFilesPatch(from, to, c.before ?? "", c.after ?? "", undefined, undefined, { context: 3 }).replace(
+        /^=+\n/,
+        "",
+      );
     })
     .join("");
 }

@@ -16,16 +16,29 @@ const STALE_MS = 10_000;
  * `options.waitMs`: how long to wait for another command to finish (default 180000 ms).
  * @throws OperationError when the lock cannot be had in time.
  */
-export async function withManifestLock<T>(manifestPath: string, body: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+export async function withManifestLock<T>(
+  manifestPath: string,
+  body: () => Promise<T>,
+  options: { waitMs?: number } = {},
+): Promise<T> {
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(manifestPath, {
       stale: STALE_MS,
       realpath: false,
-      retries: { retries: Math.ceil((options.waitMs ?? WAIT_MS) / 250), factor: 1, minTimeout: 50, maxTimeout: 250, randomize: true },
+      retries: {
+        retries: Math.ceil((options.waitMs ?? WAIT_MS) / 250),
+        factor: 1,
+        minTimeout: 50,
+        maxTimeout: 250,
+        randomize: true,
+      },
     });
   } catch (e) {
-    throw new OperationError(`cannot lock ${manifestPath}: ${(e as Error).message}`, "another orchestrate command is changing the fleet; wait for it, or remove manifest.json.lock if no orchestrate runs");
+    throw new OperationError(
+      `cannot lock ${manifestPath}: ${(e as Error).message}`,
+      "another orchestrate command is changing the fleet; wait for it, or remove manifest.json.lock if no orchestrate runs",
+    );
   }
   try {
     return await body();

@@ -81,8 +81,10 @@ export function planFiles(root: string, rendered: RenderedFile[]): Plan {
   for (const file of rendered) {
     const current = readIfPresent(join(root, file.path));
     if (!current) changes.push({ path: file.path, kind: "added", after: file.content, mode: file.mode });
-    else if (current.content !== file.content) changes.push({ path: file.path, kind: "changed", before: current.content, after: file.content, mode: file.mode });
-    else if (current.mode !== file.mode) changes.push({ path: file.path, kind: "mode", before: current.content, after: file.content, mode: file.mode });
+    else if (current.content !== file.content)
+      changes.push({ path: file.path, kind: "changed", before: current.content, after: file.content, mode: file.mode });
+    else if (current.mode !== file.mode)
+      changes.push({ path: file.path, kind: "mode", before: current.content, after: file.content, mode: file.mode });
     else unchanged.push(file.path);
   }
   for (const path of Object.keys(readState(root).files).sort()) {

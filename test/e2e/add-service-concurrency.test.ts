@@ -39,7 +39,11 @@ describe("concurrent add-service", () => {
     for (let p = G.low; p < G.low + 16; p++) expect(await canBind(p), `port ${p} free before the test`).toBe(true);
     const names = Array.from({ length: 16 }, (_, i) => `s${String(i + 1).padStart(2, "0")}`);
     const started = performance.now();
-    const results = await Promise.all(names.map((n) => project.cli(["add-service", n, "--command", binds, "--group", "g", "--no-start"], { timeoutMs: 120_000 })));
+    const results = await Promise.all(
+      names.map((n) =>
+        project.cli(["add-service", n, "--command", binds, "--group", "g", "--no-start"], { timeoutMs: 120_000 }),
+      ),
+    );
     const elapsed = performance.now() - started;
     for (const [i, r] of results.entries()) expect(r.exitCode, `${names[i]}: ${show(r)}`).toBe(0);
     const m = project.readManifest<Manifest>();
@@ -55,8 +59,16 @@ describe("concurrent add-service", () => {
     expect(g.exitCode, `units/ in line with the final manifest: ${show(g)}`).toBe(0);
     const ports_json = JSON.parse(readFileSync(join(project.paths.units, "ports.json"), "utf8"));
     expect(Object.keys(ports_json.services).sort()).toEqual(names);
-    const h = JSON.parse((await project.cli(["history", "--json", "-n", "100"])).stdout) as { command: string; outcome: string }[];
-    expect(h.filter((e) => e.outcome === "applied").map((e) => e.command).sort()).toEqual(names.map((n) => `add-service ${n}`));
+    const h = JSON.parse((await project.cli(["history", "--json", "-n", "100"])).stdout) as {
+      command: string;
+      outcome: string;
+    }[];
+    expect(
+      h
+        .filter((e) => e.outcome === "applied")
+        .map((e) => e.command)
+        .sort(),
+    ).toEqual(names.map((n) => `add-service ${n}`));
     expect(existsSync(`${project.manifestPath}.lock`), "lock released").toBe(false);
     console.log(`16 concurrent add-service --no-start: ${Math.round(elapsed)} ms in all`);
   }, 150_000);
@@ -64,10 +76,13 @@ describe("concurrent add-service", () => {
   it("4 concurrent add-service WITH start against a running fleet: they serialize on the lock, all verified", async () => {
     expect(existsSync(SUPERVISORD)).toBe(true);
     ensureBuilt();
-    const project = createProject("c4", manifest({
-      h_a: { group: "h", port: H.low, command: binds, health: "/health", startSecs: 1 },
-      h_b: { group: "h", port: H.low + 1, command: binds, health: "/health", dependsOn: ["h_a"], startSecs: 1 },
-    }));
+    const project = createProject(
+      "c4",
+      manifest({
+        h_a: { group: "h", port: H.low, command: binds, health: "/health", startSecs: 1 },
+        h_b: { group: "h", port: H.low + 1, command: binds, health: "/health", dependsOn: ["h_a"], startSecs: 1 },
+      }),
+    );
     projects.push(project);
     const r0 = await project.cli(["restart"]);
     await project.trackAll();
@@ -75,12 +90,20 @@ describe("concurrent add-service", () => {
     const before = await project.pids();
     const names = ["t1", "t2", "t3", "t4"];
     const started = performance.now();
-    const results = await Promise.all(names.map((n) => project.cli(["add-service", n, "--command", binds, "--group", "h", "--health", "/health"], { timeoutMs: 150_000 })));
+    const results = await Promise.all(
+      names.map((n) =>
+        project.cli(["add-service", n, "--command", binds, "--group", "h", "--health", "/health"], {
+          timeoutMs: 150_000,
+        }),
+      ),
+    );
     const elapsed = performance.now() - started;
     await project.trackAll();
     for (const [i, r] of results.entries()) {
       expect(r.exitCode, `${names[i]}: ${show(r)}`).toBe(0);
-      expect(r.stdout).toMatch(/^\[7\/7\] verify the new service and all the others\n[\s\S]*✓ ok — (\d+)\/\1 verified/m);
+      expect(r.stdout).toMatch(
+        /^\[7\/7\] verify the new service and all the others\n[\s\S]*✓ ok — (\d+)\/\1 verified/m,
+      );
     }
     const m = project.readManifest<Manifest>();
     const ports = names.map((n) => m.services[n].port!);
@@ -91,6 +114,8 @@ describe("concurrent add-service", () => {
     const v = await project.cli(["verify"]);
     expect(v.exitCode, show(v)).toBe(0);
     for (const p of ports) expect((await fetch(`http://127.0.0.1:${p}/health`)).status).toBe(200);
-    console.log(`4 concurrent add-service with start: ${Math.round(elapsed)} ms in all; per call ${results.map((r) => Math.round(r.durationMs)).join(", ")} ms`);
+    console.log(
+      `4 concurrent add-service with start: ${Math.round(elapsed)} ms in all; per call ${results.map((r) => Math.round(r.durationMs)).join(", ")} ms`,
+    );
   }, 200_000);
 });

@@ -45,9 +45,17 @@ function baseManifest(services: Record<string, unknown> = {}): Manifest {
 }
 
 /** Runs the CLI; with `killAfterMs`, SIGKILLs it then. Resolves with how it ended. */
-function runKillable(project: TestProject, args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+function runKillable(
+  project: TestProject,
+  args: string[],
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
   const started = performance.now();
-  const child = spawn(NODE, [CLI_PATH, "--manifest", project.manifestPath, ...args], { cwd: project.root, stdio: "ignore", env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(NODE, [CLI_PATH, "--manifest", project.manifestPath, ...args], {
+    cwd: project.root,
+    stdio: "ignore",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let timer: NodeJS.Timeout | undefined;
   if (killAfterMs !== undefined) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
   return new Promise((resolve, reject) => {
@@ -100,7 +108,9 @@ function strayFiles(project: TestProject): string[] {
   const known = new Set(["manifest.json", "manifest.json.lock", "units", "logs", "run"]);
   const stray = readdirSync(project.root).filter((f) => !known.has(f));
   const state = join(project.paths.units, ".generated.json");
-  const generated = existsSync(state) ? new Set(Object.keys(JSON.parse(readFileSync(state, "utf8")).files)) : new Set<string>();
+  const generated = existsSync(state)
+    ? new Set(Object.keys(JSON.parse(readFileSync(state, "utf8")).files))
+    : new Set<string>();
   const walk = (dir: string, rel: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const r = `${rel}/${e.name}`;
@@ -113,10 +123,20 @@ function strayFiles(project: TestProject): string[] {
 }
 
 /** The checks after one run (killed or not). */
-async function checkAfter(project: TestProject, t: Tally, oldText: string, newText: string, label: string, realLockWait: boolean): Promise<void> {
+async function checkAfter(
+  project: TestProject,
+  t: Tally,
+  oldText: string,
+  newText: string,
+  label: string,
+  realLockWait: boolean,
+): Promise<void> {
   const text = readFileSync(project.manifestPath, "utf8");
   expect(() => JSON.parse(text), `${label}: manifest parses`).not.toThrow();
-  expect(text === oldText || text === newText, `${label}: manifest is the old or the new text, byte for byte:\n${text}`).toBe(true);
+  expect(
+    text === oldText || text === newText,
+    `${label}: manifest is the old or the new text, byte for byte:\n${text}`,
+  ).toBe(true);
   if (text === oldText) t.oldText++;
   else t.newText++;
   const v = await project.cli(["validate"]);
@@ -137,7 +157,10 @@ async function checkAfter(project: TestProject, t: Tally, oldText: string, newTe
     if (realLockWait) {
       // the next add-service must take the dead holder's lock over within the stale period (10 s)
       const age = Date.now() - statSync(lock).mtimeMs;
-      const probe = await project.cli(["add-service", `probe${t.lockWaitsMs.length + 1}`, "--command", BINDS, "--group", "k", "--no-start"], { timeoutMs: 60_000 });
+      const probe = await project.cli(
+        ["add-service", `probe${t.lockWaitsMs.length + 1}`, "--command", BINDS, "--group", "k", "--no-start"],
+        { timeoutMs: 60_000 },
+      );
       expect(probe.exitCode, `${label}: the next add-service takes the stale lock over — ${show(probe)}`).toBe(0);
       t.lockWaitsMs.push(probe.durationMs);
       expect(probe.durationMs + age, `${label}: taken over within stale (10 s) + slack`).toBeLessThan(16_000);
@@ -157,12 +180,30 @@ describe("SIGKILL at random moments", () => {
     // the typical duration, measured: three uncontested runs
     const durations: number[] = [];
     for (let i = 1; i <= 3; i++) {
-      const r = await runKillable(project, ["add-service", `warm${i}`, "--command", BINDS, "--group", "k", "--no-start"]);
+      const r = await runKillable(project, [
+        "add-service",
+        `warm${i}`,
+        "--command",
+        BINDS,
+        "--group",
+        "k",
+        "--no-start",
+      ]);
       expect(r.code).toBe(0);
       durations.push(r.ms);
     }
     const typical = median(durations);
-    const t: Tally = { runs: 0, killed: 0, completed: 0, oldText: 0, newText: 0, generateNeeded: 0, locksLeft: 0, lockWaitsMs: [], strayFiles: new Set() };
+    const t: Tally = {
+      runs: 0,
+      killed: 0,
+      completed: 0,
+      oldText: 0,
+      newText: 0,
+      generateNeeded: 0,
+      locksLeft: 0,
+      lockWaitsMs: [],
+      strayFiles: new Set(),
+    };
     const started = performance.now();
     for (let i = 1; i <= RUNS_A; i++) {
       const name = `c${String(i).padStart(2, "0")}`;
@@ -172,17 +213,30 @@ describe("SIGKILL at random moments", () => {
       // random in [0, typical]; every other run in its last 40 % (after node's start-up, which takes most of
       // it: where the lock is held and manifest.json and units/ are written)
       const delay = typical * (i % 2 ? Math.random() : 0.6 + 0.4 * Math.random());
-      const r = await runKillable(project, ["add-service", name, "--command", BINDS, "--group", "k", "--no-start"], delay);
+      const r = await runKillable(
+        project,
+        ["add-service", name, "--command", BINDS, "--group", "k", "--no-start"],
+        delay,
+      );
       t.runs++;
       if (r.signal === "SIGKILL") t.killed++;
       else {
         expect(r.code, `${name} exited by itself`).toBe(0);
         t.completed++;
       }
-      await checkAfter(project, t, oldText, newText, `${name} (killed at ${Math.round(delay)} ms)`, t.lockWaitsMs.length < 2);
+      await checkAfter(
+        project,
+        t,
+        oldText,
+        newText,
+        `${name} (killed at ${Math.round(delay)} ms)`,
+        t.lockWaitsMs.length < 2,
+      );
     }
     // and afterwards the next command simply works
-    const last = await project.cli(["add-service", "after", "--command", BINDS, "--group", "k", "--no-start"], { timeoutMs: 60_000 });
+    const last = await project.cli(["add-service", "after", "--command", BINDS, "--group", "k", "--no-start"], {
+      timeoutMs: 60_000,
+    });
     expect(last.exitCode, show(last)).toBe(0);
     const g = await project.cli(["generate", "--check"]);
     expect(g.exitCode, show(g)).toBe(0);
@@ -200,7 +254,10 @@ describe("SIGKILL at random moments", () => {
   it(`add-service WITH start killed ${RUNS_B} times against a running supervisord`, async () => {
     expect(existsSync(SUPERVISORD)).toBe(true);
     ensureBuilt();
-    const project = createProject("cs", baseManifest({ seed: { group: "s", port: 28950, command: BINDS, health: "/health", startSecs: 1 } }));
+    const project = createProject(
+      "cs",
+      baseManifest({ seed: { group: "s", port: 28950, command: BINDS, health: "/health", startSecs: 1 } }),
+    );
     projects.push(project);
     const r0 = await project.cli(["restart"]);
     await project.trackAll();
@@ -210,7 +267,17 @@ describe("SIGKILL at random moments", () => {
     expect(warm.code).toBe(0);
     await project.trackAll();
     const typical = warm.ms;
-    const t: Tally = { runs: 0, killed: 0, completed: 0, oldText: 0, newText: 0, generateNeeded: 0, locksLeft: 0, lockWaitsMs: [], strayFiles: new Set() };
+    const t: Tally = {
+      runs: 0,
+      killed: 0,
+      completed: 0,
+      oldText: 0,
+      newText: 0,
+      generateNeeded: 0,
+      locksLeft: 0,
+      lockWaitsMs: [],
+      strayFiles: new Set(),
+    };
     const states: string[] = [];
     for (let i = 1; i <= RUNS_B; i++) {
       const name = `crash_d${i}`;
@@ -219,7 +286,11 @@ describe("SIGKILL at random moments", () => {
       const newText = withEntry(oldText, name, { group: "s", port, command: BINDS });
       // random, stratified: half the runs in the first 35 % of the typical duration (start-up, steps 1-5:
       // test-start), half in the rest (apply waiting for RUNNING, verify)
-      const delay = typical * (i <= RUNS_B / 2 ? (0.35 * (i - 1 + Math.random())) / (RUNS_B / 2) : 0.35 + (0.65 * (i - 1 - RUNS_B / 2 + Math.random())) / (RUNS_B / 2));
+      const delay =
+        typical *
+        (i <= RUNS_B / 2
+          ? (0.35 * (i - 1 + Math.random())) / (RUNS_B / 2)
+          : 0.35 + (0.65 * (i - 1 - RUNS_B / 2 + Math.random())) / (RUNS_B / 2));
       const r = await runKillable(project, ["add-service", name, "--command", BINDS, "--group", "s"], delay);
       await project.trackAll();
       t.runs++;
@@ -239,7 +310,9 @@ describe("SIGKILL at random moments", () => {
       await checkAfter(project, t, oldText, newText, `${name} (killed at ${Math.round(delay)} ms)`, false);
       const inManifest = name in project.readManifest<Manifest>().services;
       const inSupervisord = (await project.backend.status()).some((s) => s.name === name);
-      states.push(`${name}@${Math.round(delay)}ms: ${r.signal ?? `exit ${r.code}`}, manifest ${inManifest ? "new" : "old"}, supervisord ${inSupervisord ? "has it" : "does not"}${stray.length ? `, ${stray.length} orphan` : ""}`);
+      states.push(
+        `${name}@${Math.round(delay)}ms: ${r.signal ?? `exit ${r.code}`}, manifest ${inManifest ? "new" : "old"}, supervisord ${inSupervisord ? "has it" : "does not"}${stray.length ? `, ${stray.length} orphan` : ""}`,
+      );
       // supervisord never runs a program the manifest does not have
       if (inSupervisord) expect(inManifest, `${name}: supervisord has a program the manifest lacks`).toBe(true);
     }
@@ -249,7 +322,11 @@ describe("SIGKILL at random moments", () => {
       const oldText = readFileSync(project.manifestPath, "utf8");
       const port = await expectedNextFreePort(JSON.parse(oldText), "s");
       const newText = withEntry(oldText, name, { group: "s", port, command: BINDS });
-      const child = spawn(NODE, [CLI_PATH, "--manifest", project.manifestPath, "add-service", name, "--command", BINDS, "--group", "s"], { cwd: project.root, stdio: "ignore" });
+      const child = spawn(
+        NODE,
+        [CLI_PATH, "--manifest", project.manifestPath, "add-service", name, "--command", BINDS, "--group", "s"],
+        { cwd: project.root, stdio: "ignore" },
+      );
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       let seen: number[] = [];
       const deadline = Date.now() + 20_000;
@@ -260,11 +337,15 @@ describe("SIGKILL at random moments", () => {
       await new Promise((r) => setTimeout(r, 500));
       const left = processesNamed(name);
       const inSupervisord = (await project.backend.status()).some((x) => x.name === name);
-      states.push(`${name} (killed during test-start, pid ${seen.join(",")}): ${left.length ? `${left.length} process(es) left running outside supervisord (pid ${left.join(",")})` : "nothing left running"}, supervisord ${inSupervisord ? "has it" : "does not"}`);
+      states.push(
+        `${name} (killed during test-start, pid ${seen.join(",")}): ${left.length ? `${left.length} process(es) left running outside supervisord (pid ${left.join(",")})` : "nothing left running"}, supervisord ${inSupervisord ? "has it" : "does not"}`,
+      );
       if (left.length) {
         // would the project's recovery find it? (informational: printed, not asserted)
         const rec = await project.cli(["recover", "--dry-run"]);
-        states.push(`recover --dry-run ${left.every((pid) => rec.stdout.includes(String(pid))) ? "names" : "does NOT name"} the orphan`);
+        states.push(
+          `recover --dry-run ${left.every((pid) => rec.stdout.includes(String(pid))) ? "names" : "does NOT name"} the orphan`,
+        );
       }
       for (const pid of left) {
         orphans.push(`${name} pid ${pid} (killed during test-start)`);
@@ -284,6 +365,8 @@ describe("SIGKILL at random moments", () => {
     expect(r1.exitCode, show(r1)).toBe(0);
     const v = await project.cli(["verify"]);
     expect(v.exitCode, show(v)).toBe(0);
-    console.log(`crash phase B: typical ${Math.round(typical)} ms; ${states.join(" | ")}; orphans: ${orphans.join(", ") || "none"}; stray files: ${[...t.strayFiles].join(", ") || "none"}`);
+    console.log(
+      `crash phase B: typical ${Math.round(typical)} ms; ${states.join(" | ")}; orphans: ${orphans.join(", ") || "none"}; stray files: ${[...t.strayFiles].join(", ") || "none"}`,
+    );
   }, 200_000);
 });

@@ -16,7 +16,15 @@ import { dirname, join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnService, type SpawnedProcess } from "../../src/exec/run";
-import { createProject, ensureBuilt, fixture, show, waitFor, type CliResult, type TestProject } from "../helpers/project";
+import {
+  createProject,
+  ensureBuilt,
+  fixture,
+  show,
+  waitFor,
+  type CliResult,
+  type TestProject,
+} from "../helpers/project";
 import {
   canBind,
   expectedNextFreePort,
@@ -100,7 +108,17 @@ describe("add-service on the example fleet under a real supervisord", { timeout:
     const expected = await expectedNextFreePort(manifest, "watchdog");
     const before = projectBytes(project);
     const pids = await supervisordView();
-    const r = await project.cli(["add-service", "quotes", "--command", QUOTES_CMD, "--group", "watchdog", "--health", "/health", "--dry-run"]);
+    const r = await project.cli([
+      "add-service",
+      "quotes",
+      "--command",
+      QUOTES_CMD,
+      "--group",
+      "watchdog",
+      "--health",
+      "/health",
+      "--dry-run",
+    ]);
     expect(r.exitCode, show(r)).toBe(0);
     expect(r.stdout).toContain(`port chosen: ${expected}\n`);
     expect(r.stdout).toContain(`+      "port": ${expected},`);
@@ -123,11 +141,23 @@ describe("add-service on the example fleet under a real supervisord", { timeout:
     expect(quotesPort).toBe(BASE + 8);
     pidsBefore = await supervisordView();
     unitsBefore = projectBytes(project).units;
-    add = await project.cli(["add-service", "quotes", "--command", QUOTES_CMD, "--group", "watchdog", "--health", "/health"]);
+    add = await project.cli([
+      "add-service",
+      "quotes",
+      "--command",
+      QUOTES_CMD,
+      "--group",
+      "watchdog",
+      "--health",
+      "/health",
+    ]);
     await project.trackAll();
     expect(add.exitCode, show(add)).toBe(0);
     const s = steps(add);
-    expect(s.map((x) => `${x.number}/${x.total}`), show(add)).toEqual(["1/7", "2/7", "3/7", "4/7", "5/7", "6/7", "7/7"]);
+    expect(
+      s.map((x) => `${x.number}/${x.total}`),
+      show(add),
+    ).toEqual(["1/7", "2/7", "3/7", "4/7", "5/7", "6/7", "7/7"]);
     expect(s.map((x) => x.title)).toEqual([
       "choose the port",
       "write manifest.json (validated with the rest)",
@@ -149,13 +179,37 @@ describe("add-service on the example fleet under a real supervisord", { timeout:
     const portsMd = readFileSync(join(project.paths.units, "PORTS.md"), "utf8");
     expect(portsMd).toMatch(new RegExp(`^\\| quotes \\| ${quotesPort} \\|`, "m"));
     const portsJson = JSON.parse(readFileSync(join(project.paths.units, "ports.json"), "utf8"));
-    expect(portsJson.services.quotes).toMatchObject({ port: quotesPort, group: "watchdog", url: `http://127.0.0.1:${quotesPort}` });
-    const py = execFileSync(PYTHON, ["-c", "import sys; sys.path.insert(0, sys.argv[1]); import port_config; print(port_config.get_port('quotes'))", project.paths.units], { encoding: "utf8" });
+    expect(portsJson.services.quotes).toMatchObject({
+      port: quotesPort,
+      group: "watchdog",
+      url: `http://127.0.0.1:${quotesPort}`,
+    });
+    const py = execFileSync(
+      PYTHON,
+      [
+        "-c",
+        "import sys; sys.path.insert(0, sys.argv[1]); import port_config; print(port_config.get_port('quotes'))",
+        project.paths.units,
+      ],
+      { encoding: "utf8" },
+    );
     expect(py.trim()).toBe(String(quotesPort));
     // only the new program's files and the shared artifacts changed in units/
     const changed = unitsDiff(unitsBefore, projectBytes(project).units);
-    expect(changed).toEqual(expect.arrayContaining(["supervisor/quotes.conf", "systemd/recio-quotes.service", "ports.json", "PORTS.md", "port_config.py"]));
-    for (const f of changed) expect(["supervisor/quotes.conf", "systemd/recio-quotes.service", ...SHARED], `unexpected change in units/${f}`).toContain(f);
+    expect(changed).toEqual(
+      expect.arrayContaining([
+        "supervisor/quotes.conf",
+        "systemd/recio-quotes.service",
+        "ports.json",
+        "PORTS.md",
+        "port_config.py",
+      ]),
+    );
+    for (const f of changed)
+      expect(
+        ["supervisor/quotes.conf", "systemd/recio-quotes.service", ...SHARED],
+        `unexpected change in units/${f}`,
+      ).toContain(f);
   });
 
   it("runs and verifies, and every other program kept its PID", async () => {
@@ -174,7 +228,11 @@ describe("add-service on the example fleet under a real supervisord", { timeout:
     const r = await project.cli(["history", "--json"]);
     expect(r.exitCode, show(r)).toBe(0);
     const last = JSON.parse(r.stdout).at(-1);
-    expect(last).toMatchObject({ command: "add-service quotes", outcome: "applied", changes: [`added quotes on port ${quotesPort}`] });
+    expect(last).toMatchObject({
+      command: "add-service quotes",
+      outcome: "applied",
+      changes: [`added quotes on port ${quotesPort}`],
+    });
     expect(Date.now() - Date.parse(last.time)).toBeLessThan(120_000);
   });
 });
@@ -184,7 +242,13 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
    * Runs add-service expecting exit 1 at step `failedStep`; asserts manifest.json and every file of units/
    * byte-identical, supervisord's programs and PIDs as before, the chosen port released, the journal entry.
    */
-  async function expectRollback(name: string, command: string, failedStep: string, reason: RegExp, options: { foreignHolder?: boolean } = {}): Promise<{ r: CliResult; port: number }> {
+  async function expectRollback(
+    name: string,
+    command: string,
+    failedStep: string,
+    reason: RegExp,
+    options: { foreignHolder?: boolean } = {},
+  ): Promise<{ r: CliResult; port: number }> {
     const port = await expectedNextFreePort(project.readManifest<Manifest>(), "watchdog");
     const before = projectBytes(project);
     const view = await supervisordView();
@@ -192,7 +256,8 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
     await project.trackAll();
     expect(r.exitCode, show(r)).toBe(1);
     // a lost race (foreign case) may fail at another step; it must roll back all the same
-    if (options.foreignHolder) expect(r.stderr, show(r)).toMatch(new RegExp(`✗ add-service ${name}: step \\d+ \\(.*\\) failed:`));
+    if (options.foreignHolder)
+      expect(r.stderr, show(r)).toMatch(new RegExp(`✗ add-service ${name}: step \\d+ \\(.*\\) failed:`));
     else expect(r.stderr, show(r)).toContain(`✗ add-service ${name}: step ${failedStep} failed:`);
     expect(r.stderr).toMatch(reason);
     expect(r.stderr).toContain("rolled back: manifest and units/ restored byte for byte");
@@ -202,12 +267,21 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
     // the port is free again (unless the foreign holder of that case keeps it)
     if (!options.foreignHolder) await waitFor(`port ${port} released`, () => canBind(port), 5000);
     const history = JSON.parse((await project.cli(["history", "--json"])).stdout);
-    expect(history.at(-1)).toMatchObject({ command: `add-service ${name}`, outcome: "rolled back", changes: [`added ${name} on port ${port}`] });
+    expect(history.at(-1)).toMatchObject({
+      command: `add-service ${name}`,
+      outcome: "rolled back",
+      changes: [`added ${name} on port ${port}`],
+    });
     return { r, port };
   }
 
   it("a command that crashes at start: step 5 names it with its stderr", async () => {
-    const { r, port } = await expectRollback("crashy", `${NODE} ${fixture("exits-at-once.js")}`, "5 (test-start crashy alone)", /crashy exited with code 1 before listening on \d+/);
+    const { r, port } = await expectRollback(
+      "crashy",
+      `${NODE} ${fixture("exits-at-once.js")}`,
+      "5 (test-start crashy alone)",
+      /crashy exited with code 1 before listening on \d+/,
+    );
     expect(r.stderr).toContain("crashy: fatal: could not connect to the database at startup");
     expect(port).toBe(BASE + 12);
   });
@@ -215,7 +289,12 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
   it("a service that binds the wrong port: step 5 says it listens on X, expected Y", async () => {
     const port = await expectedNextFreePort(project.readManifest<Manifest>(), "watchdog");
     expect(await canBind(port + 1), `wrong-port.js binds ${port + 1}: it must be free`).toBe(true);
-    await expectRollback("wrongport", `${NODE} ${fixture("wrong-port.js")}`, "5 (test-start wrongport alone)", new RegExp(`listens on ${port + 1}, expected ${port}: hardcoded port\\?`));
+    await expectRollback(
+      "wrongport",
+      `${NODE} ${fixture("wrong-port.js")}`,
+      "5 (test-start wrongport alone)",
+      new RegExp(`listens on ${port + 1}, expected ${port}: hardcoded port\\?`),
+    );
     await waitFor(`port ${port + 1} released too`, () => canBind(port + 1), 5000);
   });
 
@@ -234,17 +313,33 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
     let won = false;
     for (let attempt = 1; attempt <= 3 && !won; attempt++) {
       const name = `raced${attempt}`;
-      const holder = await spawnService([NODE, grab, project.manifestPath, name], { cwd: "/tmp", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+      const holder = await spawnService([NODE, grab, project.manifestPath, name], {
+        cwd: "/tmp",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      });
       holders.push(holder);
       project.track(holder.pid);
-      await waitFor("the holder to watch", () => holder.output().includes("watching"), 10_000, () => holder.output());
+      await waitFor(
+        "the holder to watch",
+        () => holder.output().includes("watching"),
+        10_000,
+        () => holder.output(),
+      );
       const port = await expectedNextFreePort(project.readManifest<Manifest>(), "watchdog");
-      const { r } = await expectRollback(name, `${NODE} ${fixture("binds-port.js")}`, `5 (test-start ${name} alone)`, /./, { foreignHolder: true }).catch(async (e) => {
+      const { r } = await expectRollback(
+        name,
+        `${NODE} ${fixture("binds-port.js")}`,
+        `5 (test-start ${name} alone)`,
+        /./,
+        { foreignHolder: true },
+      ).catch(async (e) => {
         holder.signalGroup("SIGKILL");
         throw e;
       });
       expect(holder.output()).toContain(`held ${port}`);
-      won = r.stderr.includes(`step 5 (test-start ${name} alone) failed: port ${port} is already held by PID ${holder.pid}`);
+      won = r.stderr.includes(
+        `step 5 (test-start ${name} alone) failed: port ${port} is already held by PID ${holder.pid}`,
+      );
       holder.signalGroup("SIGKILL");
       await holder.exited;
       await waitFor(`port ${port} free again`, () => canBind(port), 5000);
@@ -257,8 +352,16 @@ describe("a failing step rolls everything back", { timeout: 120_000 }, () => {
     const dir = join(project.root, "svc");
     mkdirSync(dir, { recursive: true });
     // supervisord sets SUPERVISOR_ENABLED=1 in its children (supervisor/process.py); alone it runs fine
-    writeFileSync(join(dir, "alone-only.js"), `if (process.env.SUPERVISOR_ENABLED) { console.error("refusing to run under supervisord"); process.exit(3); }\nrequire(${JSON.stringify(fixture("binds-port.js"))});\n`);
-    const { r } = await expectRollback("aloneonly", `${NODE} ${join(dir, "alone-only.js")}`, "6 (apply: add aloneonly to the running supervisord)", /aloneonly: /);
+    writeFileSync(
+      join(dir, "alone-only.js"),
+      `if (process.env.SUPERVISOR_ENABLED) { console.error("refusing to run under supervisord"); process.exit(3); }\nrequire(${JSON.stringify(fixture("binds-port.js"))});\n`,
+    );
+    const { r } = await expectRollback(
+      "aloneonly",
+      `${NODE} ${join(dir, "alone-only.js")}`,
+      "6 (apply: add aloneonly to the running supervisord)",
+      /aloneonly: /,
+    );
     expect(r.stderr).toContain("supervisord re-applied to the old configuration");
     expect((await supervisordView()).has("aloneonly")).toBe(false);
   }, 120_000);
@@ -279,31 +382,63 @@ describe("bad input: exit 2, a message naming the problem, nothing written", { t
   }
   const cmd = ["--command", QUOTES_CMD];
 
-  it("unknown group", () => expectBadInput(["n1", ...cmd, "--group", "nogroup"], /unknown group "nogroup" \(--group\)[\s\S]*known groups: core, watchdog/));
+  it("unknown group", () =>
+    expectBadInput(
+      ["n1", ...cmd, "--group", "nogroup"],
+      /unknown group "nogroup" \(--group\)[\s\S]*known groups: core, watchdog/,
+    ));
 
   it("--port in use (held by our own listener)", async () => {
     const port = BASE + 90;
     const listener = await project.startListener(port);
     try {
-      await expectBadInput(["n2", ...cmd, "--group", "watchdog", "--port", String(port)], new RegExp(`port ${port} \\(--port\\) is in use by PID ${listener.pid}\\b`));
+      await expectBadInput(
+        ["n2", ...cmd, "--group", "watchdog", "--port", String(port)],
+        new RegExp(`port ${port} \\(--port\\) is in use by PID ${listener.pid}\\b`),
+      );
     } finally {
       await project.stopListener(listener);
     }
   });
 
-  it("--port of another running service", () => expectBadInput(["n3", ...cmd, "--port", String(BASE + 1)], new RegExp(`port ${BASE + 1} \\(--port\\) is in use by PID \\d+ \\(.*trade_executor`)));
+  it("--port of another running service", () =>
+    expectBadInput(
+      ["n3", ...cmd, "--port", String(BASE + 1)],
+      new RegExp(`port ${BASE + 1} \\(--port\\) is in use by PID \\d+ \\(.*trade_executor`),
+    ));
 
-  it("name taken", () => expectBadInput(["trade_manager", ...cmd, "--group", "watchdog"], /service "trade_manager" already exists \(port 28120\)/));
+  it("name taken", () =>
+    expectBadInput(
+      ["trade_manager", ...cmd, "--group", "watchdog"],
+      /service "trade_manager" already exists \(port 28120\)/,
+    ));
 
-  it("invalid name", () => expectBadInput(["Bad Name", ...cmd, "--group", "watchdog"], /service name "Bad Name" does not match/));
+  it("invalid name", () =>
+    expectBadInput(["Bad Name", ...cmd, "--group", "watchdog"], /service name "Bad Name" does not match/));
 
-  it("env key with a dash", () => expectBadInput(["n4", ...cmd, "--group", "watchdog", "--env", "BAD-KEY=1"], /environment variable name "BAD-KEY" is not valid/));
+  it("env key with a dash", () =>
+    expectBadInput(
+      ["n4", ...cmd, "--group", "watchdog", "--env", "BAD-KEY=1"],
+      /environment variable name "BAD-KEY" is not valid/,
+    ));
 
-  it("env value with a newline", () => expectBadInput(["n5", ...cmd, "--group", "watchdog", "--env", "MULTI=line1\nline2"], /value "line1\\nline2" contains control character U\+000A/));
+  it("env value with a newline", () =>
+    expectBadInput(
+      ["n5", ...cmd, "--group", "watchdog", "--env", "MULTI=line1\nline2"],
+      /value "line1\\nline2" contains control character U\+000A/,
+    ));
 
-  it("--env without =", () => expectBadInput(["n6", ...cmd, "--group", "watchdog", "--env", "NOVALUE"], /--env expects KEY=value, found "NOVALUE"/));
+  it("--env without =", () =>
+    expectBadInput(
+      ["n6", ...cmd, "--group", "watchdog", "--env", "NOVALUE"],
+      /--env expects KEY=value, found "NOVALUE"/,
+    ));
 
-  it("a reserved --port without --use-reserved", () => expectBadInput(["n7", ...cmd, "--group", "watchdog", "--port", String(BASE + 83)], /port 28083 is reserved: last free port: critical service only/));
+  it("a reserved --port without --use-reserved", () =>
+    expectBadInput(
+      ["n7", ...cmd, "--group", "watchdog", "--port", String(BASE + 83)],
+      /port 28083 is reserved: last free port: critical service only/,
+    ));
 });
 
 describe("values the generators can carry are carried: % and quotes", { timeout: 120_000 }, () => {
@@ -311,7 +446,15 @@ describe("values the generators can carry are carried: % and quotes", { timeout:
     const env = { PCT: "100%", QUOTED: `say "hi" it's \\ back\`tick\` $HOME %(ENV_X)s`, SPACES: "  two  spaces " };
     const port = await expectedNextFreePort(project.readManifest<Manifest>(), "watchdog");
     const pids = await supervisordView();
-    const r = await project.cli(["add-service", "envq", "--command", QUOTES_CMD, "--group", "watchdog", ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`])]);
+    const r = await project.cli([
+      "add-service",
+      "envq",
+      "--command",
+      QUOTES_CMD,
+      "--group",
+      "watchdog",
+      ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    ]);
     await project.trackAll();
     expect(r.exitCode, show(r)).toBe(0);
     expect(project.readManifest<Manifest>().services.envq.env).toEqual(env);
@@ -322,14 +465,20 @@ describe("values the generators can carry are carried: % and quotes", { timeout:
     // `env NAME`: the environment the program will receive
     const e = await project.cli(["env", "envq"]);
     expect(e.exitCode, show(e)).toBe(0);
-    for (const [k, v] of Object.entries(env)) expect(e.stdout.split("\n"), `env envq prints ${k}`).toContain(`${k}=${v}`);
+    for (const [k, v] of Object.entries(env))
+      expect(e.stdout.split("\n"), `env envq prints ${k}`).toContain(`${k}=${v}`);
     expect(e.stdout).toContain(`PORT=${port}`);
 
     // what the running process really received (/proc/PID/environ)
     const view = await supervisordView();
     const pid = view.get("envq")!;
     expect(pid).toBeGreaterThan(0);
-    const environ = new Map(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const environ = new Map(
+      readFileSync(`/proc/${pid}/environ`, "utf8")
+        .split("\0")
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     for (const [k, v] of Object.entries(env)) expect(environ.get(k), `${k} delivered exactly`).toBe(v);
     for (const [name, p] of pids) expect(view.get(name), `${name} kept its PID`).toBe(p);
     const v = await project.cli(["verify"]);

@@ -8,19 +8,31 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPidfile, pollUntil, isAlive } from "../../src/backend/supervisord/pids";
 import type { CheckPortsReport } from "../../src/procedure/check-ports";
-import { FIXTURES, Seen, fixture, makeCliProject, orchestrate, programPids, type TestProject } from "../helpers/cli-project";
+import {
+  FIXTURES,
+  Seen,
+  fixture,
+  makeCliProject,
+  orchestrate,
+  programPids,
+  type TestProject,
+} from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
 
 // supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
 const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () => expect(hasSupervisord).toBe(true));
+it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
+  expect(hasSupervisord).toBe(true));
 const seen = new Seen();
 let project: TestProject;
 let pids: Map<string, number>;
 
 /** binds-port.js on another address: HOST is orchestrate's to set, so `/usr/bin/env HOST=… node …` (env exec's node). */
 function onHost(host: string, port: number) {
-  return { ...fixture("binds-port.js", port, { group: "g" }), command: ["/usr/bin/env", `HOST=${host}`, process.execPath, `${FIXTURES}/binds-port.js`] };
+  return {
+    ...fixture("binds-port.js", port, { group: "g" }),
+    command: ["/usr/bin/env", `HOST=${host}`, process.execPath, `${FIXTURES}/binds-port.js`],
+  };
 }
 
 const manifest = {
@@ -68,15 +80,33 @@ describe("check-ports against a real supervisord", () => {
     const { code, report } = await checkPorts();
     expect(code).toBe(0);
     expect(report).toMatchObject({ ok: true, conflicts: 0, manager: { kind: "supervisor", running: true } });
-    const expected: [number, string, string, 4 | 6][] = [[27010, "v4", "127.0.0.1", 4], [27011, "v6", "::1", 6], [27012, "wild4", "0.0.0.0", 4], [27013, "wild6", "::", 6], [27014, "shared", "127.0.0.1", 4]];
+    const expected: [number, string, string, 4 | 6][] = [
+      [27010, "v4", "127.0.0.1", 4],
+      [27011, "v6", "::1", 6],
+      [27012, "wild4", "0.0.0.0", 4],
+      [27013, "wild6", "::", 6],
+      [27014, "shared", "127.0.0.1", 4],
+    ];
     for (const [n, name, address, family] of expected) {
       const p = port(report, n);
-      expect(p, `port ${n}`).toMatchObject({ kind: "service", name, state: "listening", owner: "service", conflict: false });
+      expect(p, `port ${n}`).toMatchObject({
+        kind: "service",
+        name,
+        state: "listening",
+        owner: "service",
+        conflict: false,
+      });
       expect(p.holders).toHaveLength(1);
       expect(p.holders[0]).toMatchObject({ pid: pids.get(name), address, family, owner: "service", user: "root" });
       expect(p.holders[0].command).toContain("binds-port.js");
     }
-    expect(port(report, 27015)).toMatchObject({ kind: "service", name: "off", enabled: false, state: "free", owner: "none" });
+    expect(port(report, 27015)).toMatchObject({
+      kind: "service",
+      name: "off",
+      enabled: false,
+      state: "free",
+      owner: "none",
+    });
     expect(port(report, 27018)).toMatchObject({ kind: "external", name: "pg", state: "free" });
     expect(port(report, 27019)).toMatchObject({ kind: "reserved", name: "kept for a hot spare", state: "free" });
     expect(report.groups).toEqual([{ group: "g", free: 2, next: [27016, 27017], heldByOthers: [] }]);
@@ -95,11 +125,22 @@ describe("check-ports against a real supervisord", () => {
     const foreign = report.ports[0].holders.find((h) => h.owner === "foreign")!;
     expect(foreign).toMatchObject({ pid: onService.pid, address: "::1", family: 6, user: "root" });
     expect(foreign.command).toContain(process.execPath);
-    expect(report.ports[0].holders.find((h) => h.owner === "service")).toMatchObject({ pid: pids.get("shared"), address: "127.0.0.1" });
+    expect(report.ports[0].holders.find((h) => h.owner === "service")).toMatchObject({
+      pid: pids.get("shared"),
+      address: "127.0.0.1",
+    });
     expect(report.ports[0].problem).toContain(`PID ${onService.pid}`);
     expect(report.ports[0].fix).toContain("--kill-foreign 27014");
-    expect(port(report, 27018)).toMatchObject({ owner: "external", conflict: false, holders: [{ pid: onExternal.pid, owner: "external" }] });
-    expect(port(report, 27019)).toMatchObject({ owner: "foreign", conflict: false, holders: [{ pid: onReserved.pid, address: "0.0.0.0" }] });
+    expect(port(report, 27018)).toMatchObject({
+      owner: "external",
+      conflict: false,
+      holders: [{ pid: onExternal.pid, owner: "external" }],
+    });
+    expect(port(report, 27019)).toMatchObject({
+      owner: "foreign",
+      conflict: false,
+      holders: [{ pid: onReserved.pid, address: "0.0.0.0" }],
+    });
     expect(report.ports[1].port).toBe(27019); // warnings right after conflicts
     expect(report.groups).toEqual([{ group: "g", free: 1, next: [27017], heldByOthers: [27016] }]);
 
@@ -108,7 +149,9 @@ describe("check-ports against a real supervisord", () => {
     const lines = text.stdout.split("\n");
     expect(lines[0]).toBe("1 conflict:");
     expect(lines[1]).toContain(`port 27014 of shared is held by PID ${onService.pid}`);
-    expect(lines[2]).toContain("fix: stop that process yourself, or deliberately: orchestrate recover --kill-foreign 27014");
+    expect(lines[2]).toContain(
+      "fix: stop that process yourself, or deliberately: orchestrate recover --kill-foreign 27014",
+    );
     expect(text.stdout).toMatch(/g\s+1 free — next 27017; 1 more held by unmanaged processes \(27016\)/);
     await stopAll();
   });
@@ -120,7 +163,12 @@ describe("check-ports against a real supervisord", () => {
     const { code, report } = await checkPorts();
     expect(code).toBe(1);
     expect(report.manager.running).toBe(false);
-    for (const [n, name] of [[27010, "v4"], [27011, "v6"], [27012, "wild4"], [27013, "wild6"]] as const) {
+    for (const [n, name] of [
+      [27010, "v4"],
+      [27011, "v6"],
+      [27012, "wild4"],
+      [27013, "wild6"],
+    ] as const) {
       const p = port(report, n);
       expect(p).toMatchObject({ owner: "stale", conflict: true, holders: [{ pid: pids.get(name), owner: "stale" }] });
       expect(p.holders[0].reason).toContain(`SUPERVISOR_SERVER_URL=unix://${project.paths.socket}, program ${name}`);

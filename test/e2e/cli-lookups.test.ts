@@ -42,7 +42,7 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
     expect({ exit: second.exitCode, out: second.stdout }).toEqual({ exit: 0, out: "3000\n" });
   });
 
-  it("port main_ap exits 2 suggesting \"main_app\"", async () => {
+  it('port main_ap exits 2 suggesting "main_app"', async () => {
     const r = await fleet.cli(["port", "main_ap"]);
     expect(r.exitCode, show(r)).toBe(2);
     expect(r.stdout).toBe("");
@@ -59,8 +59,13 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
     const r = await fleet.cli(["env", "trade_executor"]);
     expect(r.exitCode, show(r)).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines).toEqual(expect.arrayContaining(["PORT=8001", "HOST=127.0.0.1", "SERVICE_NAME=trade_executor", "LOG_LEVEL=info"]));
-    expect(lines.every((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)), r.stdout).toBe(true);
+    expect(lines).toEqual(
+      expect.arrayContaining(["PORT=8001", "HOST=127.0.0.1", "SERVICE_NAME=trade_executor", "LOG_LEVEL=info"]),
+    );
+    expect(
+      lines.every((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)),
+      r.stdout,
+    ).toBe(true);
   });
 
   it("ports --json parses, with groups core and watchdog and their budgets", async () => {
@@ -70,11 +75,17 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
     const groups = new Map<string, any>(report.groups.map((g: any) => [g.name, g]));
     expect([...groups.keys()].sort()).toEqual(["core", "watchdog"]);
     for (const g of groups.values()) {
-      expect(g, g.name).toMatchObject({ used: expect.any(Number), free: expect.any(Number), total: expect.any(Number) });
+      expect(g, g.name).toMatchObject({
+        used: expect.any(Number),
+        free: expect.any(Number),
+        total: expect.any(Number),
+      });
       expect(g.used + g.free, `${g.name}: used + free = total`).toBeLessThanOrEqual(g.total);
       expect(g.services.length).toBe(g.used);
     }
-    expect(groups.get("core").services.map((s: any) => s.name)).toEqual(expect.arrayContaining(["main_app", "trade_executor"]));
+    expect(groups.get("core").services.map((s: any) => s.name)).toEqual(
+      expect.arrayContaining(["main_app", "trade_executor"]),
+    );
     expect(groups.get("core").services.find((s: any) => s.name === "main_app").port).toBe(3000);
   });
 
@@ -146,7 +157,16 @@ describe("validate reports every problem at once", { timeout: 60_000 }, () => {
 
   it("a JSON syntax error: exit 2 with its line and column", async () => {
     // line 4 lacks the comma after the port: the error is at line 5, column 5 ("command")
-    const text = ['{', '  "project": "broken",', '  "services": {', '    "api": { "port": 24210', '    "command": "node api.js" }', '  }', '}', ''].join("\n");
+    const text = [
+      "{",
+      '  "project": "broken",',
+      '  "services": {',
+      '    "api": { "port": 24210',
+      '    "command": "node api.js" }',
+      "  }",
+      "}",
+      "",
+    ].join("\n");
     const p = scratch("syntax", text);
     const r = await p.cli(["validate"]);
     expect(r.exitCode, show(r)).toBe(2);
@@ -157,7 +177,17 @@ describe("validate reports every problem at once", { timeout: 60_000 }, () => {
   });
 
   it("a duplicate service key: exit 2 naming both lines", async () => {
-    const text = ['{', '  "project": "twice",', '  "services": {', '    "api": { "port": 24211, "command": "node a.js" },', '    "web": { "port": 24212, "command": "node w.js" },', '    "api": { "port": 24213, "command": "node b.js" }', '  }', '}', ''].join("\n");
+    const text = [
+      "{",
+      '  "project": "twice",',
+      '  "services": {',
+      '    "api": { "port": 24211, "command": "node a.js" },',
+      '    "web": { "port": 24212, "command": "node w.js" },',
+      '    "api": { "port": 24213, "command": "node b.js" }',
+      "  }",
+      "}",
+      "",
+    ].join("\n");
     const p = scratch("dupkey", text);
     const r = await p.cli(["validate"]);
     expect(r.exitCode, show(r)).toBe(2);
@@ -170,9 +200,34 @@ describe("the command line itself", { timeout: 60_000 }, () => {
     const top = await runCli(["--help"]);
     expect(top.exitCode, show(top)).toBe(0);
     expect(top.stdout).toContain("Examples:");
-    const commands = [...top.stdout.split("Commands:")[1].split("\n\n")[0].matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((c) => c !== "help");
+    const commands = [
+      ...top.stdout
+        .split("Commands:")[1]
+        .split("\n\n")[0]
+        .matchAll(/^ {2}([a-z][a-z-]*)\b/gm),
+    ]
+      .map((m) => m[1])
+      .filter((c) => c !== "help");
     // the issue's commands are all there (others may be added: they are checked too)
-    expect(commands).toEqual(expect.arrayContaining(["init", "validate", "port", "url", "env", "ports", "generate", "test-start", "restart", "verify", "status", "start", "stop", "logs", "import"]));
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        "init",
+        "validate",
+        "port",
+        "url",
+        "env",
+        "ports",
+        "generate",
+        "test-start",
+        "restart",
+        "verify",
+        "status",
+        "start",
+        "stop",
+        "logs",
+        "import",
+      ]),
+    );
     const results = await Promise.all(commands.map(async (c) => [c, await runCli([c, "--help"])] as const));
     for (const [c, r] of results) {
       expect(r.exitCode, `${c} --help: ${show(r)}`).toBe(0);
@@ -223,7 +278,10 @@ describe("the command line itself", { timeout: 60_000 }, () => {
     const imported = JSON.parse(r.stdout);
     const legacy = JSON.parse(readFileSync(LEGACY, "utf8"));
     const expected: Record<string, { port: number; group: string }> = {};
-    for (const [section, group] of [["core_services", "core"], ["watchdog_services", "watchdog"]] as const) {
+    for (const [section, group] of [
+      ["core_services", "core"],
+      ["watchdog_services", "watchdog"],
+    ] as const) {
       for (const [name, s] of Object.entries<any>(legacy[section])) expected[name] = { port: s.port, group };
     }
     expect(Object.keys(expected)).toHaveLength(8);

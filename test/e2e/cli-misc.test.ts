@@ -95,7 +95,9 @@ describe("docs, install, shutdown", () => {
     const r = await project.cli(["install", "--supervisor-conf-dir", confd]);
     expect(r.exitCode, show(r)).toBe(0);
     expect(readdirSync(confd).sort()).toEqual(["api.conf", "someone-else.conf", "web.conf"]);
-    expect(readFileSync(join(confd, "api.conf"), "utf8")).toBe(readFileSync(join(project.root, "units", "supervisor", "api.conf"), "utf8"));
+    expect(readFileSync(join(confd, "api.conf"), "utf8")).toBe(
+      readFileSync(join(project.root, "units", "supervisor", "api.conf"), "utf8"),
+    );
 
     const m = project.readManifest();
     delete m.services.web;
@@ -130,7 +132,10 @@ describe("docs, install, shutdown", () => {
 
 describe("recover with nothing to recover to", () => {
   it("refuses before stopping anything when the manifest is invalid and no last good state exists (exit 2)", async () => {
-    const broken = createProject("rcv", '{ "project": "x", "services": { "a": { "command": "x", "port": 1, "port": 2 } } }\n');
+    const broken = createProject(
+      "rcv",
+      '{ "project": "x", "services": { "a": { "command": "x", "port": 1, "port": 2 } } }\n',
+    );
     try {
       const r = await broken.cli(["recover", "--yes"]);
       expect(r.exitCode, show(r)).toBe(2);
@@ -143,27 +148,30 @@ describe("recover with nothing to recover to", () => {
 });
 
 describe("test-start as the service's user", () => {
-  it.skipIf(process.getuid?.() !== 0)("runs it as `user` like supervisord/systemd would (root only), and refuses an unknown user", async () => {
-    const port = ports[2];
-    const p = createProject("usr", {
-      project: "usr",
-      host: "127.0.0.1",
-      services: {
-        nob: { port, command: `node ${fixture("binds-port.js")}`, directory: "/", user: "nobody", stopTimeout: 3 },
-        ghost: { command: `node ${fixture("binds-port.js")}`, directory: "/", user: "no-such-user-here" },
-      },
-    });
-    try {
-      const r = await p.cli(["test-start", "nob"]);
-      expect(r.exitCode, show(r)).toBe(0);
-      expect(r.stdout).toMatch(/start nob alone as nobody/);
-      const g = await p.cli(["test-start", "ghost"]);
-      expect(g.exitCode, show(g)).toBe(1);
-      expect(g.stderr).toMatch(/user "no-such-user-here" \(services\.ghost\.user\) does not exist/);
-    } finally {
-      await p.cleanup();
-    }
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    "runs it as `user` like supervisord/systemd would (root only), and refuses an unknown user",
+    async () => {
+      const port = ports[2];
+      const p = createProject("usr", {
+        project: "usr",
+        host: "127.0.0.1",
+        services: {
+          nob: { port, command: `node ${fixture("binds-port.js")}`, directory: "/", user: "nobody", stopTimeout: 3 },
+          ghost: { command: `node ${fixture("binds-port.js")}`, directory: "/", user: "no-such-user-here" },
+        },
+      });
+      try {
+        const r = await p.cli(["test-start", "nob"]);
+        expect(r.exitCode, show(r)).toBe(0);
+        expect(r.stdout).toMatch(/start nob alone as nobody/);
+        const g = await p.cli(["test-start", "ghost"]);
+        expect(g.exitCode, show(g)).toBe(1);
+        expect(g.stderr).toMatch(/user "no-such-user-here" \(services\.ghost\.user\) does not exist/);
+      } finally {
+        await p.cleanup();
+      }
+    },
+  );
 });
 
 describe("validate reports what generate would refuse", () => {
@@ -187,12 +195,19 @@ describe("restart when a foreign process holds a service's port", () => {
     const foreign = await project.startListener(ports[0]);
     try {
       const m = project.readManifest();
-      m.services.web = { group: "core", port: ports[1], command: `node ${fixture("binds-port.js")}`, dependsOn: ["api"] };
+      m.services.web = {
+        group: "core",
+        port: ports[1],
+        command: `node ${fixture("binds-port.js")}`,
+        dependsOn: ["api"],
+      };
       m.services.api.startRetries = 1;
       project.writeManifest(m);
       const r = await project.cli(["restart"], { timeoutMs: 60_000 });
       expect(r.exitCode, show(r)).toBe(1);
-      expect(r.stdout).toMatch(/api: (BACKOFF|FATAL).*port \d+ is held by PID \d+|api: port \d+ answers, but from PID \d+/);
+      expect(r.stdout).toMatch(
+        /api: (BACKOFF|FATAL).*port \d+ is held by PID \d+|api: port \d+ answers, but from PID \d+/,
+      );
       expect(r.stdout).toMatch(/web: not started, depends on api/);
     } finally {
       await project.stopListener(foreign);

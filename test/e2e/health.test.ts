@@ -28,8 +28,16 @@ afterAll(stopAll);
 describe("checkHealth", () => {
   it("2xx is healthy (URL and parts forms, v4 and v6 loopback)", async () => {
     expect(await checkHealth("http://127.0.0.1:22050/health")).toMatchObject({ ok: true, status: 200 });
-    expect(await checkHealth({ port: 22050, path: "/created" })).toMatchObject({ ok: true, status: 204, url: "http://127.0.0.1:22050/created" });
-    expect(await checkHealth({ host: "::1", port: 22051, path: "health" })).toMatchObject({ ok: true, status: 200, url: "http://[::1]:22051/health" });
+    expect(await checkHealth({ port: 22050, path: "/created" })).toMatchObject({
+      ok: true,
+      status: 204,
+      url: "http://127.0.0.1:22050/created",
+    });
+    expect(await checkHealth({ host: "::1", port: 22051, path: "health" })).toMatchObject({
+      ok: true,
+      status: 200,
+      url: "http://[::1]:22051/health",
+    });
     expect(await checkHealth("http://localhost:22050/health")).toMatchObject({ ok: true });
   });
   it("non-2xx is unhealthy and says the status", async () => {

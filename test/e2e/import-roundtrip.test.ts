@@ -30,7 +30,9 @@ interface Program {
 }
 
 async function parseOnly(conf: string): Promise<Program[]> {
-  const r = await run("/usr/bin/python3", [PARSE_ONLY], { input: JSON.stringify([{ kind: "conf", path: conf, environ: {} }]) });
+  const r = await run("/usr/bin/python3", [PARSE_ONLY], {
+    input: JSON.stringify([{ kind: "conf", path: conf, environ: {} }]),
+  });
   expect(r.exitCode, r.stderr).toBe(0);
   const [result] = JSON.parse(r.stdout) as [{ ok: boolean; value: { programs: Program[] }; error?: string }];
   expect(result.ok, result.error).toBe(true);
@@ -62,7 +64,9 @@ it("the generated supervisord config runs every imported program with the origin
   for (const before of original) {
     const after = generated.find((p) => p.name === before.name)!;
     // a program that needed its secrets moved out runs through the env-file wrapper: its own argv follows "--"
-    const argv = after.argv[0].endsWith("/units/bin/envfile-exec") ? after.argv.slice(after.argv.indexOf("--") + 1) : after.argv;
+    const argv = after.argv[0].endsWith("/units/bin/envfile-exec")
+      ? after.argv.slice(after.argv.indexOf("--") + 1)
+      : after.argv;
     expect(argv, before.name).toEqual(before.argv);
     expect(after.directory, before.name).toBe(before.directory);
   }

@@ -12,7 +12,13 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { importSupervisordConf } from "../../src/manifest/import-supervisord";
-import { expandPercent, readIni, splitCommand, splitEnvironment, type IniLocation } from "../../src/manifest/ini-reader";
+import {
+  expandPercent,
+  readIni,
+  splitCommand,
+  splitEnvironment,
+  type IniLocation,
+} from "../../src/manifest/ini-reader";
 import { manifestSchema } from "../../src/manifest/schema";
 
 const PYTHON = "/usr/bin/python3";
@@ -23,14 +29,29 @@ const at: IniLocation = { file: "case", line: 1, section: "program:x", key: "k" 
 const tmp = mkdtempSync(join(tmpdir(), "ini-oracle-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-type Case = { kind: "ini" | "env" | "cmd"; text: string } | { kind: "pct"; text: string; vars: Record<string, string | number> } | { kind: "conf"; path: string; environ: Record<string, string> };
+type Case =
+  | { kind: "ini" | "env" | "cmd"; text: string }
+  | { kind: "pct"; text: string; vars: Record<string, string | number> }
+  | { kind: "conf"; path: string; environ: Record<string, string> };
 type Answer = { ok: true; value: any } | { ok: false; error: string };
-interface OracleProgram { name: string; argv: string[]; directory: string | null; environment: Record<string, string> }
+interface OracleProgram {
+  name: string;
+  argv: string[];
+  directory: string | null;
+  environment: Record<string, string>;
+}
 
 /** Runs the oracle on a batch. Throws (never skips) when Python or supervisor is missing. */
 function oracle(cases: Case[]): Answer[] {
-  const r = spawnSync(PYTHON, [ORACLE], { input: JSON.stringify(cases), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new Error(`cannot run ${PYTHON} (${r.error.message}): the oracle needs Debian's python3 with supervisor (apt-get install -y supervisor)`);
+  const r = spawnSync(PYTHON, [ORACLE], {
+    input: JSON.stringify(cases),
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error)
+    throw new Error(
+      `cannot run ${PYTHON} (${r.error.message}): the oracle needs Debian's python3 with supervisor (apt-get install -y supervisor)`,
+    );
   if (r.status !== 0) throw new Error(`oracle exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Answer[];
 }
@@ -45,7 +66,9 @@ function ours(f: () => unknown): Answer {
 }
 
 function iniAsObject(text: string) {
-  return Object.fromEntries(readIni(text, "case").map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]));
+  return Object.fromEntries(
+    readIni(text, "case").map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]),
+  );
 }
 
 /** Reads the env files import writes (systemd EnvironmentFile dialect, see src/manifest/secrets.ts). */
@@ -74,7 +97,9 @@ function expectImportMatches(path: string, answer: Answer, legacyPorts?: unknown
     expect(service.directory ?? null, `${p.name} directory`).toEqual(p.directory);
     const secretFile = files.find((f) => f.path === service.envFile);
     const imported = { ...service.env, ...(secretFile ? parseEnvFile(secretFile.content) : {}) };
-    const expected = Object.fromEntries(Object.entries(p.environment).filter(([k]) => !["PORT", "HOST", "SERVICE_NAME"].includes(k)));
+    const expected = Object.fromEntries(
+      Object.entries(p.environment).filter(([k]) => !["PORT", "HOST", "SERVICE_NAME"].includes(k)),
+    );
     expect(imported, `${p.name} environment`).toEqual(expected);
     if (secretFile) expect(secretFile.mode).toBe(0o600);
   }
@@ -89,7 +114,10 @@ describe("supervisor's own parser as the oracle", () => {
 
   test("REC.IO fixture: 12 programs, argv, directory and environment exactly as supervisord reads them", () => {
     const path = join(FIXTURES, "supervisord.conf");
-    const [conf, ini] = oracle([{ kind: "conf", path, environ: ENVIRON }, { kind: "ini", text: readFileSync(path, "utf8") }]);
+    const [conf, ini] = oracle([
+      { kind: "conf", path, environ: ENVIRON },
+      { kind: "ini", text: readFileSync(path, "utf8") },
+    ]);
     expect(ini).toEqual({ ok: true, value: iniAsObject(readFileSync(path, "utf8")) });
     const legacy = JSON.parse(readFileSync(join(FIXTURES, "MASTER_PORT_MANIFEST.json"), "utf8"));
     const programs = expectImportMatches(path, conf, legacy);
@@ -109,12 +137,12 @@ describe("supervisor's own parser as the oracle", () => {
       "\t'single $HOME *' back\\\\slash caf\u00e9 %(program_name)s %(ENV_HOME)s %(ENV_T_DQ)s",
       "  ; a comment line inside the continuation",
       `environment=PORT="18096",T_DQ='say "hi" now',T_URL="http://x:80/p?q=1&r=2",T_PCT="100%%",`,
-      "  T_UNQ=http://x/p?q=1, API_TOKEN=\"tok,en\", HOST=\"0.0.0.0\",",
+      '  T_UNQ=http://x/p?q=1, API_TOKEN="tok,en", HOST="0.0.0.0",',
       '  DATABASE_URL="postgres://u:p@h/db",T_SEMI="a;b",T_BS="c:\\\\d\\"',
       "stopsignal=INT",
       "stopwaitsecs: 5",
       "[program:worker]",
-      "COMMAND=python3 -c \"import time; time.sleep(1)\" %(ENV_ORCH_SPACE)s",
+      'COMMAND=python3 -c "import time; time.sleep(1)" %(ENV_ORCH_SPACE)s',
       "DIRECTORY=/srv/w",
       "environment=A_KEY='x',KEYBOARD=us,PATH=\"/opt/bin:%(ENV_PATH)s\"",
       "[program: spaced ]",
@@ -126,12 +154,13 @@ describe("supervisor's own parser as the oracle", () => {
       "programs=api,worker",
       "",
     ].join("\n"),
-    "CRLF line ends and key: value": "[supervisord]\r\n[program:c]\r\ncommand: /bin/x  \"a  b\"\r\ndirectory : /tmp\r\nenvironment : X=\"1\",\r\n   Y=\"2\"\r\n",
+    "CRLF line ends and key: value":
+      '[supervisord]\r\n[program:c]\r\ncommand: /bin/x  "a  b"\r\ndirectory : /tmp\r\nenvironment : X="1",\r\n   Y="2"\r\n',
   };
   const refused: Record<string, string> = {
     "a lone %": "[supervisord]\n[program:a]\ncommand=/bin/x 100%\n",
     "an unknown %(name)s": "[supervisord]\n[program:a]\ncommand=/bin/x %(nope)s\n",
-    "an unclosed quote in command": "[supervisord]\n[program:a]\ncommand=/bin/x \"a\n",
+    "an unclosed quote in command": '[supervisord]\n[program:a]\ncommand=/bin/x "a\n',
     "environment that is not KEY=VALUE pairs": "[supervisord]\n[program:a]\ncommand=/bin/x\nenvironment=A=1 B=2\n",
     "a program name with /": "[supervisord]\n[program:a/b]\ncommand=/bin/x\n",
     "a program without command": "[supervisord]\n[program:a]\ndirectory=/tmp\n",
@@ -141,7 +170,10 @@ describe("supervisor's own parser as the oracle", () => {
   test.each(Object.entries(hostile))("hostile config (%s): readIni and import agree with supervisor", (name, text) => {
     const path = join(tmp, `${name.replace(/\W+/g, "_")}.conf`);
     writeFileSync(path, text);
-    const [conf, ini] = oracle([{ kind: "conf", path, environ: ENVIRON }, { kind: "ini", text }]);
+    const [conf, ini] = oracle([
+      { kind: "conf", path, environ: ENVIRON },
+      { kind: "ini", text },
+    ]);
     expect(conf.ok, JSON.stringify(conf)).toBe(true);
     expect(ours(() => iniAsObject(text))).toEqual(ini);
     expect(expectImportMatches(path, conf).length).toBeGreaterThan(0);
@@ -157,18 +189,84 @@ describe("supervisor's own parser as the oracle", () => {
 });
 
 describe("random input, against the oracle (fast-check)", () => {
-  const chars = (list: string[], max: number) => fc.array(fc.constantFrom(...list), { maxLength: max }).map((a) => a.join(""));
-  const valueChars = ["a", "B", "1", " ", "\t", ";", "#", "=", ":", '"', "'", "%", "[", "]", "\\", ",", "\u00e9", "\u00a0", "\x1c", "\ufeff", "\r", "\u2028", "\x85"];
+  const chars = (list: string[], max: number) =>
+    fc.array(fc.constantFrom(...list), { maxLength: max }).map((a) => a.join(""));
+  const valueChars = [
+    "a",
+    "B",
+    "1",
+    " ",
+    "\t",
+    ";",
+    "#",
+    "=",
+    ":",
+    '"',
+    "'",
+    "%",
+    "[",
+    "]",
+    "\\",
+    ",",
+    "\u00e9",
+    "\u00a0",
+    "\x1c",
+    "\ufeff",
+    "\r",
+    "\u2028",
+    "\x85",
+  ];
   const line = fc.oneof(
-    fc.tuple(chars([" ", "\t"], 2), chars(["a", "b", ":", " ", "]", "[", ";", "DEFAULT"], 6), chars([" ", ";x", "]", "z"], 2)).map(([i, n, t]) => `${i}[${n}]${t}`),
-    fc.tuple(chars([" ", "\t"], 3), chars(["k", "K", "_", " ", "\u00a0", ";", "#"], 4), fc.constantFrom("=", ":", " = ", "\t:"), chars(valueChars, 12)).map(([i, k, d, v]) => `${i}${k}${d}${v}`),
+    fc
+      .tuple(
+        chars([" ", "\t"], 2),
+        chars(["a", "b", ":", " ", "]", "[", ";", "DEFAULT"], 6),
+        chars([" ", ";x", "]", "z"], 2),
+      )
+      .map(([i, n, t]) => `${i}[${n}]${t}`),
+    fc
+      .tuple(
+        chars([" ", "\t"], 3),
+        chars(["k", "K", "_", " ", "\u00a0", ";", "#"], 4),
+        fc.constantFrom("=", ":", " = ", "\t:"),
+        chars(valueChars, 12),
+      )
+      .map(([i, k, d, v]) => `${i}${k}${d}${v}`),
     fc.tuple(chars([" ", "\t"], 4), chars(valueChars, 10)).map(([i, v]) => `${i}${v}`),
     fc.tuple(chars([" "], 2), fc.constantFrom(";", "#"), chars(valueChars, 6)).map(([i, c, v]) => `${i}${c}${v}`),
   );
   const iniText = fc.array(line, { minLength: 1, maxLength: 12 }).map((lines) => `[s]\n${lines.join("\n")}\n`);
-  const envText = chars(["A", "b", "_", "=", "=", ",", '"', "'", " ", "#", "\n", "\\", "/", "?", "\u00e9", ":", "(", "-", "1", "\t", "\u{1F600}"], 24);
+  const envText = chars(
+    [
+      "A",
+      "b",
+      "_",
+      "=",
+      "=",
+      ",",
+      '"',
+      "'",
+      " ",
+      "#",
+      "\n",
+      "\\",
+      "/",
+      "?",
+      "\u00e9",
+      ":",
+      "(",
+      "-",
+      "1",
+      "\t",
+      "\u{1F600}",
+    ],
+    24,
+  );
   const cmdText = chars(["a", "b", " ", "\t", "\n", '"', "'", "\\", "$", "#", "\u00e9", "\u{1F600}", ";", "*"], 24);
-  const pctText = chars(["%", "%", "(here)", "(num)", "(zz)", "s", "d", "i", "u", "0", "2", "-", ".", " ", "+", "q", "h", "l", "x("], 10);
+  const pctText = chars(
+    ["%", "%", "(here)", "(num)", "(zz)", "s", "d", "i", "u", "0", "2", "-", ".", " ", "+", "q", "h", "l", "x("],
+    10,
+  );
   const vars = { here: "/h", num: 5 };
 
   test.each<[string, fc.Arbitrary<string>, (t: string) => Case, (t: string) => unknown]>([
@@ -194,11 +292,20 @@ describe("random input, against the oracle (fast-check)", () => {
 
   test("importSupervisordConf keeps argv and environment for 150 random programs", () => {
     const seed = Date.now() ^ (Math.random() * 0x7fffffff);
-    const programs = fc.sample(fc.tuple(cmdText.filter((t) => /\S/.test(t)), envText), { numRuns: 150, seed });
+    const programs = fc.sample(
+      fc.tuple(
+        cmdText.filter((t) => /\S/.test(t)),
+        envText,
+      ),
+      { numRuns: 150, seed },
+    );
     const paths = programs.map(([command, env], i) => {
       const path = join(tmp, `random_${i}.conf`);
       const continued = (v: string) => v.replace(/\n/g, "\n  ").replace(/%/g, "%%");
-      writeFileSync(path, `[supervisord]\n[program:p${i}]\ncommand=${continued(command)}\nenvironment=${continued(env)}\n`);
+      writeFileSync(
+        path,
+        `[supervisord]\n[program:p${i}]\ncommand=${continued(command)}\nenvironment=${continued(env)}\n`,
+      );
       return path;
     });
     const answers = oracle(paths.map((path) => ({ kind: "conf" as const, path, environ: ENVIRON })));
@@ -208,7 +315,12 @@ describe("random input, against the oracle (fast-check)", () => {
       const result = ours(() => importSupervisordConf(text, { fileName: path, environ: ENVIRON }));
       // Refused on purpose: a variable name the manifest cannot hold, and an empty command (supervisord
       // accepts it when reading and fails only at start).
-      if (!result.ok && answers[i].ok && /not a valid environment variable name|the command has no words/.test(result.error)) return;
+      if (
+        !result.ok &&
+        answers[i].ok &&
+        /not a valid environment variable name|the command has no words/.test(result.error)
+      )
+        return;
       expect(result.ok, context).toBe(answers[i].ok);
       if (answers[i].ok) expectImportMatches(path, answers[i]);
     });

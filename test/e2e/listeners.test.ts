@@ -21,7 +21,12 @@ const has = (cmd: string) => {
     return false;
   }
 };
-const methods = (["auto", ...(linux && has("ss") ? ["ss"] : []), ...(linux ? ["proc"] : []), ...(has("lsof") ? ["lsof"] : [])] as const) as readonly ("auto" | "ss" | "proc" | "lsof")[];
+const methods = [
+  "auto",
+  ...(linux && has("ss") ? ["ss"] : []),
+  ...(linux ? ["proc"] : []),
+  ...(has("lsof") ? ["lsof"] : []),
+] as const as readonly ("auto" | "ss" | "proc" | "lsof")[];
 
 const CASES = [
   { port: 22010, host: "127.0.0.1", address: "127.0.0.1", family: 4 },
@@ -114,9 +119,12 @@ describe("listListeners (auto)", () => {
 });
 
 describe("port probes", () => {
-  it.each(CASES)("isPortFree is false with a listener on $host:$port (dual-stack probe sees every address)", async ({ port }) => {
-    expect(await isPortFree(port)).toBe(false);
-  });
+  it.each(CASES)(
+    "isPortFree is false with a listener on $host:$port (dual-stack probe sees every address)",
+    async ({ port }) => {
+      expect(await isPortFree(port)).toBe(false);
+    },
+  );
   it("isPortFree is true for a free port and leaves it free", async () => {
     expect(await isPortFree(FREE)).toBe(true);
     expect(await isPortFree(FREE)).toBe(true);
@@ -145,6 +153,10 @@ describe("port probes", () => {
     expect(timeout).toMatchObject({ ok: false, reason: "timeout" });
     expect(timeout.ms).toBeGreaterThanOrEqual(150);
     expect(timeout.ms).toBeLessThan(1000);
-    expect(await waitForPort(FREE, { isCancelled: () => true })).toMatchObject({ ok: false, reason: "cancelled", attempts: 0 });
+    expect(await waitForPort(FREE, { isCancelled: () => true })).toMatchObject({
+      ok: false,
+      reason: "cancelled",
+      attempts: 0,
+    });
   });
 });

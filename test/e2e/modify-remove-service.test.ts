@@ -8,7 +8,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProject, ensureBuilt, show, waitFor, type TestProject } from "../helpers/project";
-import { canBind, fleetManifest, projectBytes, sameBytes, SUPERVISORD, unitsDiff, type Manifest } from "../helpers/fleet-copy";
+import {
+  canBind,
+  fleetManifest,
+  projectBytes,
+  sameBytes,
+  SUPERVISORD,
+  unitsDiff,
+  type Manifest,
+} from "../helpers/fleet-copy";
 
 const BASE = 28500;
 /** Files of units/ every change may touch besides the program's own. */
@@ -71,13 +79,20 @@ describe("modify-service on a running fleet", { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`modified trade_executor: port ${oldPort} → ${newPort}`);
     onlyRestarted(before, await supervisordView(), ["trade_executor"]);
     expect(await canBind(oldPort), "old port released").toBe(true);
-    const status = JSON.parse((await project.cli(["status", "--json"])).stdout).services.find((s: { name: string }) => s.name === "trade_executor");
+    const status = JSON.parse((await project.cli(["status", "--json"])).stdout).services.find(
+      (s: { name: string }) => s.name === "trade_executor",
+    );
     expect(status).toMatchObject({ state: "RUNNING", port: newPort, health: 200, problems: [] });
     expect((await fetch(`http://127.0.0.1:${newPort}/health`)).status).toBe(200);
     await verified();
     expect(project.readManifest<Manifest>().services.trade_executor.port).toBe(newPort);
-    expect(await lastJournal()).toMatchObject({ command: "modify-service trade_executor", outcome: "applied", changes: [`port ${oldPort} → ${newPort}`] });
-    for (const f of unitsDiff(units, projectBytes(project).units)) expect(["supervisor/trade_executor.conf", "systemd/recio-trade_executor.service", ...SHARED]).toContain(f);
+    expect(await lastJournal()).toMatchObject({
+      command: "modify-service trade_executor",
+      outcome: "applied",
+      changes: [`port ${oldPort} → ${newPort}`],
+    });
+    for (const f of unitsDiff(units, projectBytes(project).units))
+      expect(["supervisor/trade_executor.conf", "systemd/recio-trade_executor.service", ...SHARED]).toContain(f);
   });
 
   it("a new env value: only that program restarts and receives it", async () => {
@@ -90,9 +105,14 @@ describe("modify-service on a running fleet", { timeout: 120_000 }, () => {
     onlyRestarted(before, after, ["db_poller"]);
     const environ = readFileSync(`/proc/${after.get("db_poller")}/environ`, "utf8").split("\0");
     expect(environ).toContain("LOG_LEVEL=debug");
-    expect(await lastJournal()).toMatchObject({ command: "modify-service db_poller", outcome: "applied", changes: ["env LOG_LEVEL set"] });
+    expect(await lastJournal()).toMatchObject({
+      command: "modify-service db_poller",
+      outcome: "applied",
+      changes: ["env LOG_LEVEL set"],
+    });
     // an env change touches only that program's files (ports did not change: no shared artifact needs to)
-    for (const f of unitsDiff(units, projectBytes(project).units)) expect(["supervisor/db_poller.conf", "systemd/recio-db_poller.service", ".generated.json"]).toContain(f);
+    for (const f of unitsDiff(units, projectBytes(project).units))
+      expect(["supervisor/db_poller.conf", "systemd/recio-db_poller.service", ".generated.json"]).toContain(f);
     await verified();
   });
 
@@ -122,7 +142,11 @@ describe("remove-service on a running fleet", { timeout: 120_000 }, () => {
     const unitsAfter = projectBytes(project).units;
     expect(unitsAfter.has(`supervisor/${name}.conf`)).toBe(false);
     expect(unitsAfter.has(`systemd/recio-${name}.service`)).toBe(false);
-    for (const f of unitsDiff(units, unitsAfter)) expect([`supervisor/${name}.conf`, `systemd/recio-${name}.service`, ...SHARED], `unexpected change in units/${f}`).toContain(f);
+    for (const f of unitsDiff(units, unitsAfter))
+      expect(
+        [`supervisor/${name}.conf`, `systemd/recio-${name}.service`, ...SHARED],
+        `unexpected change in units/${f}`,
+      ).toContain(f);
     expect(readFileSync(join(project.paths.units, "ports.json"), "utf8")).not.toContain(name);
     expect(readFileSync(join(project.paths.units, "PORTS.md"), "utf8")).not.toContain(name);
     const after = await supervisordView();
@@ -131,7 +155,11 @@ describe("remove-service on a running fleet", { timeout: 120_000 }, () => {
     expect(after).toEqual(before);
     await waitFor(`port ${port} free`, () => canBind(port), 5000);
     expect(project.readManifest<Manifest>().services[name]).toBeUndefined();
-    expect(await lastJournal()).toMatchObject({ command: `remove-service ${name}`, outcome: "applied", changes: [`removed ${name} (port ${port} freed)`] });
+    expect(await lastJournal()).toMatchObject({
+      command: `remove-service ${name}`,
+      outcome: "applied",
+      changes: [`removed ${name} (port ${port} freed)`],
+    });
     await verified();
   });
 
@@ -168,7 +196,12 @@ describe("remove-service on a running fleet", { timeout: 120_000 }, () => {
     expect(await lastJournal()).toMatchObject({
       command: "remove-service trade_manager",
       outcome: "applied",
-      changes: ["removed trade_manager (port 28620 freed)", "main_app no longer depends on trade_manager (--force)", "trade_executor no longer depends on trade_manager (--force)", "active_trade_supervisor no longer depends on trade_manager (--force)"],
+      changes: [
+        "removed trade_manager (port 28620 freed)",
+        "main_app no longer depends on trade_manager (--force)",
+        "trade_executor no longer depends on trade_manager (--force)",
+        "active_trade_supervisor no longer depends on trade_manager (--force)",
+      ],
     });
     const g = await project.cli(["generate", "--check"]);
     expect(g.exitCode, show(g)).toBe(0);

@@ -42,9 +42,11 @@ const raises = (expr: string) =>
 
 describe("generated port_config.py under /usr/bin/python3", () => {
   it("get_port returns every service's and external's port", async () => {
-    expect(await py(`print(json.dumps([p.get_port(n) for n in ["main_app", "trade_executor", "trade-manager", "old_poller", "db.poller", "adhoc", "postgres", "redis cache|x"]]))`)).toEqual([
-      3000, 8001, 4000, 8003, 8010, 9500, 5432, 6379,
-    ]);
+    expect(
+      await py(
+        `print(json.dumps([p.get_port(n) for n in ["main_app", "trade_executor", "trade-manager", "old_poller", "db.poller", "adhoc", "postgres", "redis cache|x"]]))`,
+      ),
+    ).toEqual([3000, 8001, 4000, 8003, 8010, 9500, 5432, 6379]);
   });
 
   it("list_all_ports maps every service with a port, in manifest order, as a fresh dict", async () => {
@@ -64,8 +66,16 @@ describe("generated port_config.py under /usr/bin/python3", () => {
 
   it("get_service_url joins host, port and endpoint", async () => {
     expect(
-      await py(`print(json.dumps([p.get_service_url("trade_executor"), p.get_service_url("trade_executor", "/health"), p.get_service_url("trade_executor", "health"), p.get_service_url("main_app", "?q=1"), p.get_service_url("redis cache|x")]))`),
-    ).toEqual(["http://127.0.0.1:8001", "http://127.0.0.1:8001/health", "http://127.0.0.1:8001/health", "http://127.0.0.1:3000?q=1", "http://10.0.0.5:6379"]);
+      await py(
+        `print(json.dumps([p.get_service_url("trade_executor"), p.get_service_url("trade_executor", "/health"), p.get_service_url("trade_executor", "health"), p.get_service_url("main_app", "?q=1"), p.get_service_url("redis cache|x")]))`,
+      ),
+    ).toEqual([
+      "http://127.0.0.1:8001",
+      "http://127.0.0.1:8001/health",
+      "http://127.0.0.1:8001/health",
+      "http://127.0.0.1:3000?q=1",
+      "http://10.0.0.5:6379",
+    ]);
   });
 
   it("get_port_info has the seeds' keys plus project and external", async () => {
@@ -102,7 +112,9 @@ describe("generated port_config.py under /usr/bin/python3", () => {
   });
 
   it("carries every hostile string exactly", async () => {
-    const info = (await py(`print(json.dumps([p.get_service_info("trade_executor"), p.get_service_info("cleanup"), p.EXTERNAL["postgres"]]))`)) as Record<string, unknown>[];
+    const info = (await py(
+      `print(json.dumps([p.get_service_info("trade_executor"), p.get_service_info("cleanup"), p.EXTERNAL["postgres"]]))`,
+    )) as Record<string, unknown>[];
     expect(info[0]).toEqual({ port: 8001, group: "core", enabled: true, technology: "python", description: HOSTILE });
     expect(info[1]).toMatchObject({ port: null, group: "watchdog" });
     expect(info[2]).toEqual({ port: 5432, host: null, description: 'Primary database "pg"' });
@@ -111,16 +123,32 @@ describe("generated port_config.py under /usr/bin/python3", () => {
   it("get_host honours ORCHESTRATE_HOST, then TRADING_SYSTEM_HOST, never HOST", async () => {
     const code = `print(json.dumps([p.get_host(), p.get_service_url("main_app"), p.get_port_info()["host"]]))`;
     expect(await py(code, { HOST: "myhost" })).toEqual(["127.0.0.1", "http://127.0.0.1:3000", "127.0.0.1"]);
-    expect(await py(code, { TRADING_SYSTEM_HOST: "10.1.1.1" })).toEqual(["10.1.1.1", "http://10.1.1.1:3000", "10.1.1.1"]);
-    expect(await py(code, { TRADING_SYSTEM_HOST: "10.1.1.1", ORCHESTRATE_HOST: "::1" })).toEqual(["::1", "http://[::1]:3000", "::1"]);
+    expect(await py(code, { TRADING_SYSTEM_HOST: "10.1.1.1" })).toEqual([
+      "10.1.1.1",
+      "http://10.1.1.1:3000",
+      "10.1.1.1",
+    ]);
+    expect(await py(code, { TRADING_SYSTEM_HOST: "10.1.1.1", ORCHESTRATE_HOST: "::1" })).toEqual([
+      "::1",
+      "http://[::1]:3000",
+      "::1",
+    ]);
   });
 
   it("imports as units.port_config from the project folder (one changed import)", async () => {
-    const result = await run(PYTHON, ["-B", "-W", "error", "-c", "from units.port_config import get_port\nprint(get_port('trade_executor'))"], {
-      cwd: root,
-      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+    const result = await run(
+      PYTHON,
+      ["-B", "-W", "error", "-c", "from units.port_config import get_port\nprint(get_port('trade_executor'))"],
+      {
+        cwd: root,
+        env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+      },
+    );
+    expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      exitCode: 0,
+      stdout: "8001\n",
+      stderr: "",
     });
-    expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toEqual({ exitCode: 0, stdout: "8001\n", stderr: "" });
   });
 
   it("runs as a script: the port of NAME, or an error naming the closest name", async () => {
@@ -142,7 +170,10 @@ describe("Python string literals", () => {
       fc.integer({ min: 0, max: 0xffff }),
       fc.constantFrom(0x22, 0x27, 0x5c, 0x0a, 0x0d, 0x2028, 0xd800, 0xdc00),
     );
-    const strings = fc.sample(fc.array(unit, { maxLength: 40 }).map((units) => String.fromCharCode(...units)), { numRuns: 300 });
+    const strings = fc.sample(
+      fc.array(unit, { maxLength: 40 }).map((units) => String.fromCharCode(...units)),
+      { numRuns: 300 },
+    );
     strings.push('"""', "'''", "\\", "\\\n", "\ud83d\ude80", "\udc00\ud800", "");
     const file = join(root, "literals.py");
     writeFileSync(file, `import json\nVALUES = ${pyLiteral(strings)}\nprint(json.dumps(VALUES))\n`);
@@ -156,10 +187,21 @@ describe("ports.env read by sh", () => {
   it("sourcing it sets exactly the variables it lists", async () => {
     const content = renderPortsEnv(artifactsModel(root)).content;
     writeFileSync(join(root, "units", "ports.env"), content);
-    const result = await run("/bin/sh", ["-c", "set -a; . ./units/ports.env; env"], { cwd: root, env: { PATH: "/usr/bin:/bin" } });
+    const result = await run("/bin/sh", ["-c", "set -a; . ./units/ports.env; env"], {
+      cwd: root,
+      env: { PATH: "/usr/bin:/bin" },
+    });
     expect(result.stderr).toBe("");
-    const seen = new Map(result.stdout.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
-    const listed = content.split("\n").filter((l) => /^[A-Z_]/.test(l)).map((l) => l.split("="));
+    const seen = new Map(
+      result.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+    );
+    const listed = content
+      .split("\n")
+      .filter((l) => /^[A-Z_]/.test(l))
+      .map((l) => l.split("="));
     expect(listed).toHaveLength(11);
     for (const [key, value] of listed) expect(seen.get(key)).toBe(value);
   });

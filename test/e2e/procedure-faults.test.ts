@@ -10,7 +10,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../src/backend/supervisord/pids";
 import { isPortFree } from "../../src/inspect/port-probe";
-import { createProject, ensureBuilt, fixture, show, waitFor, type CliResult, type TestProject } from "../helpers/project";
+import {
+  createProject,
+  ensureBuilt,
+  fixture,
+  show,
+  waitFor,
+  type CliResult,
+  type TestProject,
+} from "../helpers/project";
 import { portsOf } from "../helpers/ports";
 
 const SUPERVISORD = "/usr/bin/supervisord";
@@ -23,7 +31,10 @@ const port: Record<string, number> = {};
 let wrongActual: number; // the port wrong-port.js really binds (WRONG_PORT)
 
 beforeAll(async () => {
-  expect(existsSync(SUPERVISORD), `these tests need a real supervisord at ${SUPERVISORD}: apt-get install -y supervisor`).toBe(true);
+  expect(
+    existsSync(SUPERVISORD),
+    `these tests need a real supervisord at ${SUPERVISORD}: apt-get install -y supervisor`,
+  ).toBe(true);
   ensureBuilt();
   const ports = portsOf("procedure-faults");
   for (const name of ["good", "crash", "wrong", "stubborn", "slow", "sick", "wrapper"]) port[name] = await ports.take();
@@ -34,7 +45,12 @@ beforeAll(async () => {
     services: {
       good: { port: port.good, command: `node ${fixture("binds-port.js")}`, health: "/health", ...FAST },
       crash: { port: port.crash, command: `node ${fixture("exits-at-once.js")}`, ...FAST },
-      wrong: { port: port.wrong, command: `node ${fixture("wrong-port.js")}`, env: { WRONG_PORT: String(wrongActual) }, ...FAST },
+      wrong: {
+        port: port.wrong,
+        command: `node ${fixture("wrong-port.js")}`,
+        env: { WRONG_PORT: String(wrongActual) },
+        ...FAST,
+      },
       stubborn: { port: port.stubborn, command: `node ${fixture("ignores-sigterm.js")}`, ...FAST },
       slow: { port: port.slow, command: `node ${fixture("slow-bind.js")}`, health: "/health", ...FAST },
       sick: { port: port.sick, command: `node ${fixture("unhealthy.js")}`, health: "/health", ...FAST },
@@ -81,7 +97,7 @@ describe("test-start: each service alone, outside supervisord", { timeout: 60_00
     await expectFree(p);
   });
 
-  it("wrong-port fails with \"listens on X, expected Y: hardcoded port?\" and leaves nothing behind", async () => {
+  it('wrong-port fails with "listens on X, expected Y: hardcoded port?" and leaves nothing behind', async () => {
     const r = await project.cli(["test-start", "wrong"]);
     expect(r.exitCode, show(r)).toBe(1);
     expect(r.output, show(r)).toContain(`listens on ${wrongActual}, expected ${port.wrong}: hardcoded port?`);
@@ -111,7 +127,9 @@ describe("test-start: each service alone, outside supervisord", { timeout: 60_00
     try {
       const r = await project.cli(["test-start", "good"]);
       expect(r.exitCode, show(r)).toBe(1);
-      expect(r.output, show(r)).toContain(`port ${port.good} is already held by PID ${holder.pid} (${process.execPath} -e`);
+      expect(r.output, show(r)).toContain(
+        `port ${port.good} is already held by PID ${holder.pid} (${process.execPath} -e`,
+      );
       expect(r.stdout).not.toContain("start good alone"); // refused before starting anything
       expect(isAlive(holder.pid)).toBe(true);
     } finally {
@@ -134,12 +152,15 @@ describe("under supervisord: one restart of every fixture", { timeout: 120_000 }
     const summary = fleet.stdout.match(/✗ failed — 3 of 7 not ready: (.*) \(/);
     expect(summary, show(fleet)).not.toBeNull();
     expect(summary![1].split(", ").sort()).toEqual(["crash", "sick", "wrong"]);
-    for (const name of ["good", "stubborn", "slow", "wrapper"]) expect(fleet.stdout, show(fleet)).toMatch(new RegExp(`✓ level 0: ${name} ready in `));
+    for (const name of ["good", "stubborn", "slow", "wrapper"])
+      expect(fleet.stdout, show(fleet)).toMatch(new RegExp(`✓ level 0: ${name} ready in `));
   });
 
   it("binds-port: RUNNING, listener ours, health 200, ok — in restart's table, and `restart good` exits 0", async () => {
     const p = port.good;
-    expect(row(fleet.stdout, "good"), show(fleet)).toMatch(new RegExp(`^good\\s+RUNNING\\s+(\\d+)\\s+${p}\\s+ours \\((\\d+)\\)\\s+200\\s+.*\\sok$`));
+    expect(row(fleet.stdout, "good"), show(fleet)).toMatch(
+      new RegExp(`^good\\s+RUNNING\\s+(\\d+)\\s+${p}\\s+ours \\((\\d+)\\)\\s+200\\s+.*\\sok$`),
+    );
     const r = await project.cli(["restart", "good"]);
     await project.trackAll();
     expect(r.exitCode, show(r)).toBe(0);
@@ -156,7 +177,11 @@ describe("under supervisord: one restart of every fixture", { timeout: 120_000 }
     expect(tail, show(fleet)).toContain("last lines of its log:");
     expect(tail).toContain("| crash: fatal: could not connect to the database at startup (simulated crash)");
     // supervisord gives up after startretries: verify then names FATAL
-    await waitFor("crash to be FATAL", async () => (await project.backend.status(["crash"]))[0].state === "FATAL", 30_000);
+    await waitFor(
+      "crash to be FATAL",
+      async () => (await project.backend.status(["crash"]))[0].state === "FATAL",
+      30_000,
+    );
     const v = await project.cli(["verify", "crash"]);
     expect(v.exitCode, show(v)).toBe(1);
     expect(v.stdout).toMatch(/✗ crash: FATAL/);
@@ -164,7 +189,9 @@ describe("under supervisord: one restart of every fixture", { timeout: 120_000 }
   });
 
   it("wrong-port: not ready on its port under restart, and verify fails for it", async () => {
-    expect(fleet.stdout, show(fleet)).toContain(`✗ level 0: wrong: port ${port.wrong} not accepting connections (state RUNNING) after 6 s (readyTimeout)`);
+    expect(fleet.stdout, show(fleet)).toContain(
+      `✗ level 0: wrong: port ${port.wrong} not accepting connections (state RUNNING) after 6 s (readyTimeout)`,
+    );
     expect(fleet.stdout).toContain(`wrong listening on 127.0.0.1:${wrongActual} (PORT was ${port.wrong})`); // log tail
     const v = await project.cli(["verify", "wrong"]);
     expect(v.exitCode, show(v)).toBe(1);
@@ -176,7 +203,9 @@ describe("under supervisord: one restart of every fixture", { timeout: 120_000 }
     expect(fleet.stdout, show(fleet)).toContain("✗ level 0: sick: health /health answered 500, expected 2xx");
     const v = await project.cli(["verify", "sick"]);
     expect(v.exitCode, show(v)).toBe(1);
-    expect(row(v.stdout, "sick")).toMatch(new RegExp(`^sick\\s+RUNNING\\s+\\d+\\s+${port.sick}\\s+ours \\(\\d+\\)\\s+500\\s.*FAIL$`));
+    expect(row(v.stdout, "sick")).toMatch(
+      new RegExp(`^sick\\s+RUNNING\\s+\\d+\\s+${port.sick}\\s+ours \\(\\d+\\)\\s+500\\s.*FAIL$`),
+    );
     expect(v.stdout).toContain("✗ sick: health /health answered 500, expected 2xx");
   });
 
@@ -227,7 +256,11 @@ describe("under supervisord: one restart of every fixture", { timeout: 120_000 }
     expect(child, "the listener is the wrapper's child, not the shell").not.toBe(shell);
     const r = await project.cli(["stop", "wrapper"]);
     expect(r.exitCode, show(r)).toBe(0);
-    await waitFor(`wrapper's shell ${shell} and child ${child} to be gone`, () => !isAlive(shell) && !isAlive(child), 5000);
+    await waitFor(
+      `wrapper's shell ${shell} and child ${child} to be gone`,
+      () => !isAlive(shell) && !isAlive(child),
+      5000,
+    );
     await expectFree(port.wrapper);
   });
 

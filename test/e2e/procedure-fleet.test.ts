@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../src/backend/supervisord/pids";
 import { loadProject } from "../../src/manifest";
 import { generateUnits } from "../../src/procedure/generate";
-import { createProject, ensureBuilt, REPO_ROOT, show, waitFor, type CliResult, type TestProject } from "../helpers/project";
+import {
+  createProject,
+  ensureBuilt,
+  REPO_ROOT,
+  show,
+  waitFor,
+  type CliResult,
+  type TestProject,
+} from "../helpers/project";
 import { portsOf } from "../helpers/ports";
 
 const CORE = { low: 24100, high: 24149 };
@@ -75,12 +83,20 @@ async function verifyJson(...args: string[]): Promise<{ r: CliResult; json: { ok
 /** Polls `verify` (the CLI) until it exits 0; returns that run. */
 async function untilVerified(timeoutMs = 30_000): Promise<CliResult> {
   let last: CliResult | undefined;
-  await waitFor("verify to exit 0", async () => (last = await project.cli(["verify"])).exitCode === 0, timeoutMs, () => (last ? show(last) : "no run"));
+  await waitFor(
+    "verify to exit 0",
+    async () => (last = await project.cli(["verify"])).exitCode === 0,
+    timeoutMs,
+    () => (last ? show(last) : "no run"),
+  );
   return last!;
 }
 
 beforeAll(async () => {
-  expect(existsSync(SUPERVISORD), `these tests need a real supervisord at ${SUPERVISORD}: apt-get install -y supervisor`).toBe(true);
+  expect(
+    existsSync(SUPERVISORD),
+    `these tests need a real supervisord at ${SUPERVISORD}: apt-get install -y supervisor`,
+  ).toBe(true);
   ensureBuilt();
   manifest = await fleetManifest();
   names = Object.keys(manifest.services);
@@ -108,11 +124,13 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
       const line = first.stdout.split("\n").find((l) => new RegExp(`^\\s*${name}\\s+RUNNING\\s`).test(l));
       expect(line, `${name} RUNNING in\n${first.stdout}`).toBeDefined();
       expect(line!).toMatch(/\sok$/);
-      if (s.port !== undefined) expect(line!).toMatch(new RegExp(`\\s${s.port}\\s+ours \\(\\d+\\)\\s+${s.health ? "200" : "-"}\\s`));
+      if (s.port !== undefined)
+        expect(line!).toMatch(new RegExp(`\\s${s.port}\\s+ours \\(\\d+\\)\\s+${s.health ? "200" : "-"}\\s`));
     }
     // dependency order: main_app (level 3) only after its dependencies were ready
     const at = (n: string) => first.stdout.indexOf(`: ${n} ready in `);
-    for (const [name, s] of Object.entries(manifest.services)) for (const dep of s.dependsOn ?? []) expect(at(dep), `${dep} before ${name}`).toBeLessThan(at(name));
+    for (const [name, s] of Object.entries(manifest.services))
+      for (const dep of s.dependsOn ?? []) expect(at(dep), `${dep} before ${name}`).toBeLessThan(at(name));
   });
 
   it("verify --json exits 0 and reports state, owner, health and usage per service", async () => {
@@ -154,9 +172,17 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     await waitFor(`pid ${before} to die`, () => !isAlive(before), 5000);
     const r = await project.cli(["verify"]);
     expect(r.exitCode, show(r)).toBe(1);
-    expect(r.stdout, show(r)).toMatch(new RegExp(`✗ ${victim}: (STARTING|BACKOFF|EXITED|RUNNING for only|nothing listens on port ${portOf[victim]})`));
+    expect(r.stdout, show(r)).toMatch(
+      new RegExp(`✗ ${victim}: (STARTING|BACKOFF|EXITED|RUNNING for only|nothing listens on port ${portOf[victim]})`),
+    );
     expect(r.stdout).toMatch(/✗ .*\n?/);
-    expect(r.stdout.split("\n").filter((l) => l.includes("✗")).every((l) => l.includes(`${victim}:`)), show(r)).toBe(true); // nobody else is blamed
+    expect(
+      r.stdout
+        .split("\n")
+        .filter((l) => l.includes("✗"))
+        .every((l) => l.includes(`${victim}:`)),
+      show(r),
+    ).toBe(true); // nobody else is blamed
     const again = await untilVerified();
     expect(again.stdout).toMatch(new RegExp(`${victim}\\s+RUNNING\\s+\\d+\\s+${portOf[victim]}\\s+ours`));
     const after = (await project.pids()).get(victim)!;
@@ -171,8 +197,12 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     try {
       const r = await project.cli(["verify"]);
       expect(r.exitCode, show(r)).toBe(1);
-      expect(r.stdout).toContain(`✗ ${victim}: port ${portOf[victim]} is held by PID ${intruder.pid} (${process.execPath} -e`);
-      expect(r.stdout).toMatch(new RegExp(`${victim}\\s+STOPPED\\s+-\\s+${portOf[victim]}\\s+FOREIGN ${intruder.pid}\\s.*FAIL`));
+      expect(r.stdout).toContain(
+        `✗ ${victim}: port ${portOf[victim]} is held by PID ${intruder.pid} (${process.execPath} -e`,
+      );
+      expect(r.stdout).toMatch(
+        new RegExp(`${victim}\\s+STOPPED\\s+-\\s+${portOf[victim]}\\s+FOREIGN ${intruder.pid}\\s.*FAIL`),
+      );
       const { json } = await verifyJson(victim);
       expect(json.services[0].owner).toMatchObject({ kind: "foreign", pid: intruder.pid });
     } finally {
@@ -205,7 +235,11 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     const { model } = loadProject(project.manifestPath);
     generateUnits(model, { write: true });
     expect(await project.backend.apply()).toEqual({ added: [], changed: ["db_poller"], removed: [] });
-    await waitFor("db_poller RUNNING again", async () => (await project.backend.status(["db_poller"]))[0].state === "RUNNING", 20_000);
+    await waitFor(
+      "db_poller RUNNING again",
+      async () => (await project.backend.status(["db_poller"]))[0].state === "RUNNING",
+      20_000,
+    );
     const after = await project.pids();
     expect(after.get("db_poller")).not.toBe(mid.get("db_poller"));
     for (const name of names.filter((n) => n !== "db_poller")) expect(after.get(name), name).toBe(mid.get(name));

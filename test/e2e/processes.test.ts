@@ -5,7 +5,15 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { listListeners } from "../../src/inspect/listeners";
 import {
-  cgroupOf, descendants, isAlive, isInTree, listProcesses, processGroupMembers, processInfo, systemdUnitOf, waitForExit,
+  cgroupOf,
+  descendants,
+  isAlive,
+  isInTree,
+  listProcesses,
+  processGroupMembers,
+  processInfo,
+  systemdUnitOf,
+  waitForExit,
 } from "../../src/inspect/processes";
 import { LISTEN_JS, PARENT_JS, startReady, stopAll } from "../helpers/listeners";
 

@@ -13,12 +13,21 @@ import { isAlive, pollUntil, readPidfile } from "../../src/backend/supervisord/p
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import { spawnService } from "../../src/exec/run";
 import { acceptsConnections } from "../../src/inspect/port-probe";
-import { FIXTURES, Seen, fixture, makeCliProject, orchestrate, programPids, type TestProject } from "../helpers/cli-project";
+import {
+  FIXTURES,
+  Seen,
+  fixture,
+  makeCliProject,
+  orchestrate,
+  programPids,
+  type TestProject,
+} from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
 
 // supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
 const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () => expect(hasSupervisord).toBe(true));
+it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
+  expect(hasSupervisord).toBe(true));
 const seen = new Seen();
 
 afterEach(async () => {
@@ -27,7 +36,10 @@ afterEach(async () => {
 });
 
 /** Starts the fleet with `orchestrate restart` and records every PID. */
-async function up(prefix: string, manifest: Record<string, unknown>): Promise<{ project: TestProject; daemon: number; pids: Map<string, number> }> {
+async function up(
+  prefix: string,
+  manifest: Record<string, unknown>,
+): Promise<{ project: TestProject; daemon: number; pids: Map<string, number> }> {
   const project = seen.project(makeCliProject(prefix, manifest));
   const restart = await orchestrate(project, "restart");
   expect(restart.exitCode, restart.stdout + restart.stderr).toBe(0);
@@ -65,7 +77,11 @@ function snapshot(root: string): Map<string, string> {
       if (path === join(root, "logs")) continue;
       const st = statSync(path);
       if (st.isDirectory()) walk(path);
-      else files.set(path, st.isSocket() ? `socket ${st.ino}` : createHash("sha256").update(readFileSync(path)).digest("hex"));
+      else
+        files.set(
+          path,
+          st.isSocket() ? `socket ${st.ino}` : createHash("sha256").update(readFileSync(path)).digest("hex"),
+        );
     }
   };
   walk(root);
@@ -77,7 +93,11 @@ const fleet = (base: number) => ({
   services: {
     api: fixture("binds-port.js", base + 1, { health: "/health" }),
     stubborn: fixture("ignores-sigterm.js", base + 2, { stopTimeout: 2 }),
-    wrapped: { ...fixture("binds-port.js", base + 3, { dependsOn: ["api"] }), command: ["/bin/sh", join(__dirname, "../fixtures/services/shell-wrapper.sh")], env: { NODE: process.execPath } },
+    wrapped: {
+      ...fixture("binds-port.js", base + 3, { dependsOn: ["api"] }),
+      command: ["/bin/sh", join(__dirname, "../fixtures/services/shell-wrapper.sh")],
+      env: { NODE: process.execPath },
+    },
   },
 });
 
@@ -99,10 +119,14 @@ describe("recover against a real supervisord", () => {
     for (const pid of orphans) expect(isAlive(pid), `leftover ${pid} must be gone`).toBe(false);
     expect(isAlive(unmanaged.pid)).toBe(true);
     expect(isAlive(onManaged.pid)).toBe(true);
-    expect(isAlive(decoy), "an orphaned byte-identical copy of api's command from another folder must survive").toBe(true);
+    expect(isAlive(decoy), "an orphaned byte-identical copy of api's command from another folder must survive").toBe(
+      true,
+    );
     expect(out).not.toContain(`PID ${decoy}`);
     for (const [name, pid] of pids) expect(out).toMatch(new RegExp(`PID ${pid} ${name} \\(`));
-    expect(out).toMatch(new RegExp(`PID ${pids.get("stubborn")}: ignored TERM for 2 s \\(stopTimeout\\): killed with KILL`));
+    expect(out).toMatch(
+      new RegExp(`PID ${pids.get("stubborn")}: ignored TERM for 2 s \\(stopTimeout\\): killed with KILL`),
+    );
     expect(out).toContain(`port 27201 (api): FOREIGN PID ${onManaged.pid} (`);
     expect(out).toContain("user root) on ::1");
     expect(out).toContain("orchestrate recover --kill-foreign 27201");
@@ -116,12 +140,21 @@ describe("recover against a real supervisord", () => {
   });
 
   it("stale socket and pidfile (the pidfile names a live process that is not supervisord): removed, that process untouched; --kill-foreign frees a managed port deliberately", async () => {
-    const project = seen.project(makeCliProject("orch-rc2-", { project: "rc", services: { solo: fixture("binds-port.js", 27231) } }));
+    const project = seen.project(
+      makeCliProject("orch-rc2-", { project: "rc", services: { solo: fixture("binds-port.js", 27231) } }),
+    );
     const bystander = await listen("127.0.0.1:27239");
     const squatter = await listen("127.0.0.1:27231");
     await seen.add(bystander.pid, squatter.pid);
     writeFileSync(project.paths.pidfile, `${bystander.pid}\n`);
-    const ghost = await spawnService([process.execPath, "-e", `require("net").createServer().listen(${JSON.stringify(project.paths.socket)}, () => console.log("ready"))`], { cwd: project.root, env: {} });
+    const ghost = await spawnService(
+      [
+        process.execPath,
+        "-e",
+        `require("net").createServer().listen(${JSON.stringify(project.paths.socket)}, () => console.log("ready"))`,
+      ],
+      { cwd: project.root, env: {} },
+    );
     await pollUntil(() => ghost.output().includes("ready"), 5000);
     ghost.signalGroup("SIGKILL");
     await ghost.exited;
@@ -144,11 +177,16 @@ describe("recover against a real supervisord", () => {
   });
 
   it("a hung supervisord (SIGSTOP) does not answer: TERM + CONT, then KILL if needed; the fleet comes back", async () => {
-    const { project, daemon, pids } = await up("orch-rc3-", { project: "rc", services: { solo: fixture("binds-port.js", 27241) } });
+    const { project, daemon, pids } = await up("orch-rc3-", {
+      project: "rc",
+      services: { solo: fixture("binds-port.js", 27241) },
+    });
     process.kill(daemon, "SIGSTOP");
     const result = await orchestrate(project, "recover", "--yes");
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`found supervisord PID ${daemon} .*NOT answering .* — it is stopped \\(state T`));
+    expect(result.stdout).toMatch(
+      new RegExp(`found supervisord PID ${daemon} .*NOT answering .* — it is stopped \\(state T`),
+    );
     expect(result.stdout).toContain(`sent TERM + CONT to PID ${daemon}`);
     expect(isAlive(daemon)).toBe(false);
     expect(isAlive(pids.get("solo")!)).toBe(false);
@@ -156,14 +194,19 @@ describe("recover against a real supervisord", () => {
   });
 
   it("a corrupted manifest.json: recover says so and runs the last good manifest and units; manifest.json is left as is", async () => {
-    const { project, daemon } = await up("orch-rc4-", { project: "rc", services: { solo: fixture("binds-port.js", 27251) } });
+    const { project, daemon } = await up("orch-rc4-", {
+      project: "rc",
+      services: { solo: fixture("binds-port.js", 27251) },
+    });
     const broken = readFileSync(project.manifest, "utf8").replace('"services"', '"services" "oops"');
     writeFileSync(project.manifest, broken);
     await killDaemon(daemon);
     const result = await orchestrate(project, "recover", "--yes");
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("JSON syntax error at line");
-    expect(result.stdout).toMatch(/is invalid .*; using the LAST GOOD manifest and units saved .* in run\/last-good\.json/);
+    expect(result.stdout).toMatch(
+      /is invalid .*; using the LAST GOOD manifest and units saved .* in run\/last-good\.json/,
+    );
     expect(result.stdout).toContain("1/1 verified");
     expect(readFileSync(project.manifest, "utf8")).toBe(broken);
     const backend = new SupervisordBackend(project.paths); // status --json needs a valid manifest: ask supervisord
@@ -182,7 +225,11 @@ describe("recover against a real supervisord", () => {
     const result = await orchestrate(project, "recover", "--dry-run", "--kill-foreign", "27261");
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     for (const [name, pid] of pids) {
-      expect(result.stdout).toMatch(new RegExp(`PID ${pid} ${name} \\(.*\\) .*— its environment names this project's supervisord .*; would send TERM, KILL after \\d+ s`));
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `PID ${pid} ${name} \\(.*\\) .*— its environment names this project's supervisord .*; would send TERM, KILL after \\d+ s`,
+        ),
+      );
       expect(isAlive(pid), `${name} ${pid}`).toBe(true);
     }
     expect(result.stdout).toContain(`would remove the stale run/supervisord.pid`);

@@ -8,7 +8,14 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import { SupervisorFault } from "../../src/backend/supervisord/client";
-import { isAlive, pollUntil, procStat, readPidfile, signalTree, type ProcStat } from "../../src/backend/supervisord/pids";
+import {
+  isAlive,
+  pollUntil,
+  procStat,
+  readPidfile,
+  signalTree,
+  type ProcStat,
+} from "../../src/backend/supervisord/pids";
 import type { ProgramState, ProgramStatus } from "../../src/backend/types";
 import { OperationError } from "../../src/errors";
 import { DEFAULT_PATH } from "../../src/model/environment";
@@ -17,7 +24,8 @@ import { listener, makeProject, removeProgram, writeProgram } from "../helpers/s
 
 // supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
 const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () => expect(hasSupervisord).toBe(true));
+it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
+  expect(hasSupervisord).toBe(true));
 
 interface Fixture {
   paths: ProjectPaths;
@@ -84,9 +92,11 @@ describe("SupervisordBackend with a real supervisord", () => {
     // The program inherits exactly the clean base environment (plus supervisord's SUPERVISOR_* variables).
     const env = JSON.parse((await f.backend.tailLog("env", "stdout", 100_000)).trim()) as Record<string, string>;
     expect(env.PATH).toBe(DEFAULT_PATH);
-    expect(Object.keys(env).filter((k) => !k.startsWith("SUPERVISOR_")).sort()).toEqual(
-      Object.keys({ PATH: 1, LANG: 1, ...pick(process.env, ["HOME", "USER", "LOGNAME", "TZ"]) }).sort(),
-    );
+    expect(
+      Object.keys(env)
+        .filter((k) => !k.startsWith("SUPERVISOR_"))
+        .sort(),
+    ).toEqual(Object.keys({ PATH: 1, LANG: 1, ...pick(process.env, ["HOME", "USER", "LOGNAME", "TZ"]) }).sort());
     // Warm RPC round trips over the keep-alive connection.
     const n = 200;
     const t1 = performance.now();
@@ -128,7 +138,10 @@ describe("SupervisordBackend with a real supervisord", () => {
 
   it("fails with supervisord's message when the configuration is broken", async () => {
     const f = setup();
-    writeFileSync(f.paths.supervisordConf, readFileSync(f.paths.supervisordConf, "utf8") + "\n[supervisord]\nminfds=100%\n");
+    writeFileSync(
+      f.paths.supervisordConf,
+      readFileSync(f.paths.supervisordConf, "utf8") + "\n[supervisord]\nminfds=100%\n",
+    );
     await expect(f.backend.ensureRunning()).rejects.toThrow(/supervisord -c .*exited with 2: .*format/s);
   });
 
@@ -210,8 +223,13 @@ describe("SupervisordBackend with a real supervisord", () => {
     const second = await waitState(f, "stubborn", ["RUNNING"]);
     expect(second.pid).not.toBe(first.pid);
     expect(await f.backend.tailLog("stubborn", "stdout", 1000)).toContain("ignored TERM");
-    await expect(f.backend.start("ghost")).rejects.toThrow(/no program "ghost" \(expected units\/supervisor\/ghost\.conf/);
-    await expect(f.backend.rpc.call("supervisor.startProcess", "ghost")).rejects.toMatchObject({ code: 10, faultName: "BAD_NAME" });
+    await expect(f.backend.start("ghost")).rejects.toThrow(
+      /no program "ghost" \(expected units\/supervisor\/ghost\.conf/,
+    );
+    await expect(f.backend.rpc.call("supervisor.startProcess", "ghost")).rejects.toMatchObject({
+      code: 10,
+      faultName: "BAD_NAME",
+    });
     await expect(f.backend.rpc.call("supervisor.startProcess", "ghost")).rejects.toBeInstanceOf(SupervisorFault);
   });
 
@@ -226,7 +244,9 @@ describe("SupervisordBackend with a real supervisord", () => {
     expect(await f.backend.tailLog("talk", "stdout", 2)).toBe("\n");
     await f.backend.shutdown();
     expect(await f.backend.tailLog("talk", "stdout", 8)).toBe("xEND-é\n");
-    await expect(f.backend.tailLog("never", "stderr", 10)).rejects.toThrow(/cannot read the stderr log of "never".*logs\/never\.err\.log/s);
+    await expect(f.backend.tailLog("never", "stderr", 10)).rejects.toThrow(
+      /cannot read the stderr log of "never".*logs\/never\.err\.log/s,
+    );
   });
 
   it("shutdown waits until supervisord and its programs are gone", async () => {
@@ -251,7 +271,9 @@ describe("SupervisordBackend with a real supervisord", () => {
     const web = await waitState(f, "web", ["RUNNING"]);
     const daemonPid = readPidfile(f.paths.pidfile)!;
     process.kill(daemonPid, "SIGSTOP");
-    await expect(f.backend.ensureRunning()).rejects.toThrow(/does not answer on run\/supervisord\.sock.*no answer within/);
+    await expect(f.backend.ensureRunning()).rejects.toThrow(
+      /does not answer on run\/supervisord\.sock.*no answer within/,
+    );
     const t0 = performance.now();
     const report = await f.backend.stopDaemon();
     const ms = performance.now() - t0;

@@ -129,7 +129,10 @@ describe("the hostile model, as supervisord reads it", () => {
     model = hostileModel(root, printer, me.username);
     writeAll(root, renderSupervisord(model));
     mkdirSync(dirname(printer), { recursive: true });
-    writeFileSync(printer, "#!/usr/bin/python3\nimport json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ), 'cwd': os.getcwd()}))\n");
+    writeFileSync(
+      printer,
+      "#!/usr/bin/python3\nimport json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ), 'cwd': os.getcwd()}))\n",
+    );
     chmodSync(printer, 0o755);
     mkdirSync(model.services[1].directory, { recursive: true });
     mkdirSync(join(root, "secrets"), { recursive: true });
@@ -241,7 +244,10 @@ describe("the hostile model, as supervisord reads it", () => {
       const conf = join(dir, "naive.conf");
       const read = async (key: string, value: string, q: string) => {
         const line = `environment=${key}=${q}${value.replace(/%/g, "%%")}${q}`;
-        writeFileSync(conf, `[supervisord]\nlogfile=${dir}/logs/s.log\n[include]\nfiles=none/*.conf\n[program:p]\ncommand=/bin/true\n${line}\n`);
+        writeFileSync(
+          conf,
+          `[supervisord]\nlogfile=${dir}/logs/s.log\n[include]\nfiles=none/*.conf\n[program:p]\ncommand=/bin/true\n${line}\n`,
+        );
         const r = await oracle.load(conf);
         expect(r.error ?? "", `${key} quoted with ${q}`).not.toMatch(/^oracle|directory named/);
         return r.ok ? r.programs[0].environment?.[key] : undefined;
@@ -259,10 +265,40 @@ describe("the hostile model, as supervisord reads it", () => {
 // ---- property: random argv words and env values ----
 
 const CHARS = [
-  "a", "Z", "0", " ", "\t", "%", '"', "'", ";", "#", ",", "=", "\\", "(", ")", "$", "`", "{", "}", "*", "~", "/", "-",
-  ":", "é", "☃", "😀", "\u00a0", "\u3000", "\u2028", "\x1c", "\x85",
+  "a",
+  "Z",
+  "0",
+  " ",
+  "\t",
+  "%",
+  '"',
+  "'",
+  ";",
+  "#",
+  ",",
+  "=",
+  "\\",
+  "(",
+  ")",
+  "$",
+  "`",
+  "{",
+  "}",
+  "*",
+  "~",
+  "/",
+  "-",
+  ":",
+  "é",
+  "☃",
+  "😀",
+  "\u00a0",
+  "\u3000",
+  "\u2028",
+  "\x1c",
+  "\x85",
 ];
-const TOKENS = ["%(here)s", "%(ENV_HOME)s", " ;", " #", "%%", '"\'', "\\\""];
+const TOKENS = ["%(here)s", "%(ENV_HOME)s", " ;", " #", "%%", "\"'", '\\"'];
 const piece = (extra: string[]) => fc.oneof(fc.constantFrom(...CHARS, ...extra), fc.constantFrom(...TOKENS));
 const word = fc.array(piece([]), { maxLength: 8 }).map((p) => p.join(""));
 const envValue = fc.array(piece(["\n", "\r"]), { maxLength: 8 }).map((p) => p.join(""));
@@ -312,7 +348,13 @@ describe("property: whatever the words and values, supervisord reads exactly the
           wrapped += wrappedSpecs.length;
           const files = wrappedSpecs.flatMap((spec) => spec.envFiles);
           const inline = Object.assign({}, ...wrappedSpecs.map((spec) => spec.env));
-          const env = parseEnv0(runExact([wrappedSpecs[0].argv[0], ...files, "--", "/usr/bin/env", "-0"], { ...baseEnvironment(), ...inline }, root));
+          const env = parseEnv0(
+            runExact(
+              [wrappedSpecs[0].argv[0], ...files, "--", "/usr/bin/env", "-0"],
+              { ...baseEnvironment(), ...inline },
+              root,
+            ),
+          );
           for (const s of model.services) {
             if (launchSpec(model, s).envFiles.length === 0) continue;
             const { PORT: _p, HOST: _h, SERVICE_NAME: _n, ...own } = s.env;
@@ -333,7 +375,12 @@ describe("envFileAssignment", () => {
     mkdirSync(dir, { recursive: true });
     const values = { ...FILE_ENV, CR: "a\rb\r\n", EMPTY: "", SPACES: "  both  ", MIXED: "'\"`$\\\n" };
     const file = join(dir, "x.env");
-    writeFileSync(file, Object.entries(values).map(([k, v]) => envFileAssignment(k, v)).join("\n") + "\n");
+    writeFileSync(
+      file,
+      Object.entries(values)
+        .map(([k, v]) => envFileAssignment(k, v))
+        .join("\n") + "\n",
+    );
     const wrapper = join(base, "hostile", "units", "bin", "envfile-exec");
     const env = parseEnv0(runExact([wrapper, file, "--", "/usr/bin/env", "-0"], baseEnvironment(), dir));
     expect(env).toMatchObject(values);
@@ -341,7 +388,10 @@ describe("envFileAssignment", () => {
 
   it("fails with exit 127 and a clear message when an env file is missing", () => {
     const wrapper = join(base, "hostile", "units", "bin", "envfile-exec");
-    const r = spawnSync(wrapper, [join(base, "missing.env"), "--", "/bin/true"], { env: baseEnvironment(), encoding: "utf8" });
+    const r = spawnSync(wrapper, [join(base, "missing.env"), "--", "/bin/true"], {
+      env: baseEnvironment(),
+      encoding: "utf8",
+    });
     expect(r.status).toBe(127);
     expect(r.stderr).toMatch(/env file .*missing\.env does not exist/);
     const bad = spawnSync(wrapper, ["/bin/true"], { env: baseEnvironment(), encoding: "utf8" });
@@ -353,7 +403,16 @@ describe("envFileAssignment", () => {
     const wrapper = join(base, "hostile", "units", "bin", "envfile-exec");
     const file = join(base, "pid.env");
     writeFileSync(file, "A=1\n");
-    const out = execFileSync(PYTHON, ["-c", `import subprocess,sys; p=subprocess.Popen([sys.argv[1], sys.argv[2], "--", "/bin/sh", "-c", "echo $$"], stdout=subprocess.PIPE); print(p.pid, p.communicate()[0].decode().strip())`, wrapper, file], { env: baseEnvironment(), encoding: "utf8" });
+    const out = execFileSync(
+      PYTHON,
+      [
+        "-c",
+        `import subprocess,sys; p=subprocess.Popen([sys.argv[1], sys.argv[2], "--", "/bin/sh", "-c", "echo $$"], stdout=subprocess.PIPE); print(p.pid, p.communicate()[0].decode().strip())`,
+        wrapper,
+        file,
+      ],
+      { env: baseEnvironment(), encoding: "utf8" },
+    );
     const [spawned, reported] = out.trim().split(" ");
     expect(reported).toBe(spawned);
   });

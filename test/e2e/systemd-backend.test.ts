@@ -104,7 +104,10 @@ beforeAll(async () => {
     prefix: sandbox.prefix,
     unitDir: sandbox.unitDirOutside,
     logs: Object.fromEntries(
-      (Object.keys(PORTS) as Name[]).map((n) => [n, { stdout: join(dir, `logs/${n}.out.log`), stderr: join(dir, `logs/${n}.err.log`) }]),
+      (Object.keys(PORTS) as Name[]).map((n) => [
+        n,
+        { stdout: join(dir, `logs/${n}.out.log`), stderr: join(dir, `logs/${n}.err.log`) },
+      ]),
     ),
   });
 }, 120_000);
@@ -126,25 +129,34 @@ describe("SystemdBackend in the sandbox", { timeout: 120_000 }, () => {
     expect(await backend.ensureRunning()).toEqual({ started: false });
   });
 
-  it.skipIf(skipped)("apply installs the units, reloads, enables the target at runtime; start target → RUNNING", async () => {
-    await render({ "demo-a.service": serviceUnit("a"), "demo-b.service": serviceUnit("b"), "demo.target": targetUnit(["a", "b"]) });
-    expect(await backend.apply()).toEqual({ added: ["a", "b"], changed: [], removed: [] });
-    expect(existsSync(join(sandbox!.unitDirOutside, "demo-a.service"))).toBe(true);
-    // enable --runtime: the link points at /run/… inside the sandbox, so look at the link itself.
-    expect(lstatSync(join(sandbox!.unitDirOutside, "multi-user.target.wants/demo.target")).isSymbolicLink()).toBe(true);
-    const record = JSON.parse(await readFile(join(dir, "run/systemd-installed.json"), "utf8"));
-    expect(record.installs[sandbox!.unitDirOutside]).toEqual(["demo-a.service", "demo-b.service", "demo.target"]);
+  it.skipIf(skipped)(
+    "apply installs the units, reloads, enables the target at runtime; start target → RUNNING",
+    async () => {
+      await render({
+        "demo-a.service": serviceUnit("a"),
+        "demo-b.service": serviceUnit("b"),
+        "demo.target": targetUnit(["a", "b"]),
+      });
+      expect(await backend.apply()).toEqual({ added: ["a", "b"], changed: [], removed: [] });
+      expect(existsSync(join(sandbox!.unitDirOutside, "demo-a.service"))).toBe(true);
+      // enable --runtime: the link points at /run/… inside the sandbox, so look at the link itself.
+      expect(lstatSync(join(sandbox!.unitDirOutside, "multi-user.target.wants/demo.target")).isSymbolicLink()).toBe(
+        true,
+      );
+      const record = JSON.parse(await readFile(join(dir, "run/systemd-installed.json"), "utf8"));
+      expect(record.installs[sandbox!.unitDirOutside]).toEqual(["demo-a.service", "demo-b.service", "demo.target"]);
 
-    const started = await backend.systemctl.run(["start", "demo.target"]);
-    expect(started.stderr).toBe("");
-    const [a, b] = [await runningWithPid("a"), await runningWithPid("b")];
-    expect(a.detail).toBe("active/running");
-    expect(a.uptimeSeconds).toBeGreaterThanOrEqual(0);
-    expect(b.restarts).toBe(0);
-    // The network namespace is shared: the ports answer from outside the sandbox.
-    await waitFor("port a to accept", async () => ((await tcpConnects(PORTS.a)) ? true : undefined));
-    await waitFor("port b to accept", async () => ((await tcpConnects(PORTS.b)) ? true : undefined));
-  });
+      const started = await backend.systemctl.run(["start", "demo.target"]);
+      expect(started.stderr).toBe("");
+      const [a, b] = [await runningWithPid("a"), await runningWithPid("b")];
+      expect(a.detail).toBe("active/running");
+      expect(a.uptimeSeconds).toBeGreaterThanOrEqual(0);
+      expect(b.restarts).toBe(0);
+      // The network namespace is shared: the ports answer from outside the sandbox.
+      await waitFor("port a to accept", async () => ((await tcpConnects(PORTS.a)) ? true : undefined));
+      await waitFor("port b to accept", async () => ((await tcpConnects(PORTS.b)) ? true : undefined));
+    },
+  );
 
   it.skipIf(skipped)("restart of one service leaves the other's MainPID unchanged", async () => {
     const [a, b] = await backend.status(["a", "b"]);
@@ -189,11 +201,19 @@ describe("SystemdBackend in the sandbox", { timeout: 120_000 }, () => {
 
   it.skipIf(skipped)("a comment-only edit is unchanged; a real edit is changed, stopped and not started", async () => {
     const a = await statusOf("a");
-    await render({ "demo-a.service": serviceUnit("a") + "# new comment\n", "demo-b.service": serviceUnit("b"), "demo.target": targetUnit(["a", "b"]) });
+    await render({
+      "demo-a.service": serviceUnit("a") + "# new comment\n",
+      "demo-b.service": serviceUnit("b"),
+      "demo.target": targetUnit(["a", "b"]),
+    });
     expect(await backend.apply()).toEqual({ added: [], changed: [], removed: [] });
     expect((await statusOf("a")).pid).toBe(a.pid);
 
-    await render({ "demo-a.service": serviceUnit("a", EXTRA), "demo-b.service": serviceUnit("b"), "demo.target": targetUnit(["a", "b"]) });
+    await render({
+      "demo-a.service": serviceUnit("a", EXTRA),
+      "demo-b.service": serviceUnit("b"),
+      "demo.target": targetUnit(["a", "b"]),
+    });
     expect(await backend.apply()).toEqual({ added: [], changed: ["a"], removed: [] });
     expect((await statusOf("a")).state).toBe("STOPPED");
     await backend.start("a");
@@ -223,20 +243,44 @@ describe("SystemdBackend on this host (no sandbox)", () => {
   const hostHasSystemd = existsSync("/run/systemd/system");
 
   it.skipIf(hostHasSystemd)("ensureRunning says systemd is not booted and names the alternatives", async () => {
-    const host = new SystemdBackend({ project: "demo", unitsDir: "/nonexistent/units/systemd", runDir: "/nonexistent/run" });
+    const host = new SystemdBackend({
+      project: "demo",
+      unitsDir: "/nonexistent/units/systemd",
+      runDir: "/nonexistent/run",
+    });
     expect(await host.isRunning()).toBe(false);
-    const error = await host.ensureRunning().then(() => undefined, (e: Error) => e);
+    const error = await host.ensureRunning().then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toBe(NOT_BOOTED_MESSAGE);
     expect(error?.message).toMatch(/--backend supervisor/);
     expect((error as { exitCode?: number }).exitCode).toBe(1);
   });
 
   it("systemctl argv carries scope, root and prefix", () => {
-    expect(new Systemctl({ scope: "user", prefix: ["nsenter", "-t", "7", "-m", "-p"] }).argv(["show", "x.service"])).toEqual([
-      "nsenter", "-t", "7", "-m", "-p", "systemctl", "--user", "--no-ask-password", "--no-pager", "show", "x.service",
+    expect(
+      new Systemctl({ scope: "user", prefix: ["nsenter", "-t", "7", "-m", "-p"] }).argv(["show", "x.service"]),
+    ).toEqual([
+      "nsenter",
+      "-t",
+      "7",
+      "-m",
+      "-p",
+      "systemctl",
+      "--user",
+      "--no-ask-password",
+      "--no-pager",
+      "show",
+      "x.service",
     ]);
     expect(new Systemctl({ root: "/srv/tree" }).argv(["enable", "demo.target"])).toEqual([
-      "systemctl", "--root=/srv/tree", "--no-ask-password", "--no-pager", "enable", "demo.target",
+      "systemctl",
+      "--root=/srv/tree",
+      "--no-ask-password",
+      "--no-pager",
+      "enable",
+      "demo.target",
     ]);
   });
 });

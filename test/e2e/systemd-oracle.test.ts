@@ -29,7 +29,9 @@ const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 function requireTools(): void {
   const missing = [SYSTEMD, ANALYZE, ...(process.getuid?.() === 0 ? [SETPRIV] : [])].filter((t) => !existsSync(t));
   if (missing.length) {
-    throw new Error(`systemd oracle: expected ${missing.join(", ")} to exist, found none; fix: apt-get install -y systemd util-linux`);
+    throw new Error(
+      `systemd oracle: expected ${missing.join(", ")} to exist, found none; fix: apt-get install -y systemd util-linux`,
+    );
   }
 }
 
@@ -86,7 +88,10 @@ async function systemdTest(unitDir: string, unit: string): Promise<{ units: Map<
   const env = { PATH, SYSTEMD_UNIT_PATH: `${unitDir}:` };
   const result =
     process.getuid?.() === 0
-      ? await run(SETPRIV, ["--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEMD, ...args], { env, timeoutMs: 30_000 })
+      ? await run(SETPRIV, ["--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEMD, ...args], {
+          env,
+          timeoutMs: 30_000,
+        })
       : await run(SYSTEMD, args, { env, timeoutMs: 30_000 });
   if (result.exitCode !== 0) {
     throw new Error(`systemd --test: expected exit 0, found ${result.exitCode ?? result.signal}\n${result.stderr}`);
@@ -212,7 +217,10 @@ async function verify(file: string): Promise<{ exitCode: number | undefined; std
 async function securityScore(file: string): Promise<number> {
   const result = await run(ANALYZE, ["security", "--offline=yes", file], { env: { PATH }, timeoutMs: 30_000 });
   const score = /Overall exposure level for .*: (\d+(?:\.\d+)?) /.exec(result.stdout);
-  if (!score) throw new Error(`systemd-analyze security: expected an overall exposure level, found:\n${result.stdout}${result.stderr}`);
+  if (!score)
+    throw new Error(
+      `systemd-analyze security: expected an overall exposure level, found:\n${result.stdout}${result.stderr}`,
+    );
   return Number(score[1]);
 }
 
@@ -258,7 +266,12 @@ describe("systemd 252 reads the generated units exactly as the model", () => {
     }
     const target = units.get(targetName(model))!.settings;
     const wanted = (target.get("Wants") ?? []).map((w) => w.split(" ")[0]);
-    expect(wanted.sort()).toEqual(model.services.filter((s) => s.enabled).map((s) => unitName(model, s)).sort());
+    expect(wanted.sort()).toEqual(
+      model.services
+        .filter((s) => s.enabled)
+        .map((s) => unitName(model, s))
+        .sort(),
+    );
   });
 
   it("systemd-analyze security: strict units score â‰¤ 2.5, default units stay ordinary", async () => {
@@ -276,7 +289,9 @@ describe("strict sandboxing of a service under /home still verifies and scores â
   it("ProtectHome=read-only with the logs writable", async () => {
     requireTools();
     const root = tempRoot("project");
-    const model = makeModel(root, [{ name: "api", port: 18080, argv: [process.execPath, "api.js"], hardening: "strict" }]);
+    const model = makeModel(root, [
+      { name: "api", port: 18080, argv: [process.execPath, "api.js"], hardening: "strict" },
+    ]);
     // Pretend the project lives in a home: same files, directory under /home (not created, not needed offline).
     const home = { ...model.services[0], directory: "/home/ops/demo", stdoutLog: join(root, "logs/api.out.log") };
     const files = renderSystemd({ ...model, services: [home] });
@@ -308,7 +323,9 @@ const HOSTILE_CHAR = fc.constantFrom(
 const NO_CONTROL = (allowed: string) => (s: string) =>
   ![...s].some((ch) => {
     const c = ch.codePointAt(0)!;
-    return ((c < 0x20 || c === 0x7f) && !allowed.includes(ch)) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) === 0xfffe;
+    return (
+      ((c < 0x20 || c === 0x7f) && !allowed.includes(ch)) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) === 0xfffe
+    );
   });
 const word = (allowed: string) =>
   fc

@@ -14,7 +14,10 @@ const started: SpawnedProcess[] = [];
 afterAll(() => started.forEach((c) => c.signalGroup("SIGKILL")));
 
 async function sleeper(): Promise<SpawnedProcess> {
-  const child = await spawnService([process.execPath, "-e", "setInterval(() => {}, 1000)"], { cwd: tmpdir(), env: { PATH: "/usr/bin:/bin" } });
+  const child = await spawnService([process.execPath, "-e", "setInterval(() => {}, 1000)"], {
+    cwd: tmpdir(),
+    env: { PATH: "/usr/bin:/bin" },
+  });
   started.push(child);
   return child;
 }
@@ -36,7 +39,16 @@ describe("test-start records", () => {
     const owner = await sleeper();
     const [c, o] = [(await processInfo(child.pid))!, (await processInfo(owner.pid))!];
     mkdirSync(join(paths.run, "test-start"), { recursive: true });
-    writeFileSync(file("quotes"), JSON.stringify({ service: "quotes", pid: child.pid, startTime: c.startTime, ownerPid: owner.pid, ownerStartTime: o.startTime }));
+    writeFileSync(
+      file("quotes"),
+      JSON.stringify({
+        service: "quotes",
+        pid: child.pid,
+        startTime: c.startTime,
+        ownerPid: owner.pid,
+        ownerStartTime: o.startTime,
+      }),
+    );
     owner.signalGroup("SIGKILL"); // the orchestrate that ran test-start is killed
     await owner.exited;
     const notes = await reapTestStart(paths);
@@ -48,7 +60,16 @@ describe("test-start records", () => {
   it("never signals a PID that now belongs to another process (start time differs)", async () => {
     const child = await sleeper();
     const info = (await processInfo(child.pid))!;
-    writeFileSync(file("reused"), JSON.stringify({ service: "reused", pid: child.pid, startTime: info.startTime - 1, ownerPid: 999999, ownerStartTime: 1 }));
+    writeFileSync(
+      file("reused"),
+      JSON.stringify({
+        service: "reused",
+        pid: child.pid,
+        startTime: info.startTime - 1,
+        ownerPid: 999999,
+        ownerStartTime: 1,
+      }),
+    );
     expect(await reapTestStart(paths)).toEqual([]);
     expect(isAlive(child.pid)).toBe(true);
     expect(existsSync(file("reused"))).toBe(false);

@@ -23,7 +23,12 @@ describe("port artifact golden files", () => {
   const files = renderPortArtifacts(artifactsModel());
 
   it("renders the four files under units/, mode 0644", () => {
-    expect(files.map((f) => f.path)).toEqual(["units/ports.json", "units/ports.env", "units/port_config.py", "units/PORTS.md"]);
+    expect(files.map((f) => f.path)).toEqual([
+      "units/ports.json",
+      "units/ports.env",
+      "units/port_config.py",
+      "units/PORTS.md",
+    ]);
     expect(files.every((f) => f.mode === 0o644)).toBe(true);
   });
 
@@ -43,7 +48,12 @@ describe("ports.json", () => {
     const doc = JSON.parse(renderPortArtifacts(artifactsModel())[0].content);
     expect(Object.keys(doc)).toEqual(["$comment", "project", "host", "services", "external", "reserved", "avoid"]);
     expect(Object.keys(doc.services)).toEqual(artifactsModel().services.map((s) => s.name));
-    expect(doc.services.trade_executor).toEqual({ port: 8001, url: "http://127.0.0.1:8001", group: "core", enabled: true });
+    expect(doc.services.trade_executor).toEqual({
+      port: 8001,
+      url: "http://127.0.0.1:8001",
+      group: "core",
+      enabled: true,
+    });
     expect(doc.services.cleanup).toEqual({ port: null, url: null, group: "watchdog", enabled: true });
     expect(doc.services.adhoc.group).toBeNull();
     expect(doc.external["redis cache|x"]).toEqual({ port: 6379, host: "10.0.0.5" });
@@ -80,7 +90,9 @@ describe("ports.env", () => {
       { name: "trade_executor", port: 8002, argv: ["x"] },
     ]);
     expect(() => renderPortsEnv(m)).toThrow(UsageError);
-    expect(() => renderPortsEnv(m)).toThrow('service "trade-executor" and service "trade_executor" both map to TRADE_EXECUTOR_PORT');
+    expect(() => renderPortsEnv(m)).toThrow(
+      'service "trade-executor" and service "trade_executor" both map to TRADE_EXECUTOR_PORT',
+    );
   });
 
   it("refuses a service and an external that collide", () => {
@@ -100,7 +112,9 @@ describe("ports.env", () => {
 
   it("refuses a host that would need quoting", () => {
     const m = makeModel("/srv/demo", [], { host: "my host;rm" });
-    expect(() => renderPortsEnv(m)).toThrow(/host "my host;rm" cannot be written to units\/ports.env: expected a hostname or IP address/);
+    expect(() => renderPortsEnv(m)).toThrow(
+      /host "my host;rm" cannot be written to units\/ports.env: expected a hostname or IP address/,
+    );
   });
 
   it("has only comments, blank lines and KEY=digits-or-safe-host lines", () => {
@@ -125,7 +139,9 @@ describe("PORTS.md", () => {
   });
 
   it("keeps every table row at five cells whatever the description", () => {
-    const rows = renderPortsMd(artifactsModel()).content.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| Name") && !l.startsWith("| Port"));
+    const rows = renderPortsMd(artifactsModel())
+      .content.split("\n")
+      .filter((l) => l.startsWith("| ") && !l.startsWith("| Name") && !l.startsWith("| Port"));
     for (const line of rows.filter((l) => !l.includes("postgres") && !l.includes("redis") && !/^\| \d+ \|/.test(l))) {
       expect(line.replace(/\\\\/g, "").split(/(?<!\\)\|/).length - 2).toBe(5);
     }

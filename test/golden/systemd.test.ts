@@ -74,7 +74,10 @@ describe("systemd renderer rules", () => {
   });
 
   it("gives a disabled service no unit and leaves it out of the target", () => {
-    expect(renderSystemd(model).map((f) => f.path)).toEqual(["units/systemd/demo.target", "units/systemd/demo-api.service"]);
+    expect(renderSystemd(model).map((f) => f.path)).toEqual([
+      "units/systemd/demo.target",
+      "units/systemd/demo-api.service",
+    ]);
     expect(renderTarget(model).content).not.toContain("demo-off");
   });
 

@@ -25,15 +25,27 @@ export function cliPath(): Promise<string> {
   if (process.env.ORCHESTRATE_TEST_CLI) return Promise.resolve(process.env.ORCHESTRATE_TEST_CLI);
   built ??= (async () => {
     const result = await run(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, timeoutMs: 120_000 });
-    if (result.exitCode !== 0) throw new Error(`expected node scripts/build.mjs to succeed, found exit ${result.exitCode}: ${result.stderr}`);
+    if (result.exitCode !== 0)
+      throw new Error(`expected node scripts/build.mjs to succeed, found exit ${result.exitCode}: ${result.stderr}`);
     return join(ROOT, "dist", "cli.cjs");
   })();
   return built;
 }
 
 /** A fixture service: `node test/fixtures/services/FILE` on `port`. */
-export function fixture(file: string, port: number | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: [process.execPath, join(FIXTURES, file)], ...(port === undefined ? {} : { port }), startSecs: 1, readyTimeout: 10, stopTimeout: 3, ...extra };
+export function fixture(
+  file: string,
+  port: number | undefined,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    command: [process.execPath, join(FIXTURES, file)],
+    ...(port === undefined ? {} : { port }),
+    startSecs: 1,
+    readyTimeout: 10,
+    stopTimeout: 3,
+    ...extra,
+  };
 }
 
 /** A temp project: manifest.json written, paths resolved. */
@@ -53,7 +65,11 @@ export function makeCliProject(prefix: string, manifest: Record<string, unknown>
 
 /** Runs `orchestrate --manifest M --no-color ARGS` and returns code and output. */
 export async function orchestrate(project: TestProject, ...args: string[]): Promise<RunResult> {
-  return run(process.execPath, [await cliPath(), "--manifest", project.manifest, "--no-color", ...args], { extraEnv: { NO_COLOR: "1" }, timeoutMs: 120_000, cwd: project.root });
+  return run(process.execPath, [await cliPath(), "--manifest", project.manifest, "--no-color", ...args], {
+    extraEnv: { NO_COLOR: "1" },
+    timeoutMs: 120_000,
+    cwd: project.root,
+  });
 }
 
 /** Every process a test saw, by PID and start time: the only ones cleanup may kill. */
@@ -81,7 +97,11 @@ export class Seen {
   async cleanup(): Promise<void> {
     for (const p of this.projects.splice(0)) {
       await this.add(readPidfile(p.paths.pidfile));
-      const backend = new SupervisordBackend(p.paths, { probeTimeoutMs: 1000, termTimeoutMs: 1000, exitTimeoutMs: 10_000 });
+      const backend = new SupervisordBackend(p.paths, {
+        probeTimeoutMs: 1000,
+        termTimeoutMs: 1000,
+        exitTimeoutMs: 10_000,
+      });
       await backend.stopDaemon().catch(() => undefined);
       rmSync(p.root, { recursive: true, force: true });
     }

@@ -81,7 +81,9 @@ export function fleetManifest(base: number, options: { avoid?: number[] } = {}):
   delete m.$schema;
   m.ports.allowed = remapRange(base, m.ports.allowed) as unknown[];
   m.ports.avoid = options.avoid ?? [];
-  m.ports.reserved = Object.fromEntries(Object.entries(m.ports.reserved ?? {}).map(([p, why]) => [String(remapPort(base, Number(p))), why]));
+  m.ports.reserved = Object.fromEntries(
+    Object.entries(m.ports.reserved ?? {}).map(([p, why]) => [String(remapPort(base, Number(p))), why]),
+  );
   for (const g of Object.values(m.groups)) g.range = remapRange(base, g.range);
   for (const e of Object.values(m.external ?? {})) e.port = remapPort(base, e.port);
   for (const s of Object.values(m.services)) {

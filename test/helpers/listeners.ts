@@ -44,7 +44,9 @@ export async function startReady(argv: string[], timeoutMs = 10_000): Promise<Sp
   let pause = 2;
   while (!proc.output().includes("ready")) {
     if (exited || Date.now() > deadline) {
-      throw new Error(`expected "ready" from ${argv.join(" ").slice(0, 120)} (pid ${proc.pid}) within ${timeoutMs} ms; ${exited ? "it exited" : "timed out"}; output: ${proc.output()}`);
+      throw new Error(
+        `expected "ready" from ${argv.join(" ").slice(0, 120)} (pid ${proc.pid}) within ${timeoutMs} ms; ${exited ? "it exited" : "timed out"}; output: ${proc.output()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, pause));
     pause = Math.min(pause * 2, 50);

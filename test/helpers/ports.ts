@@ -20,10 +20,14 @@ export class PortAllocator {
   private next: number;
   private readonly high: number;
 
-  constructor(readonly block: BlockName, range?: { low: number; high: number }) {
+  constructor(
+    readonly block: BlockName,
+    range?: { low: number; high: number },
+  ) {
     const { low, high } = range ?? PORT_BLOCKS[block];
     const own = PORT_BLOCKS[block];
-    if (low < own.low || high > own.high || low > high) throw new RangeError(`range ${low}-${high} is not inside block ${block} (${own.low}-${own.high})`);
+    if (low < own.low || high > own.high || low > high)
+      throw new RangeError(`range ${low}-${high} is not inside block ${block} (${own.low}-${own.high})`);
     this.next = low;
     this.high = high;
   }
@@ -34,7 +38,9 @@ export class PortAllocator {
       const port = this.next++;
       if (await isPortFree(port)) return port;
     }
-    throw new Error(`no free port left in block ${this.block} up to ${this.high}: something else listens there (ss -ltnp)`);
+    throw new Error(
+      `no free port left in block ${this.block} up to ${this.high}: something else listens there (ss -ltnp)`,
+    );
   }
 
   /** `count` free ports. */

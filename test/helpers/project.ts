@@ -9,7 +9,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
-import { isAlive, pollUntil, procStat, readPidfile, signalTree, type ProcStat } from "../../src/backend/supervisord/pids";
+import {
+  isAlive,
+  pollUntil,
+  procStat,
+  readPidfile,
+  signalTree,
+  type ProcStat,
+} from "../../src/backend/supervisord/pids";
 import { run } from "../../src/exec/run";
 import { spawnService, type SpawnedProcess } from "../../src/exec/run";
 import { projectPaths } from "../../src/model/paths";
@@ -48,7 +55,8 @@ export function ensureBuilt(): void {
   // a bundle given explicitly
   if (process.env.ORCHESTRATE_TEST_CLI || process.env.ORCHESTRATE_TEST_BUILT) return;
   const stale = !existsSync(CLI_PATH) || statSync(CLI_PATH).mtimeMs < newestMtime(join(REPO_ROOT, "src"));
-  if (stale) execFileSync(process.execPath, [join(REPO_ROOT, "scripts", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
+  if (stale)
+    execFileSync(process.execPath, [join(REPO_ROOT, "scripts", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
 }
 
 /** What a CLI run gave back. `output` is stdout then stderr, for "is it named anywhere" checks. */
@@ -61,13 +69,22 @@ export interface CliResult {
 }
 
 /** Runs `node dist/cli.cjs ARGS` to completion (NO_COLOR set: plain text to match). */
-export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const result = await run(process.execPath, [CLI_PATH, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     extraEnv: { NO_COLOR: "1", ...options.env },
     timeoutMs: options.timeoutMs ?? 100_000,
   });
-  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, output: result.stdout + result.stderr, durationMs: result.durationMs };
+  return {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    output: result.stdout + result.stderr,
+    durationMs: result.durationMs,
+  };
 }
 
 /** Readable dump of a CLI result for assertion messages. */
@@ -76,7 +93,12 @@ export function show(result: CliResult): string {
 }
 
 /** Polls `done` until true or `timeoutMs`; throws "expected WHAT within N ms" (plus `detail()`) otherwise. */
-export async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 20_000, detail?: () => string | Promise<string>): Promise<void> {
+export async function waitFor(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  detail?: () => string | Promise<string>,
+): Promise<void> {
   if (await pollUntil(done, timeoutMs, 200)) return;
   throw new Error(`expected ${what} within ${timeoutMs} ms${detail ? `; last seen: ${await detail()}` : ""}`);
 }
@@ -97,13 +119,21 @@ export class TestProject {
     this.root = mkdtempSync(join("/tmp", `o-${prefix}-`));
     this.manifestPath = join(this.root, "manifest.json");
     this.paths = projectPaths(this.manifestPath);
-    if (Buffer.byteLength(this.paths.socket) >= 100) throw new Error(`socket path too long for AF_UNIX: ${this.paths.socket}`);
-    this.backend = new SupervisordBackend(this.paths, { probeTimeoutMs: 1000, termTimeoutMs: 2000, exitTimeoutMs: 20_000 });
+    if (Buffer.byteLength(this.paths.socket) >= 100)
+      throw new Error(`socket path too long for AF_UNIX: ${this.paths.socket}`);
+    this.backend = new SupervisordBackend(this.paths, {
+      probeTimeoutMs: 1000,
+      termTimeoutMs: 2000,
+      exitTimeoutMs: 20_000,
+    });
   }
 
   /** Writes manifest.json from an object (or raw text). */
   writeManifest(manifest: object | string): void {
-    writeFileSync(this.manifestPath, typeof manifest === "string" ? manifest : JSON.stringify(manifest, null, 2) + "\n");
+    writeFileSync(
+      this.manifestPath,
+      typeof manifest === "string" ? manifest : JSON.stringify(manifest, null, 2) + "\n",
+    );
   }
 
   /** The manifest as an object. */
@@ -143,11 +173,19 @@ export class TestProject {
 
   /** Starts a listener of our own on 127.0.0.1:`port` in its own process group; resolves once it listens. */
   async startListener(port: number, timeoutMs = 10_000): Promise<SpawnedProcess> {
-    const proc = await spawnService([process.execPath, "-e", LISTENER_JS, String(port)], { cwd: this.root, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    const proc = await spawnService([process.execPath, "-e", LISTENER_JS, String(port)], {
+      cwd: this.root,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    });
     this.spawned.push(proc);
     let exited = false;
     void proc.exited.then(() => (exited = true));
-    await waitFor(`our listener on ${port} (pid ${proc.pid}) to print "ready"`, () => exited || proc.output().includes("ready"), timeoutMs, () => proc.output());
+    await waitFor(
+      `our listener on ${port} (pid ${proc.pid}) to print "ready"`,
+      () => exited || proc.output().includes("ready"),
+      timeoutMs,
+      () => proc.output(),
+    );
     if (exited) throw new Error(`our listener on ${port} exited before listening: ${proc.output()}`);
     return proc;
   }
@@ -173,7 +211,10 @@ export class TestProject {
     }
     for (const stat of this.known.values()) if (isAlive(stat.pid)) signalTree(stat, "SIGKILL");
     for (const proc of this.spawned.splice(0)) proc.signalGroup("SIGKILL");
-    await pollUntil(() => [...this.known.values()].every((s) => procStat(s.pid)?.startTicks !== s.startTicks || !isAlive(s.pid)), 5000);
+    await pollUntil(
+      () => [...this.known.values()].every((s) => procStat(s.pid)?.startTicks !== s.startTicks || !isAlive(s.pid)),
+      5000,
+    );
     this.known.clear();
     if (!process.env.KEEP_E2E) rmSync(this.root, { recursive: true, force: true });
     if (errors.length) throw errors[0];

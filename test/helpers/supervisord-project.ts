@@ -58,7 +58,8 @@ export function makeProject(prefix = "orch-sv-"): ProjectPaths {
 
 /** Writes units/supervisor/NAME.conf. The code must not contain `"`, `%` or a `;`/`#` after whitespace. */
 export function writeProgram(paths: ProjectPaths, program: TestProgram): void {
-  if (/["%\\]|\s[;#]/.test(program.code)) throw new Error(`test program ${program.name}: code cannot be written inline`);
+  if (/["%\\]|\s[;#]/.test(program.code))
+    throw new Error(`test program ${program.name}: code cannot be written inline`);
   const command = [process.execPath, "-e", `"${program.code}"`, ...(program.args ?? [])].join(" ");
   writeFileSync(
     join(paths.supervisorDir, `${program.name}.conf`),

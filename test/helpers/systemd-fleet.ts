@@ -55,7 +55,8 @@ export interface FleetManifest {
 class RangeAllocator {
   private next: number;
   constructor(private readonly range: { low: number; high: number }) {
-    if (range.low < FLEET_BLOCK.low || range.high > FLEET_BLOCK.high) throw new RangeError(`${range.low}-${range.high} is outside ${FLEET_BLOCK.low}-${FLEET_BLOCK.high}`);
+    if (range.low < FLEET_BLOCK.low || range.high > FLEET_BLOCK.high)
+      throw new RangeError(`${range.low}-${range.high} is outside ${FLEET_BLOCK.low}-${FLEET_BLOCK.high}`);
     this.next = range.low;
   }
   async take(): Promise<number> {
@@ -63,7 +64,9 @@ class RangeAllocator {
       const port = this.next++;
       if (await isPortFree(port)) return port;
     }
-    throw new Error(`no free port left in ${this.range.low}-${this.range.high}: something else listens there (ss -ltnp)`);
+    throw new Error(
+      `no free port left in ${this.range.low}-${this.range.high}: something else listens there (ss -ltnp)`,
+    );
   }
 }
 
@@ -79,12 +82,16 @@ export async function fleetManifest(directory = REPO_ROOT): Promise<FleetManifes
   m.ports = { allowed: [`${FLEET_BLOCK.low}-${FLEET_BLOCK.high}`] };
   m.groups.core.range = `${CORE.low}-${CORE.high}`;
   m.groups.watchdog.range = `${WATCHDOG.low}-${WATCHDOG.high}`;
-  const allocators: Record<string, RangeAllocator> = { core: new RangeAllocator(CORE), watchdog: new RangeAllocator(WATCHDOG) };
+  const allocators: Record<string, RangeAllocator> = {
+    core: new RangeAllocator(CORE),
+    watchdog: new RangeAllocator(WATCHDOG),
+  };
   for (const s of Object.values(m.services)) {
     s.directory = directory;
     if (s.port === undefined) continue;
     const allocator = allocators[s.group ?? ""];
-    if (!allocator) throw new Error(`expected every service with a port in group core or watchdog, found group ${s.group}`);
+    if (!allocator)
+      throw new Error(`expected every service with a port in group core or watchdog, found group ${s.group}`);
     s.port = await allocator.take();
   }
   return m;
@@ -138,23 +145,44 @@ export class SandboxFleet {
 
   /** `orchestrate --backend systemd --manifest M ARGS`, run INSIDE the sandbox (cwd: the project folder). */
   async cli(args: string[], timeoutMs = 120_000): Promise<CliRun> {
-    const argv = ["/usr/bin/env", "-C", this.sandbox.dir, "NO_COLOR=1", process.execPath, this.cliPath, "--backend", "systemd", "--manifest", this.manifestPath, ...args];
+    const argv = [
+      "/usr/bin/env",
+      "-C",
+      this.sandbox.dir,
+      "NO_COLOR=1",
+      process.execPath,
+      this.cliPath,
+      "--backend",
+      "systemd",
+      "--manifest",
+      this.manifestPath,
+      ...args,
+    ];
     const r: RunResult = await this.sandbox.exec(argv, timeoutMs);
     return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs };
   }
 
   /** The same CLI on the HOST (outside every namespace of the sandbox). */
   async hostCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-    const r = await run(process.execPath, [this.cliPath, "--backend", "systemd", "--manifest", this.manifestPath, ...args], { cwd: this.sandbox.dir, extraEnv: { NO_COLOR: "1", ...env }, timeoutMs: 60_000 });
+    const r = await run(
+      process.execPath,
+      [this.cliPath, "--backend", "systemd", "--manifest", this.manifestPath, ...args],
+      { cwd: this.sandbox.dir, extraEnv: { NO_COLOR: "1", ...env }, timeoutMs: 60_000 },
+    );
     return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs };
   }
 
   /** `systemctl show -p …` of `units`, inside the sandbox, parsed (one map per unit, in order). */
-  async show(units: string[], props = ["Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts", "ControlGroup"]): Promise<UnitProps[]> {
+  async show(
+    units: string[],
+    props = ["Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts", "ControlGroup"],
+  ): Promise<UnitProps[]> {
     const r = await this.sandbox.exec(["systemctl", "show", `--property=${props.join(",")}`, ...units]);
     if (r.exitCode !== 0) throw new Error(`systemctl show failed: ${r.stderr}`);
     const blocks = r.stdout.trim().split(/\n\s*\n/);
-    return blocks.map((b) => Object.fromEntries(b.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])));
+    return blocks.map((b) =>
+      Object.fromEntries(b.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])),
+    );
   }
 
   /** MainPID of each named service (0 when none). */
@@ -193,7 +221,10 @@ export function unitDirIsPrivate(sandbox: Sandbox): string | undefined {
   if (!last) return `no mount on ${UNIT_DIR} inside the sandbox`;
   const fstype = last.split(" - ")[1]?.split(" ")[0];
   if (fstype !== "tmpfs") return `${UNIT_DIR} inside the sandbox is ${fstype}, expected tmpfs`;
-  const hostMount = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4] === UNIT_DIR).pop();
+  const hostMount = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.split(" ")[4] === UNIT_DIR)
+    .pop();
   if (hostMount && hostMount.split(" ")[0] === last.split(" ")[0]) return `${UNIT_DIR} is the host's mount`;
   return undefined;
 }

@@ -31,10 +31,21 @@ function model(c: Omit<Case, "name" | "expected" | "available">): Model {
 }
 
 const none = { notAllowed: 0, avoided: 0, reserved: 0, external: 0, services: 0 };
-const svc = (name: string, port: number | undefined, group = "core", enabled = true): ServiceInput => ({ name, port, group, argv, enabled });
+const svc = (name: string, port: number | undefined, group = "core", enabled = true): ServiceInput => ({
+  name,
+  port,
+  group,
+  argv,
+  enabled,
+});
 
 const cases: Case[] = [
-  { name: "empty group", ranges: [r(8000, 8004)], expected: { total: 5, used: [], free: 5, nextFree: 8000, blocked: none }, available: [8000, 8001, 8002, 8003, 8004] },
+  {
+    name: "empty group",
+    ranges: [r(8000, 8004)],
+    expected: { total: 5, used: [], free: 5, nextFree: 8000, blocked: none },
+    available: [8000, 8001, 8002, 8003, 8004],
+  },
   {
     name: "own services, disabled included, workers ignored",
     ranges: [r(8000, 8004)],
@@ -59,9 +70,18 @@ const cases: Case[] = [
     name: "avoid, reserved and external, each once with precedence",
     ranges: [r(8000, 8005)],
     avoid: [8000, 8003, 9000],
-    reserved: [[8001, "critical"], [8003, "also avoided"]],
+    reserved: [
+      [8001, "critical"],
+      [8003, "also avoided"],
+    ],
     external: [8002, 8001],
-    expected: { total: 6, used: [], free: 2, nextFree: 8004, blocked: { ...none, avoided: 2, reserved: 1, external: 1 } },
+    expected: {
+      total: 6,
+      used: [],
+      free: 2,
+      nextFree: 8004,
+      blocked: { ...none, avoided: 2, reserved: 1, external: 1 },
+    },
     available: [8004, 8005],
   },
   {
@@ -77,7 +97,13 @@ const cases: Case[] = [
     ranges: [r(8000, 8002)],
     services: [svc("a", 8000), svc("b", 8001)],
     reserved: [[8002, "last one"]],
-    expected: { total: 3, used: [8000, 8001], free: 0, nextFree: undefined, blocked: { ...none, reserved: 1, services: 2 } },
+    expected: {
+      total: 3,
+      used: [8000, 8001],
+      free: 0,
+      nextFree: undefined,
+      blocked: { ...none, reserved: 1, services: 2 },
+    },
     available: [],
   },
   {
@@ -157,9 +183,21 @@ describe("availablePorts", () => {
 
 describe("scale", () => {
   it("computes every budget of a 10,000-service model", () => {
-    const groups = Array.from({ length: 100 }, (_, g) => ({ name: `g${g}`, ranges: [r(10000 + g * 500, 10000 + g * 500 + 499)], description: "" }));
-    const services = Array.from({ length: 10000 }, (_, i) => ({ name: `s${i}`, argv, group: `g${i % 100}`, port: 10000 + (i % 100) * 500 + Math.floor(i / 100) }));
-    const m = makeModel("/srv/demo", services, { groups, ports: { avoid: [5000], reserved: new Map(), allowPrivileged: false } });
+    const groups = Array.from({ length: 100 }, (_, g) => ({
+      name: `g${g}`,
+      ranges: [r(10000 + g * 500, 10000 + g * 500 + 499)],
+      description: "",
+    }));
+    const services = Array.from({ length: 10000 }, (_, i) => ({
+      name: `s${i}`,
+      argv,
+      group: `g${i % 100}`,
+      port: 10000 + (i % 100) * 500 + Math.floor(i / 100),
+    }));
+    const m = makeModel("/srv/demo", services, {
+      groups,
+      ports: { avoid: [5000], reserved: new Map(), allowPrivileged: false },
+    });
     const budgets = groupBudgets(m);
     expect(budgets).toHaveLength(100);
     expect(budgets[0]).toMatchObject({ total: 500, free: 400, nextFree: 10100 });

@@ -55,7 +55,9 @@ describe("splitCommand", () => {
 
 describe("fillPlaceholders", () => {
   it("replaces {port} {host} {name} and leaves other braces", () => {
-    expect(fillPlaceholders("--port={port} {host}:{name} {other} {", { port: 8001, host: "127.0.0.1", name: "api" })).toBe("--port=8001 127.0.0.1:api {other} {");
+    expect(
+      fillPlaceholders("--port={port} {host}:{name} {other} {", { port: 8001, host: "127.0.0.1", name: "api" }),
+    ).toBe("--port=8001 127.0.0.1:api {other} {");
   });
   it("keeps {port} when the service has no port (validation refuses it)", () => {
     expect(fillPlaceholders("{port}", { host: "h", name: "n" })).toBe("{port}");

@@ -25,10 +25,16 @@ const { model } = loadProject(manifestFile);
 
 // The real REC.IO ports (fixtures/recio/MASTER_PORT_MANIFEST.json, seeds 002 and 004).
 const REAL_PORTS: [string, number, "core" | "watchdog"][] = [
-  ["main_app", 3000, "core"], ["trade_manager", 4000, "core"], ["trade_executor", 8001, "core"],
-  ["active_trade_supervisor", 8007, "core"], ["auto_entry_supervisor", 8009, "core"],
-  ["btc_price_watchdog", 8002, "watchdog"], ["db_poller", 8003, "watchdog"], ["kalshi_account_sync", 8004, "watchdog"],
-  ["kalshi_market_watchdog", 8005, "watchdog"], ["unified_production_coordinator", 8010, "watchdog"],
+  ["main_app", 3000, "core"],
+  ["trade_manager", 4000, "core"],
+  ["trade_executor", 8001, "core"],
+  ["active_trade_supervisor", 8007, "core"],
+  ["auto_entry_supervisor", 8009, "core"],
+  ["btc_price_watchdog", 8002, "watchdog"],
+  ["db_poller", 8003, "watchdog"],
+  ["kalshi_account_sync", 8004, "watchdog"],
+  ["kalshi_market_watchdog", 8005, "watchdog"],
+  ["unified_production_coordinator", 8010, "watchdog"],
   ["strike_table_generator", 8011, "watchdog"],
 ];
 
@@ -61,31 +67,41 @@ describe("manifest.json (the example fleet)", () => {
     expect(model.levels.length).toBe(3);
     expect(model.levels[0]).toContain("trade_manager");
     expect(model.levels[1]).toEqual(expect.arrayContaining(["trade_executor", "active_trade_supervisor"]));
-    expect(model.levels[2]).toEqual(expect.arrayContaining(["main_app", "auto_entry_supervisor", "strike_table_generator"]));
+    expect(model.levels[2]).toEqual(
+      expect.arrayContaining(["main_app", "auto_entry_supervisor", "strike_table_generator"]),
+    );
   });
 
-  it.each(model.services.map((s) => [s.name, s] as const))("%s: its command's interpreter and program exist", (_name, service) => {
-    const [program, ...args] = service.argv;
-    expect(onPath(program), `${program} (argv[0] of ${service.name}) is not executable`).toBe(true);
-    const scripts = args.filter((arg) => /\.(py|js)$/.test(arg));
-    expect(scripts.length, `${service.name}: no script in ${service.argv.join(" ")}`).toBe(1);
-    const script = isAbsolute(scripts[0]) ? scripts[0] : join(service.directory, scripts[0]);
-    expect(existsSync(script), `${script} (command of ${service.name}) does not exist`).toBe(true);
-    expect(service.directory).toBe(root);
-  });
+  it.each(model.services.map((s) => [s.name, s] as const))(
+    "%s: its command's interpreter and program exist",
+    (_name, service) => {
+      const [program, ...args] = service.argv;
+      expect(onPath(program), `${program} (argv[0] of ${service.name}) is not executable`).toBe(true);
+      const scripts = args.filter((arg) => /\.(py|js)$/.test(arg));
+      expect(scripts.length, `${service.name}: no script in ${service.argv.join(" ")}`).toBe(1);
+      const script = isAbsolute(scripts[0]) ? scripts[0] : join(service.directory, scripts[0]);
+      expect(existsSync(script), `${script} (command of ${service.name}) does not exist`).toBe(true);
+      expect(service.directory).toBe(root);
+    },
+  );
 });
 
 describe("services/ (the example fleet's code)", () => {
   it("has no hardcoded ports: `orchestrate lint services/` is clean", () => {
     const files = collectSourceFiles(["services"], { cwd: root });
-    expect(files.map((f) => f.path)).toEqual(["services/http_service.py", "services/main_app.js", "services/worker.py"]);
+    expect(files.map((f) => f.path)).toEqual([
+      "services/http_service.py",
+      "services/main_app.js",
+      "services/worker.py",
+    ]);
     const managed = new Map(model.services.flatMap((s) => (s.port ? [[s.port, s.name] as const] : [])));
     expect(findHardcodedPorts(files, managed, { comments: true })).toEqual([]);
   });
 
   const running: ChildProcess[] = [];
   afterEach(() => {
-    for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const child of running.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
 
   /** Starts a service as the model resolves it, on `port`, and collects its output. */
@@ -103,37 +119,46 @@ describe("services/ (the example fleet's code)", () => {
       child.on("exit", (code, signal) => done({ code, signal })),
     );
     const printed = async (text: string, timeoutMs = 5000) => {
-      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(20)) if (output.includes(text)) return;
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(20))
+        if (output.includes(text)) return;
       throw new Error(`expected ${service.name} to print "${text}" within ${timeoutMs} ms; it printed:\n${output}`);
     };
     /** Sends `signal` and resolves with the exit and how long it took. */
     const stop = async (signal: NodeJS.Signals) => {
       const sent = Date.now();
       child.kill(signal);
-      const exit = await Promise.race([exited, sleep(2000).then(() => ({ code: null, signal: "still running after 2 s" }))]);
+      const exit = await Promise.race([
+        exited,
+        sleep(2000).then(() => ({ code: null, signal: "still running after 2 s" })),
+      ]);
       return { ...exit, ms: Date.now() - sent };
     };
     return { child, exited, printed, stop, output: () => output };
   };
 
-  const servers = ["trade_executor", "main_app"].map((name) => [name, model.services.find((s) => s.name === name)!] as const);
-  it.each(servers)("%s binds PORT, answers /health and /, and exits 0 within a second of SIGTERM and SIGINT", async (name, service) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const port = await freePort();
-      const run = start(service, { PORT: String(port) });
-      await run.printed(`${name} listening on 127.0.0.1:${port}`);
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
-      expect(health.status).toBe(200);
-      expect(await health.json()).toEqual({ service: name, status: "ok" });
-      const index = await fetch(`http://127.0.0.1:${port}/`);
-      expect(index.status).toBe(200);
-      expect(await index.json()).toMatchObject({ service: name, port, pid: run.child.pid });
-      const exit = await run.stop(signal);
-      expect({ code: exit.code, signal: exit.signal }, run.output()).toEqual({ code: 0, signal: null });
-      expect(exit.ms).toBeLessThan(1000);
-      expect(await isPortFree(port)).toBe(true);
-    }
-  });
+  const servers = ["trade_executor", "main_app"].map(
+    (name) => [name, model.services.find((s) => s.name === name)!] as const,
+  );
+  it.each(servers)(
+    "%s binds PORT, answers /health and /, and exits 0 within a second of SIGTERM and SIGINT",
+    async (name, service) => {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        const port = await freePort();
+        const run = start(service, { PORT: String(port) });
+        await run.printed(`${name} listening on 127.0.0.1:${port}`);
+        const health = await fetch(`http://127.0.0.1:${port}/health`);
+        expect(health.status).toBe(200);
+        expect(await health.json()).toEqual({ service: name, status: "ok" });
+        const index = await fetch(`http://127.0.0.1:${port}/`);
+        expect(index.status).toBe(200);
+        expect(await index.json()).toMatchObject({ service: name, port, pid: run.child.pid });
+        const exit = await run.stop(signal);
+        expect({ code: exit.code, signal: exit.signal }, run.output()).toEqual({ code: 0, signal: null });
+        expect(exit.ms).toBeLessThan(1000);
+        expect(await isPortFree(port)).toBe(true);
+      }
+    },
+  );
 
   it("the worker prints heartbeats without a port and exits 0 within a second of SIGTERM", async () => {
     const service = model.services.find((s) => s.name === "symbol_price_watchdog_btc")!;

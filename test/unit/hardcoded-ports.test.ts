@@ -8,9 +8,16 @@ import { collectSourceFiles } from "../../src/lint/scan-files";
 
 // The REC.IO fleet's ports (manifest.json at the repository root).
 const managed = new Map<number, string>([
-  [3000, "main_app"], [4000, "trade_manager"], [8001, "trade_executor"], [8002, "btc_price_watchdog"],
-  [8003, "db_poller"], [8004, "kalshi_account_sync"], [8005, "kalshi_market_watchdog"],
-  [8007, "active_trade_supervisor"], [8009, "auto_entry_supervisor"], [8010, "unified_production_coordinator"],
+  [3000, "main_app"],
+  [4000, "trade_manager"],
+  [8001, "trade_executor"],
+  [8002, "btc_price_watchdog"],
+  [8003, "db_poller"],
+  [8004, "kalshi_account_sync"],
+  [8005, "kalshi_market_watchdog"],
+  [8007, "active_trade_supervisor"],
+  [8009, "auto_entry_supervisor"],
+  [8010, "unified_production_coordinator"],
   [8011, "strike_table_generator"],
 ]);
 
@@ -34,7 +41,15 @@ const rows: [string, string, Expected][] = [
   ["check.sh", "curl http://203.0.113.10:8082/api/v1/backtest/health", [["port-literal", 8082]]],
   ["check.sh", "lsof -i :8007", [["managed-port", 8007]]],
   ["check.sh", "lsof -i :8099", [["port-literal", 8099]]],
-  ["restart.sh", "PORTS=(3000 4000 8001)", [["managed-port", 3000], ["managed-port", 4000], ["managed-port", 8001]]],
+  [
+    "restart.sh",
+    "PORTS=(3000 4000 8001)",
+    [
+      ["managed-port", 3000],
+      ["managed-port", 4000],
+      ["managed-port", 8001],
+    ],
+  ],
   ["restart.sh", 'export PORT="${PORT:-8080}"', [["port-literal", 8080]]],
   ["restart.sh", 'echo "pids: $# ${#PIDS[@]}"', "none"],
   // Python: servers, sockets, environment fallbacks.
@@ -118,7 +133,10 @@ describe("findHardcodedPorts", () => {
     // As Python, /* */ is code and // is not a comment, but # is.
     lines[3] = "PORT = 8099  # fallback 8007";
     const py = findHardcodedPorts([{ path: "a.py", text: lines.join("\n") }], managed);
-    expect(py.map((f) => [f.line, f.column, f.port])).toEqual([[3, 9, 8080], [4, 8, 8099]]);
+    expect(py.map((f) => [f.line, f.column, f.port])).toEqual([
+      [3, 9, 8080],
+      [4, 8, 8099],
+    ]);
   });
 
   it("reports ports in comments only with { comments: true }, marked inComment", () => {
@@ -195,7 +213,10 @@ describe("collectSourceFiles", () => {
     try {
       const files = collectSourceFiles(["."], { cwd: root });
       expect(files.map((f) => f.path)).toEqual(["backend/a.js", "backend/b.py", "scripts/restart"]);
-      expect(collectSourceFiles(["backend/"], { cwd: root }).map((f) => f.path)).toEqual(["backend/a.js", "backend/b.py"]);
+      expect(collectSourceFiles(["backend/"], { cwd: root }).map((f) => f.path)).toEqual([
+        "backend/a.js",
+        "backend/b.py",
+      ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -206,7 +227,11 @@ describe("collectSourceFiles", () => {
     try {
       const skipped: string[] = [];
       const onSkip = (path: string, reason: string) => skipped.push(`${path}: ${reason}`);
-      const files = collectSourceFiles(["Procfile.txt", "Procfile.txt", "blob.py", "big.py"], { cwd: root, maxBytes: 50, onSkip });
+      const files = collectSourceFiles(["Procfile.txt", "Procfile.txt", "blob.py", "big.py"], {
+        cwd: root,
+        maxBytes: 50,
+        onSkip,
+      });
       expect(files).toEqual([{ path: "Procfile.txt", text: "web: app --port 8099\n" }]);
       expect(skipped).toEqual(["blob.py: binary", "big.py: too large (100 bytes > 50)"]);
     } finally {
@@ -216,7 +241,10 @@ describe("collectSourceFiles", () => {
 
   it("refuses a path that does not exist, naming it (exit 2)", () => {
     expect(() => collectSourceFiles(["no/such/dir"], { cwd: tmpdir() })).toThrow(
-      expect.objectContaining({ exitCode: 2, message: "lint: expected a file or folder at no/such/dir, found nothing there" }),
+      expect.objectContaining({
+        exitCode: 2,
+        message: "lint: expected a file or folder at no/such/dir, found nothing there",
+      }),
     );
   });
 });

@@ -21,7 +21,10 @@ describe("the REC.IO fixture", () => {
   });
 
   test("keeps every service, port, description and its group", () => {
-    for (const [section, group] of [["core_services", "core"], ["watchdog_services", "watchdog"]]) {
+    for (const [section, group] of [
+      ["core_services", "core"],
+      ["watchdog_services", "watchdog"],
+    ]) {
       for (const [name, entry] of Object.entries<{ port: number; description: string }>(legacy[section])) {
         expect(manifest.services[name]).toMatchObject({ group, port: entry.port, description: entry.description });
       }
@@ -32,7 +35,10 @@ describe("the REC.IO fixture", () => {
   test("groups core and watchdog with ranges that hold their ports; avoid ports kept", () => {
     expect(manifest.groups).toEqual({
       core: { range: ["3000-4000", "8001-8009"], description: "Core services" },
-      watchdog: { range: "8000-8100", description: "Watchdog services (Safe port range avoiding macOS system services)" },
+      watchdog: {
+        range: "8000-8100",
+        description: "Watchdog services (Safe port range avoiding macOS system services)",
+      },
     });
     expect(manifest.ports).toEqual({ avoid: [5000, 7000, 9000, 10000] });
     expect(manifest.project).toBe("recio-trading-system");
@@ -60,28 +66,48 @@ describe("the REC.IO fixture", () => {
 
 describe("legacy shapes", () => {
   test.each<[string, unknown, (r: ReturnType<typeof importLegacyManifest>) => void]>([
-    ["any *_services key is a group; a bare number is a port", { system_name: "Fleet", api_services: { web: 8080, Admin: { port: 8081 } } }, ({ manifest, notes }) => {
-      expect(manifest.services.web).toMatchObject({ group: "api", port: 8080 });
-      expect(manifest.services.admin).toMatchObject({ group: "api", port: 8081 });
-      expect(manifest.groups?.api.range).toBe("8080-8081");
-      expect(notes.join("\n")).toMatch(/api_services.Admin: renamed to admin/);
-      expect(manifest.project).toBe("fleet");
-    }],
-    ["all ports in the safe range: it becomes ports.allowed", { core_services: { a: { port: 8001 } }, port_ranges: { safe_range_start: 8000, safe_range_end: 8100 } }, ({ manifest }) => {
-      expect(manifest.ports?.allowed).toEqual(["8000-8100"]);
-      expect(manifest.groups?.core.range).toBe("8000-8100");
-    }],
-    ["a service without port is a worker", { core_services: { a: { port: 8001 }, b: { description: "poller" } } }, ({ manifest, notes }) => {
-      expect(manifest.services.b.port).toBeUndefined();
-      expect(notes.join("\n")).toMatch(/core_services.b: no port: imported as a worker/);
-    }],
-    ["a port in avoid or taken twice is kept and flagged", { core_services: { a: 5000, b: 8001, c: 8001 }, notes: { avoid_ports: [5000] } }, ({ notes }) => {
-      expect(notes.join("\n")).toMatch(/port 8001 is used by both b and c/);
-      expect(notes.join("\n")).toMatch(/a uses port 5000, which is in ports.avoid/);
-    }],
-    ["unknown keys are dropped with a note", { core_services: { a: { port: 8001, owner: "x" } }, extra: 1 }, ({ notes }) => {
-      expect(notes.join("\n")).toMatch(/dropped \(no v1 equivalent\): core_services.a.owner, extra/);
-    }],
+    [
+      "any *_services key is a group; a bare number is a port",
+      { system_name: "Fleet", api_services: { web: 8080, Admin: { port: 8081 } } },
+      ({ manifest, notes }) => {
+        expect(manifest.services.web).toMatchObject({ group: "api", port: 8080 });
+        expect(manifest.services.admin).toMatchObject({ group: "api", port: 8081 });
+        expect(manifest.groups?.api.range).toBe("8080-8081");
+        expect(notes.join("\n")).toMatch(/api_services.Admin: renamed to admin/);
+        expect(manifest.project).toBe("fleet");
+      },
+    ],
+    [
+      "all ports in the safe range: it becomes ports.allowed",
+      { core_services: { a: { port: 8001 } }, port_ranges: { safe_range_start: 8000, safe_range_end: 8100 } },
+      ({ manifest }) => {
+        expect(manifest.ports?.allowed).toEqual(["8000-8100"]);
+        expect(manifest.groups?.core.range).toBe("8000-8100");
+      },
+    ],
+    [
+      "a service without port is a worker",
+      { core_services: { a: { port: 8001 }, b: { description: "poller" } } },
+      ({ manifest, notes }) => {
+        expect(manifest.services.b.port).toBeUndefined();
+        expect(notes.join("\n")).toMatch(/core_services.b: no port: imported as a worker/);
+      },
+    ],
+    [
+      "a port in avoid or taken twice is kept and flagged",
+      { core_services: { a: 5000, b: 8001, c: 8001 }, notes: { avoid_ports: [5000] } },
+      ({ notes }) => {
+        expect(notes.join("\n")).toMatch(/port 8001 is used by both b and c/);
+        expect(notes.join("\n")).toMatch(/a uses port 5000, which is in ports.avoid/);
+      },
+    ],
+    [
+      "unknown keys are dropped with a note",
+      { core_services: { a: { port: 8001, owner: "x" } }, extra: 1 },
+      ({ notes }) => {
+        expect(notes.join("\n")).toMatch(/dropped \(no v1 equivalent\): core_services.a.owner, extra/);
+      },
+    ],
   ])("%s", (_name, input, check) => {
     const result = importLegacyManifest(input, { fileName: "legacy.json" });
     expect(manifestSchema.safeParse(result.manifest).success).toBe(true);
@@ -91,11 +117,27 @@ describe("legacy shapes", () => {
   test.each<[string, unknown, RegExp]>([
     ["not an object", [1], /legacy.json: \(root\): expected a JSON object/],
     ["no services", { port_ranges: {} }, /no services found/],
-    ["a port that is not a port", { core_services: { a: { port: "8001" } } }, /legacy.json: core_services.a.port: expected an integer from 1 to 65535, got "8001"/],
-    ["a service in two groups", { core_services: { a: 8001 }, watchdog_services: { a: 8002 } }, /watchdog_services.a: service a is also defined in core_services.a/],
-    ["a bad safe range", { core_services: { a: 8001 }, port_ranges: { safe_range_start: 9000, safe_range_end: 8000 } }, /port_ranges: safe_range_start\/end/],
+    [
+      "a port that is not a port",
+      { core_services: { a: { port: "8001" } } },
+      /legacy.json: core_services.a.port: expected an integer from 1 to 65535, got "8001"/,
+    ],
+    [
+      "a service in two groups",
+      { core_services: { a: 8001 }, watchdog_services: { a: 8002 } },
+      /watchdog_services.a: service a is also defined in core_services.a/,
+    ],
+    [
+      "a bad safe range",
+      { core_services: { a: 8001 }, port_ranges: { safe_range_start: 9000, safe_range_end: 8000 } },
+      /port_ranges: safe_range_start\/end/,
+    ],
     ["a service named all", { core_services: { ALL: 8001 } }, /cannot be named "all"/],
-    ["bad avoid_ports", { core_services: { a: 8001 }, notes: { avoid_ports: ["x"] } }, /notes.avoid_ports: expected a list of ports/],
+    [
+      "bad avoid_ports",
+      { core_services: { a: 8001 }, notes: { avoid_ports: ["x"] } },
+      /notes.avoid_ports: expected a list of ports/,
+    ],
   ])("refuses %s", (_name, input, message) => {
     expect(() => importLegacyManifest(input, { fileName: "legacy.json" })).toThrowError(message);
   });

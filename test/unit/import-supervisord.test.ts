@@ -28,16 +28,31 @@ describe("the REC.IO fixture with its legacy manifest", () => {
   });
 
   test("ports, groups and descriptions from the legacy manifest; the rest are workers", () => {
-    expect(manifest.services.trade_executor).toMatchObject({ group: "core", port: 8001, description: "Trade execution service", technology: "python" });
+    expect(manifest.services.trade_executor).toMatchObject({
+      group: "core",
+      port: 8001,
+      description: "Trade execution service",
+      technology: "python",
+    });
     expect(manifest.services.strike_table_generator).toMatchObject({ group: "watchdog", port: 8011 });
-    for (const worker of ["symbol_price_watchdog_btc", "symbol_price_watchdog_eth", "system_monitor", "cascading_failure_detector"]) {
+    for (const worker of [
+      "symbol_price_watchdog_btc",
+      "symbol_price_watchdog_eth",
+      "system_monitor",
+      "cascading_failure_detector",
+    ]) {
       expect(manifest.services[worker].port).toBeUndefined();
       expect(manifest.services[worker].group).toBeUndefined();
     }
   });
 
   test("argv and directory as written", () => {
-    expect(manifest.services.strike_table_generator.command).toEqual(["/opt/rec_io_server/venv/bin/python", "/opt/rec_io_server/backend/strike_table_generator.py", "continuous", "1"]);
+    expect(manifest.services.strike_table_generator.command).toEqual([
+      "/opt/rec_io_server/venv/bin/python",
+      "/opt/rec_io_server/backend/strike_table_generator.py",
+      "continuous",
+      "1",
+    ]);
     expect(manifest.services.main_app.directory).toBe("/opt/rec_io_server");
   });
 
@@ -51,7 +66,9 @@ describe("the REC.IO fixture with its legacy manifest", () => {
     expect(manifest.services.main_app.envFile).toBe("secrets/main_app.env");
     expect(manifest.services.main_app.env).toMatchObject({ DB_USER: "rec_io_user", PYTHONGC: "1" });
     expect(JSON.stringify(manifest) + notes.join("\n")).not.toMatch(/rec_io_password/);
-    expect(notes.join("\n")).toMatch(/secrets moved out of the environment of all 12 programs into secrets\/NAME.env \(mode 0600, envFile\): DB_PASSWORD \(name contains PASSWORD\)/);
+    expect(notes.join("\n")).toMatch(
+      /secrets moved out of the environment of all 12 programs into secrets\/NAME.env \(mode 0600, envFile\): DB_PASSWORD \(name contains PASSWORD\)/,
+    );
   });
 
   test("other sections and ignored keys are reported; keys equal to what orchestrate generates are not", () => {
@@ -65,46 +82,114 @@ describe("the REC.IO fixture with its legacy manifest", () => {
 
 describe("small configs", () => {
   const head = "[supervisord]\nnodaemon=true\n";
-  test.each<[string, string, Partial<Parameters<typeof importSupervisordConf>[1]>, (r: ReturnType<typeof importSupervisordConf>) => void]>([
-    ["port from --port N, --port=N and PORT=; group default", "[program:a]\ncommand=/bin/a --port 9001\n[program:b]\ncommand=/bin/b --port=9002\n[program:c]\ncommand=/bin/c\nenvironment=PORT=\"9003\",HOST=\"0.0.0.0\"\n", {}, ({ manifest, notes }) => {
-      expect([manifest.services.a.port, manifest.services.b.port, manifest.services.c.port]).toEqual([9001, 9002, 9003]);
-      expect(manifest.groups?.default.range).toBe("9001-9003");
-      expect(manifest.services.c.env).toBeUndefined();
-      expect(notes.join("\n")).toMatch(/c: environment HOST="0.0.0.0" dropped: orchestrate sets HOST itself/);
-    }],
-    ["--port wins over the legacy port, with a warning", "[program:main_app]\ncommand=/bin/a --port 3001\n", { legacyPorts: { core_services: { main_app: { port: 3000 } } } }, ({ manifest, notes }) => {
-      expect(manifest.services.main_app.port).toBe(3001);
-      expect(notes.join("\n")).toMatch(/WARNING main_app: its command says --port 3001 but MASTER_PORT_MANIFEST.json says 3000/);
-    }],
-    ["a legacy service without a program is kept disabled", "[program:x]\ncommand=/bin/x\n", { legacyPorts: { core_services: { web: 8001 } } }, ({ manifest, notes }) => {
-      expect(manifest.services.web).toMatchObject({ port: 8001, enabled: false, group: "core" });
-      expect(notes.join("\n")).toMatch(/web is in MASTER_PORT_MANIFEST.json but has no \[program:web\]: kept disabled/);
-    }],
-    ["names are lower-cased with a note", "[program:WebApp]\ncommand=/bin/x\n", {}, ({ manifest, notes }) => {
-      expect(manifest.services.webapp).toBeDefined();
-      expect(notes.join("\n")).toMatch(/\[program:WebApp\] → service webapp/);
-    }],
-    ["stopsignal, stopwaitsecs, startsecs, startretries, user are mapped", "[program:a]\ncommand=/bin/a\nstopsignal=SIGINT\nstopwaitsecs=30\nstartsecs=%(ENV_N)s\nstartretries=5\nuser=svc\npriority=5\n", { environ: { N: "4" } }, ({ manifest, notes }) => {
-      expect(manifest.services.a).toMatchObject({ stopSignal: "INT", stopTimeout: 30, startSecs: 4, startRetries: 5, user: "svc" });
-      expect(notes.join("\n")).toMatch(/priority= ignored in a: start order comes from dependsOn/);
-    }],
-    ["%(here)s, %(program_name)s and [supervisord] environment= are applied", "[supervisord]\nenvironment=G=\"1\"\n[program:a]\ncommand=%(here)s/bin/%(program_name)s %(ENV_G)s\ndirectory=%(here)s\n", {}, ({ manifest, notes }) => {
-      expect(manifest.services.a).toMatchObject({ command: ["/etc/sv/bin/a", "1"], directory: "/etc/sv", env: { G: "1" } });
-      expect(notes.join("\n")).toMatch(/\[supervisord\] environment= \(G\) is inherited by every program/);
-    }],
-    ["include, group and eventlistener sections are reported", "[include]\nfiles=conf.d/*.conf\n[group:g]\nprograms=a\n[eventlistener:e]\ncommand=/bin/e\n[program:a]\ncommand=/bin/a\n", {}, ({ notes }) => {
-      const text = notes.join("\n");
-      expect(text).toMatch(/WARNING \[include\] files=conf.d\/\*.conf not followed/);
-      expect(text).toMatch(/\[group:g\] ignored: orchestrate runs one program per group/);
-      expect(text).toMatch(/WARNING \[eventlistener:e\] not imported/);
-    }],
-    ["a literal {port} in a command is flagged", "[program:a]\ncommand=/bin/echo {port}\n", {}, ({ notes }) => {
-      expect(notes.join("\n")).toMatch(/WARNING a: its command or env contains \{port\}/);
-    }],
-    ["secrets go to the chosen folder", "[program:a]\ncommand=/bin/a\nenvironment=API_KEY=\"k$1\",KEYBOARD=\"us\"\n", { secretsDir: "private/" }, ({ manifest, files }) => {
-      expect(manifest.services.a).toMatchObject({ env: { KEYBOARD: "us" }, envFile: "private/a.env" });
-      expect(files[0].content).toMatch(/^API_KEY="k\\\$1"$/m);
-    }],
+  test.each<
+    [
+      string,
+      string,
+      Partial<Parameters<typeof importSupervisordConf>[1]>,
+      (r: ReturnType<typeof importSupervisordConf>) => void,
+    ]
+  >([
+    [
+      "port from --port N, --port=N and PORT=; group default",
+      '[program:a]\ncommand=/bin/a --port 9001\n[program:b]\ncommand=/bin/b --port=9002\n[program:c]\ncommand=/bin/c\nenvironment=PORT="9003",HOST="0.0.0.0"\n',
+      {},
+      ({ manifest, notes }) => {
+        expect([manifest.services.a.port, manifest.services.b.port, manifest.services.c.port]).toEqual([
+          9001, 9002, 9003,
+        ]);
+        expect(manifest.groups?.default.range).toBe("9001-9003");
+        expect(manifest.services.c.env).toBeUndefined();
+        expect(notes.join("\n")).toMatch(/c: environment HOST="0.0.0.0" dropped: orchestrate sets HOST itself/);
+      },
+    ],
+    [
+      "--port wins over the legacy port, with a warning",
+      "[program:main_app]\ncommand=/bin/a --port 3001\n",
+      { legacyPorts: { core_services: { main_app: { port: 3000 } } } },
+      ({ manifest, notes }) => {
+        expect(manifest.services.main_app.port).toBe(3001);
+        expect(notes.join("\n")).toMatch(
+          /WARNING main_app: its command says --port 3001 but MASTER_PORT_MANIFEST.json says 3000/,
+        );
+      },
+    ],
+    [
+      "a legacy service without a program is kept disabled",
+      "[program:x]\ncommand=/bin/x\n",
+      { legacyPorts: { core_services: { web: 8001 } } },
+      ({ manifest, notes }) => {
+        expect(manifest.services.web).toMatchObject({ port: 8001, enabled: false, group: "core" });
+        expect(notes.join("\n")).toMatch(
+          /web is in MASTER_PORT_MANIFEST.json but has no \[program:web\]: kept disabled/,
+        );
+      },
+    ],
+    [
+      "names are lower-cased with a note",
+      "[program:WebApp]\ncommand=/bin/x\n",
+      {},
+      ({ manifest, notes }) => {
+        expect(manifest.services.webapp).toBeDefined();
+        expect(notes.join("\n")).toMatch(/\[program:WebApp\] → service webapp/);
+      },
+    ],
+    [
+      "stopsignal, stopwaitsecs, startsecs, startretries, user are mapped",
+      "[program:a]\ncommand=/bin/a\nstopsignal=SIGINT\nstopwaitsecs=30\nstartsecs=%(ENV_N)s\nstartretries=5\nuser=svc\npriority=5\n",
+      { environ: { N: "4" } },
+      ({ manifest, notes }) => {
+        expect(manifest.services.a).toMatchObject({
+          stopSignal: "INT",
+          stopTimeout: 30,
+          startSecs: 4,
+          startRetries: 5,
+          user: "svc",
+        });
+        expect(notes.join("\n")).toMatch(/priority= ignored in a: start order comes from dependsOn/);
+      },
+    ],
+    [
+      "%(here)s, %(program_name)s and [supervisord] environment= are applied",
+      '[supervisord]\nenvironment=G="1"\n[program:a]\ncommand=%(here)s/bin/%(program_name)s %(ENV_G)s\ndirectory=%(here)s\n',
+      {},
+      ({ manifest, notes }) => {
+        expect(manifest.services.a).toMatchObject({
+          command: ["/etc/sv/bin/a", "1"],
+          directory: "/etc/sv",
+          env: { G: "1" },
+        });
+        expect(notes.join("\n")).toMatch(/\[supervisord\] environment= \(G\) is inherited by every program/);
+      },
+    ],
+    [
+      "include, group and eventlistener sections are reported",
+      "[include]\nfiles=conf.d/*.conf\n[group:g]\nprograms=a\n[eventlistener:e]\ncommand=/bin/e\n[program:a]\ncommand=/bin/a\n",
+      {},
+      ({ notes }) => {
+        const text = notes.join("\n");
+        expect(text).toMatch(/WARNING \[include\] files=conf.d\/\*.conf not followed/);
+        expect(text).toMatch(/\[group:g\] ignored: orchestrate runs one program per group/);
+        expect(text).toMatch(/WARNING \[eventlistener:e\] not imported/);
+      },
+    ],
+    [
+      "a literal {port} in a command is flagged",
+      "[program:a]\ncommand=/bin/echo {port}\n",
+      {},
+      ({ notes }) => {
+        expect(notes.join("\n")).toMatch(/WARNING a: its command or env contains \{port\}/);
+      },
+    ],
+    [
+      "secrets go to the chosen folder",
+      '[program:a]\ncommand=/bin/a\nenvironment=API_KEY="k$1",KEYBOARD="us"\n',
+      { secretsDir: "private/" },
+      ({ manifest, files }) => {
+        expect(manifest.services.a).toMatchObject({ env: { KEYBOARD: "us" }, envFile: "private/a.env" });
+        expect(files[0].content).toMatch(/^API_KEY="k\\\$1"$/m);
+      },
+    ],
   ])("%s", (_name, text, options, check) => {
     const result = imp(head + text, options);
     expect(manifestSchema.safeParse(result.manifest).success).toBe(true);
@@ -112,13 +197,37 @@ describe("small configs", () => {
   });
 
   test.each<[string, string, RegExp]>([
-    ["numprocs > 1", "[program:a]\ncommand=/bin/a\nnumprocs=2\n", /\/etc\/sv\/sv.conf:5: \[program:a\] numprocs="2": one program runs several processes/],
-    ["an unknown stopsignal", "[program:a]\ncommand=/bin/a\nstopsignal=WINCH\n", /sv.conf:5: \[program:a\] stopsignal="WINCH": the manifest's stopSignal is one of/],
-    ["a bad integer", "[program:a]\ncommand=/bin/a\nstartretries=lots\n", /sv.conf:5: \[program:a\] startretries="lots": expected an integer from 0 to 100/],
-    ["a lone % in the command", "[program:a]\ncommand=/bin/a 100%\n", /sv.conf:4: \[program:a\] command="\/bin\/a 100%": .*badly formatted/],
-    ["two programs with one service name", "[program:A]\ncommand=/bin/a\n[program:a]\ncommand=/bin/a\n", /becomes service a, which another program already is/],
+    [
+      "numprocs > 1",
+      "[program:a]\ncommand=/bin/a\nnumprocs=2\n",
+      /\/etc\/sv\/sv.conf:5: \[program:a\] numprocs="2": one program runs several processes/,
+    ],
+    [
+      "an unknown stopsignal",
+      "[program:a]\ncommand=/bin/a\nstopsignal=WINCH\n",
+      /sv.conf:5: \[program:a\] stopsignal="WINCH": the manifest's stopSignal is one of/,
+    ],
+    [
+      "a bad integer",
+      "[program:a]\ncommand=/bin/a\nstartretries=lots\n",
+      /sv.conf:5: \[program:a\] startretries="lots": expected an integer from 0 to 100/,
+    ],
+    [
+      "a lone % in the command",
+      "[program:a]\ncommand=/bin/a 100%\n",
+      /sv.conf:4: \[program:a\] command="\/bin\/a 100%": .*badly formatted/,
+    ],
+    [
+      "two programs with one service name",
+      "[program:A]\ncommand=/bin/a\n[program:a]\ncommand=/bin/a\n",
+      /becomes service a, which another program already is/,
+    ],
     ["a program named all", "[program:all]\ncommand=/bin/a\n", /cannot be named "all"/],
-    ["an env name the manifest cannot hold", "[program:a]\ncommand=/bin/a\nenvironment=\"A\"=1\n", /"\\"A\\"" is not a valid environment variable name/],
+    [
+      "an env name the manifest cannot hold",
+      '[program:a]\ncommand=/bin/a\nenvironment="A"=1\n',
+      /"\\"A\\"" is not a valid environment variable name/,
+    ],
     ["a missing command", "[program:a]\ndirectory=/tmp\n", /sv.conf:3: \[program:a\] has no command=/],
   ])("refuses %s, naming file, line, section, key and value", (_name, text, message) => {
     expect(() => imp(head + text)).toThrowError(message);
@@ -156,7 +265,16 @@ describe("secrets", () => {
   });
 
   test("planSecrets keeps order, plans one 0600 file, and moves nothing when nothing is secret", () => {
-    const plan = planSecrets("web", new Map([["A", "1"], ["TOKEN", "t"], ["B", "2"]]), "secrets", "sv.conf");
+    const plan = planSecrets(
+      "web",
+      new Map([
+        ["A", "1"],
+        ["TOKEN", "t"],
+        ["B", "2"],
+      ]),
+      "secrets",
+      "sv.conf",
+    );
     expect(plan.env).toEqual({ A: "1", B: "2" });
     expect(plan.file).toMatchObject({ path: "secrets/web.env", mode: 0o600 });
     expect(plan.file?.content.split("\n").slice(2)).toEqual(["TOKEN=t", ""]);

@@ -5,31 +5,63 @@
  */
 import { describe, expect, test } from "vitest";
 import { UsageError } from "../../src/errors";
-import { expandPercent, readIni, splitCommand, splitEnvironment, type IniLocation } from "../../src/manifest/ini-reader";
+import {
+  expandPercent,
+  readIni,
+  splitCommand,
+  splitEnvironment,
+  type IniLocation,
+} from "../../src/manifest/ini-reader";
 
 const at: IniLocation = { file: "sv.conf", line: 7, section: "program:web", key: "command" };
 
 /** Section name → { key: value } of readIni's result. */
 function read(text: string): Record<string, Record<string, string>> {
-  return Object.fromEntries(readIni(text, "sv.conf").map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]));
+  return Object.fromEntries(
+    readIni(text, "sv.conf").map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]),
+  );
 }
 
 describe("readIni (RawConfigParser as supervisord configures it)", () => {
   test.each<[string, string, Record<string, Record<string, string>>]>([
-    ["= and : delimiters, first one wins", "[a]\nx = 1\ny: 2\nz : p=q\nw=a:b\n", { a: { x: "1", y: "2", z: "p=q", w: "a:b" } }],
+    [
+      "= and : delimiters, first one wins",
+      "[a]\nx = 1\ny: 2\nz : p=q\nw=a:b\n",
+      { a: { x: "1", y: "2", z: "p=q", w: "a:b" } },
+    ],
     ["keys lower-cased, section names not", "[Program:Web]\nCOMMAND = run\n", { "Program:Web": { command: "run" } }],
-    ["inline comment only after whitespace", "[a]\nx=a;b\ny=a ;b\nz=a\t#b\nw=\"a #b\"\n", { a: { x: "a;b", y: "a", z: "a", w: '"a' } }],
+    [
+      "inline comment only after whitespace",
+      '[a]\nx=a;b\ny=a ;b\nz=a\t#b\nw="a #b"\n',
+      { a: { x: "a;b", y: "a", z: "a", w: '"a' } },
+    ],
     ["configparser's round-based comment search", "[a]\nx=a#b #c ;d\n", { a: { x: "a#b #c" } }],
     ["comment lines, also inside continuations", "; top\n[a]\n# c\nx=1,\n  ; skipped\n  2\n", { a: { x: "1,\n2" } }],
-    ["continuation joins with newline; blank lines kept inside, dropped at the end", "[a]\nx=1\n  2\n\n  3\n\n\n[b]\n", { a: { x: "1\n2\n\n3" }, b: {} }],
+    [
+      "continuation joins with newline; blank lines kept inside, dropped at the end",
+      "[a]\nx=1\n  2\n\n  3\n\n\n[b]\n",
+      { a: { x: "1\n2\n\n3" }, b: {} },
+    ],
     ["indent deeper than the key, not than column 0", "[a]\n  x=1\n  y=2\n    z\n", { a: { x: "1", y: "2\nz" } }],
-    ["repeated key keeps the last, repeated section merges", "[a]\nx=1\n[b]\n[a]\nx=2\ny=3\n", { a: { x: "2", y: "3" }, b: {} }],
+    [
+      "repeated key keeps the last, repeated section merges",
+      "[a]\nx=1\n[b]\n[a]\nx=2\ny=3\n",
+      { a: { x: "2", y: "3" }, b: {} },
+    ],
     ["[DEFAULT] is inherited and not listed", "[DEFAULT]\nd=/srv\nx=0\n[a]\nx=1\n", { a: { d: "/srv", x: "1" } }],
     ["header: up to the last ], rest ignored", "[a]b] trailing\nx=1\n[c] ; note\n", { "a]b": { x: "1" }, c: {} }],
-    ["a ; inside a header hides it: the line becomes a key of the previous section", "[a]\n[program:x ;y]\ncommand=z\n", { a: { "[program": "x", command: "z" } }],
+    [
+      "a ; inside a header hides it: the line becomes a key of the previous section",
+      "[a]\n[program:x ;y]\ncommand=z\n",
+      { a: { "[program": "x", command: "z" } },
+    ],
     ["CRLF and CR are line ends", "[a]\r\nx=1\r\ny=2\rz=3", { a: { x: "1", y: "2", z: "3" } }],
     ["empty value", "[a]\nx=\ny =  \n", { a: { x: "", y: "" } }],
-    ["Python whitespace (NBSP, \\x1c) is stripped; BOM is not", "[a]\nx=\u00a0v\u00a0\ny=\x1cw\n", { a: { x: "v", y: "w" } }],
+    [
+      "Python whitespace (NBSP, \\x1c) is stripped; BOM is not",
+      "[a]\nx=\u00a0v\u00a0\ny=\x1cw\n",
+      { a: { x: "v", y: "w" } },
+    ],
   ])("%s", (_name, text, expected) => {
     expect(read(text)).toEqual(expected);
   });
@@ -43,7 +75,11 @@ describe("readIni (RawConfigParser as supervisord configures it)", () => {
 
   test.each([
     ["a key before any section", "x=1\n[a]\n", /sv\.conf:1: "x=1" comes before any \[section\]/],
-    ["lines that are neither header nor option, all listed", "[a]\nx=1\njunk\n=v\n", /2 lines supervisord cannot parse[\s\S]*3: "junk"[\s\S]*4: "=v"/],
+    [
+      "lines that are neither header nor option, all listed",
+      "[a]\nx=1\njunk\n=v\n",
+      /2 lines supervisord cannot parse[\s\S]*3: "junk"[\s\S]*4: "=v"/,
+    ],
   ])("refuses %s", (_name, text, message) => {
     expect(() => readIni(text, "sv.conf")).toThrowError(message);
     expect(() => readIni(text, "sv.conf")).toThrowError(UsageError);
@@ -79,7 +115,7 @@ describe("expandPercent (value % expansions)", () => {
 describe("splitCommand (POSIX shlex.split)", () => {
   test.each<[string, string[]]>([
     ["/srv/bin/app --port 8001", ["/srv/bin/app", "--port", "8001"]],
-    ['a "two words" \'$HOME *\' ~ $X', ["a", "two words", "$HOME *", "~", "$X"]],
+    ["a \"two words\" '$HOME *' ~ $X", ["a", "two words", "$HOME *", "~", "$X"]],
     ['"a "\\;"b"', ["a ;b"]],
     ['"q\\"x\\\\y\\n"', ['q"x\\y\\n']],
     ["a\\ b c\\\\d", ["a b", "c\\d"]],
@@ -102,16 +138,52 @@ describe("splitCommand (POSIX shlex.split)", () => {
 
 describe("splitEnvironment (supervisor's dict_of_key_value_pairs)", () => {
   test.each<[string, Array<[string, string]>]>([
-    ['A="1",B="two words"', [["A", "1"], ["B", "two words"]]],
-    ["A=http://x/p?q=1", [["A", "http://x/p"], ["q", "1"]]],
+    [
+      'A="1",B="two words"',
+      [
+        ["A", "1"],
+        ["B", "two words"],
+      ],
+    ],
+    [
+      "A=http://x/p?q=1",
+      [
+        ["A", "http://x/p"],
+        ["q", "1"],
+      ],
+    ],
     ["A=two words", [["A", "two"]]],
-    [`T_DQ='say "hi" now',T_BS="a\\b"`, [["T_DQ", 'say "hi" now'], ["T_BS", "a\\b"]]],
+    [
+      `T_DQ='say "hi" now',T_BS="a\\b"`,
+      [
+        ["T_DQ", 'say "hi" now'],
+        ["T_BS", "a\\b"],
+      ],
+    ],
     ['A=""x""', [["A", ""]]],
     ["A=1 B", [["A", "1"]]],
-    ["A=1,\nB=2", [["A", "1"], ["B", "2"]]],
-    ["A=x#comment\n,B=2", [["A", "x"], ["B", "2"]]],
+    [
+      "A=1,\nB=2",
+      [
+        ["A", "1"],
+        ["B", "2"],
+      ],
+    ],
+    [
+      "A=x#comment\n,B=2",
+      [
+        ["A", "x"],
+        ["B", "2"],
+      ],
+    ],
     ["A=1,A=2", [["A", "2"]]],
-    ['A="caf\u00e9",B=caf\u00e9', [["A", "caf\u00e9"], ["B", "caf"]]],
+    [
+      'A="caf\u00e9",B=caf\u00e9',
+      [
+        ["A", "caf\u00e9"],
+        ["B", "caf"],
+      ],
+    ],
     ["", []],
   ])("%s", (text, pairs) => {
     expect([...splitEnvironment(text, at)]).toEqual(pairs);

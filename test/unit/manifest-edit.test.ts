@@ -53,7 +53,10 @@ describe("editJsonText", () => {
   });
 
   it("lists the changed paths, removals as undefined", () => {
-    expect(changedPaths({ a: { x: 1, y: 2 }, b: 1 }, { a: { x: 1, z: 3 }, b: 1 })).toEqual([[["a", "y"], undefined], [["a", "z"], 3]]);
+    expect(changedPaths({ a: { x: 1, y: 2 }, b: 1 }, { a: { x: 1, z: 3 }, b: 1 })).toEqual([
+      [["a", "y"], undefined],
+      [["a", "z"], 3],
+    ]);
   });
 });
 
@@ -61,7 +64,13 @@ describe("editJsonText property", () => {
   it("any edit of any object, from any formatting, parses to exactly the new object", async () => {
     const fc = (await import("fast-check")).default;
     const key = fc.stringMatching(/^[a-z_]{1,6}$/);
-    const leaf = fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string()), { maxLength: 3 }));
+    const leaf = fc.oneof(
+      fc.integer(),
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.oneof(fc.integer(), fc.string()), { maxLength: 3 }),
+    );
     const { tree } = fc.letrec((tie) => ({
       tree: fc.dictionary(key, fc.oneof({ depthSize: "small" }, leaf, tie("tree")), { maxKeys: 4 }),
     }));

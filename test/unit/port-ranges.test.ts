@@ -93,7 +93,10 @@ describe("mergeRanges / intersectRanges / rangeSize", () => {
   it.each([
     [[r(8005, 8020), r(8000, 8010), r(8021)], [r(8000, 8021)]],
     [[r(10, 20), r(12, 15)], [r(10, 20)]],
-    [[r(30), r(10, 20), r(22)], [r(10, 20), r(22), r(30)]],
+    [
+      [r(30), r(10, 20), r(22)],
+      [r(10, 20), r(22), r(30)],
+    ],
     [[], []],
   ])("merge %j → %j", (input, expected) => {
     expect(mergeRanges(input)).toEqual(expected);

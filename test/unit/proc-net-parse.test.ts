@@ -82,7 +82,9 @@ describe("inode → holders from a fake /proc", () => {
 
   it("maps each listening inode to every process holding it", () => {
     const { sockets } = readProcListeners(root);
-    const holders = Object.fromEntries(sockets.map((s) => [`${s.address}:${s.port}`, s.holders.map((h) => `${h.pid}/${h.fd}`)]));
+    const holders = Object.fromEntries(
+      sockets.map((s) => [`${s.address}:${s.port}`, s.holders.map((h) => `${h.pid}/${h.fd}`)]),
+    );
     expect(holders).toEqual({
       "127.0.0.1:22990": ["100/3"],
       "0.0.0.0:22992": [],
@@ -100,7 +102,15 @@ describe("inode → holders from a fake /proc", () => {
 
 describe("parseStat", () => {
   it("survives a comm with spaces and parentheses", () => {
-    const stat = "4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10 18446744073709551615";
-    expect(parseStat(stat)).toEqual({ comm: "my (odd) app", state: "S", ppid: 1, pgid: 4242, sid: 4242, startTime: 123456 });
+    const stat =
+      "4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10 18446744073709551615";
+    expect(parseStat(stat)).toEqual({
+      comm: "my (odd) app",
+      state: "S",
+      ppid: 1,
+      pgid: 4242,
+      sid: 4242,
+      startTime: 123456,
+    });
   });
 });

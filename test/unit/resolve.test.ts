@@ -9,7 +9,13 @@ const manifest = {
   groups: { core: { range: "8000-8099" } },
   services: {
     db: { group: "core", port: 8000, command: "bin/db --port {port}", directory: "srv" },
-    api: { group: "core", port: 8001, command: ["/usr/bin/node", "api.js", "--name={name}"], env: { URL: "http://{host}:{port}/x", A: "1" }, dependsOn: ["db"] },
+    api: {
+      group: "core",
+      port: 8001,
+      command: ["/usr/bin/node", "api.js", "--name={name}"],
+      env: { URL: "http://{host}:{port}/x", A: "1" },
+      dependsOn: ["db"],
+    },
     web: { group: "core", port: 8002, command: "web", dependsOn: ["api", "db"], enabled: true, stopSignal: "INT" },
     off: { command: "x", enabled: false },
   },
@@ -35,11 +41,25 @@ describe("resolveModel", () => {
     expect(by("api").env.URL).toBe("http://127.0.0.1:8001/x");
   });
   it("gives PORT, HOST, SERVICE_NAME first, then the manifest's env in order", () => {
-    expect(Object.entries(by("api").env)).toEqual([["PORT", "8001"], ["HOST", "127.0.0.1"], ["SERVICE_NAME", "api"], ["URL", "http://127.0.0.1:8001/x"], ["A", "1"]]);
+    expect(Object.entries(by("api").env)).toEqual([
+      ["PORT", "8001"],
+      ["HOST", "127.0.0.1"],
+      ["SERVICE_NAME", "api"],
+      ["URL", "http://127.0.0.1:8001/x"],
+      ["A", "1"],
+    ]);
     expect(by("off").env.PORT).toBeUndefined();
   });
   it("applies defaults", () => {
-    expect(by("db")).toMatchObject({ readyTimeout: 15, startSecs: 2, startRetries: 3, stopSignal: "TERM", stopTimeout: 10, enabled: true, hardening: "default" });
+    expect(by("db")).toMatchObject({
+      readyTimeout: 15,
+      startSecs: 2,
+      startRetries: 3,
+      stopSignal: "TERM",
+      stopTimeout: 10,
+      enabled: true,
+      hardening: "default",
+    });
     expect(by("web").stopSignal).toBe("INT");
   });
   it("orders by dependency level: dependencies start first", () => {

@@ -50,7 +50,15 @@ describe("parseSs", () => {
     expect(sockets.map((s) => s.port)).toEqual([22990, 22992, 2024, 22993, 22991, 53, 8080, 2222, 9000]);
   });
   it("IPv4 loopback and wildcard, uid 0 when -e prints none", () => {
-    expect(at(22990)).toEqual({ address: "127.0.0.1", port: 22990, family: 4, interface: undefined, inode: 9980, uid: 0, holders: [{ pid: 5494, name: "node", fd: 19 }] });
+    expect(at(22990)).toEqual({
+      address: "127.0.0.1",
+      port: 22990,
+      family: 4,
+      interface: undefined,
+      inode: 9980,
+      uid: 0,
+      holders: [{ pid: 5494, name: "node", fd: 19 }],
+    });
     expect(at(22992)).toMatchObject({ address: "0.0.0.0", family: 4, inode: 9982 });
   });
   it("`*` is the dual-stack IPv6 wildcard, [::] with v6only:1 is not", () => {
@@ -62,10 +70,18 @@ describe("parseSs", () => {
     expect(at(22991).dualStack).toBeUndefined();
   });
   it("a socket shared by forked workers lists every holder", () => {
-    expect(at(8080).holders).toEqual([{ pid: 123, name: "node", fd: 20 }, { pid: 124, name: "node", fd: 20 }]);
+    expect(at(8080).holders).toEqual([
+      { pid: 123, name: "node", fd: 20 },
+      { pid: 124, name: "node", fd: 20 },
+    ]);
   });
   it("interface-scoped addresses keep the interface apart", () => {
-    expect(at(53)).toMatchObject({ address: "127.0.0.53", interface: "lo", uid: 101, holders: [{ pid: 612, name: "systemd-resolve" }] });
+    expect(at(53)).toMatchObject({
+      address: "127.0.0.53",
+      interface: "lo",
+      uid: 101,
+      holders: [{ pid: 612, name: "systemd-resolve" }],
+    });
     expect(at(2222)).toMatchObject({ address: "fe80::1", interface: "eth0", family: 6 });
   });
   it("a socket without users:(…) (other user, other namespace) still has inode and uid", () => {
@@ -136,7 +152,10 @@ describe("parseLsof", () => {
   });
   it("merges processes sharing one socket and keeps uid", () => {
     const shared = sockets.find((s) => s.port === 8080)!;
-    expect(shared.holders).toEqual([{ pid: 801, name: "Python", fd: 5 }, { pid: 802, name: "Python", fd: 5 }]);
+    expect(shared.holders).toEqual([
+      { pid: 801, name: "Python", fd: 5 },
+      { pid: 802, name: "Python", fd: 5 },
+    ]);
     expect(shared.uid).toBe(501);
   });
 });

@@ -1,9 +1,25 @@
 /** Pure conversions of supervisord's process info and state codes (supervisor/states.py). */
 import { describe, expect, it } from "vitest";
 import { toProgramStatus } from "../../src/backend/supervisord/states";
-import { Faults, faultName, processStateName, RUNNING_STATES, STOPPED_STATES } from "../../src/backend/supervisord/states";
+import {
+  Faults,
+  faultName,
+  processStateName,
+  RUNNING_STATES,
+  STOPPED_STATES,
+} from "../../src/backend/supervisord/states";
 
-const base = { name: "web", group: "web", start: 1000, stop: 0, now: 1042, pid: 0, spawnerr: "", exitstatus: 0, description: "" };
+const base = {
+  name: "web",
+  group: "web",
+  start: 1000,
+  stop: 0,
+  now: 1042,
+  pid: 0,
+  spawnerr: "",
+  exitstatus: 0,
+  description: "",
+};
 
 describe("supervisord states", () => {
   it.each([
@@ -32,7 +48,11 @@ describe("supervisord states", () => {
 
 describe("toProgramStatus", () => {
   it.each([
-    ["running: pid and uptime", { state: 20, pid: 42, description: "pid 42, uptime 0:00:42" }, { state: "RUNNING", pid: 42, uptimeSeconds: 42, detail: "pid 42, uptime 0:00:42" }],
+    [
+      "running: pid and uptime",
+      { state: 20, pid: 42, description: "pid 42, uptime 0:00:42" },
+      { state: "RUNNING", pid: 42, uptimeSeconds: 42, detail: "pid 42, uptime 0:00:42" },
+    ],
     ["starting: pid and uptime", { state: 10, pid: 42, now: 1000 }, { state: "STARTING", pid: 42, uptimeSeconds: 0 }],
     ["exited: exit status", { state: 100, stop: 1040, exitstatus: 4 }, { state: "EXITED", exitStatus: 4 }],
     [

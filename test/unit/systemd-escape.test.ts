@@ -43,22 +43,29 @@ describe("execArg", () => {
     expect(execArg(input)).toBe(expected);
   });
 
-  it.each([["bell\u0007"], ["nul\u0000"], ["cr\r"], ["del\u007f"], ["esc\u001b[0m"], ["lone \ud800 surrogate"], ["non\ufffe"], ["non\ufdd0"], ["non\u{10ffff}"]])(
-    "refuses %j with a UsageError naming service, field and value",
-    (input) => {
-      let error: unknown;
-      try {
-        execArg(input, where);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(UsageError);
-      expect((error as UsageError).exitCode).toBe(2);
-      expect((error as UsageError).message).toContain('service "api"');
-      expect((error as UsageError).message).toContain("ExecStart=");
-      expect((error as UsageError).message).toContain(JSON.stringify(input));
-    },
-  );
+  it.each([
+    ["bell\u0007"],
+    ["nul\u0000"],
+    ["cr\r"],
+    ["del\u007f"],
+    ["esc\u001b[0m"],
+    ["lone \ud800 surrogate"],
+    ["non\ufffe"],
+    ["non\ufdd0"],
+    ["non\u{10ffff}"],
+  ])("refuses %j with a UsageError naming service, field and value", (input) => {
+    let error: unknown;
+    try {
+      execArg(input, where);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    expect((error as UsageError).message).toContain('service "api"');
+    expect((error as UsageError).message).toContain("ExecStart=");
+    expect((error as UsageError).message).toContain(JSON.stringify(input));
+  });
 });
 
 describe("execStart", () => {
@@ -111,7 +118,9 @@ describe("environmentAssignment", () => {
     ["OK", "line\nbreak"],
     ["OK", "nul\u0000"],
   ])("refuses %s=%j", (key, value) => {
-    expect(() => environmentAssignment(key, value, { service: "api", field: "Environment" })).toThrow(/service "api".*Environment/);
+    expect(() => environmentAssignment(key, value, { service: "api", field: "Environment" })).toThrow(
+      /service "api".*Environment/,
+    );
   });
 });
 
@@ -126,13 +135,19 @@ describe("pathValue", () => {
     expect(pathValue(input)).toBe(expected);
   });
 
-  it.each([["relative/dir"], ["./x"], [""], ["~/x"], ["/srv/tab\tx"], ["/srv/nl\nx"], ["/srv/trailing "], ["/srv/trailing\\"]])(
-    "refuses %j with a UsageError naming the value",
-    (input) => {
-      expect(() => pathValue(input, { service: "api", field: "WorkingDirectory" })).toThrow(UsageError);
-      expect(() => pathValue(input, { service: "api", field: "WorkingDirectory" })).toThrow(JSON.stringify(input));
-    },
-  );
+  it.each([
+    ["relative/dir"],
+    ["./x"],
+    [""],
+    ["~/x"],
+    ["/srv/tab\tx"],
+    ["/srv/nl\nx"],
+    ["/srv/trailing "],
+    ["/srv/trailing\\"],
+  ])("refuses %j with a UsageError naming the value", (input) => {
+    expect(() => pathValue(input, { service: "api", field: "WorkingDirectory" })).toThrow(UsageError);
+    expect(() => pathValue(input, { service: "api", field: "WorkingDirectory" })).toThrow(JSON.stringify(input));
+  });
 });
 
 describe("pathListItem", () => {

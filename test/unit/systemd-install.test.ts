@@ -7,7 +7,15 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultEnableMode, defaultUnitDir, installUnits, normalizeUnit, planInstall, writeInstall, type InstallOptions } from "../../src/backend/systemd/install";
+import {
+  defaultEnableMode,
+  defaultUnitDir,
+  installUnits,
+  normalizeUnit,
+  planInstall,
+  writeInstall,
+  type InstallOptions,
+} from "../../src/backend/systemd/install";
 import { SystemdBackend } from "../../src/backend/systemd/backend";
 import { Systemctl } from "../../src/backend/systemd/systemctl";
 import { unitFileError } from "../../src/backend/systemd/errors";
@@ -19,7 +27,13 @@ function project(): InstallOptions & { root: string } {
   const root = mkdtempSync(join(tmpdir(), "orchestrate-install-"));
   scratch.push(root);
   mkdirSync(join(root, "units/systemd"), { recursive: true });
-  return { root, project: "demo", unitsDir: join(root, "units/systemd"), unitDir: join(root, "unit-dir"), stateFile: join(root, "run/systemd-installed.json") };
+  return {
+    root,
+    project: "demo",
+    unitsDir: join(root, "units/systemd"),
+    unitDir: join(root, "unit-dir"),
+    stateFile: join(root, "run/systemd-installed.json"),
+  };
 }
 const service = (n: string, extra = "") => `[Unit]\nPartOf=demo.target\n[Service]\nExecStart=/bin/sleep ${n}${extra}\n`;
 const target = "[Unit]\nDescription=demo\nWants=demo-a.service\n\n[Install]\nWantedBy=multi-user.target\n";
@@ -32,7 +46,9 @@ const write = (o: InstallOptions, files: Record<string, string>) => {
 describe("defaults", () => {
   it("unit folders per scope (systemd.unit(5))", () => {
     expect(defaultUnitDir({ scope: "system" })).toBe("/etc/systemd/system");
-    expect(defaultUnitDir({ scope: "user", env: { XDG_CONFIG_HOME: "/home/u/.cfg" } })).toBe("/home/u/.cfg/systemd/user");
+    expect(defaultUnitDir({ scope: "user", env: { XDG_CONFIG_HOME: "/home/u/.cfg" } })).toBe(
+      "/home/u/.cfg/systemd/user",
+    );
     expect(defaultUnitDir({ scope: "system", root: "/srv/img" })).toBe("/srv/img/etc/systemd/system");
   });
   it("runtime enable under /run, also through /proc/PID/root", () => {
@@ -53,16 +69,29 @@ describe("plan and write", () => {
     expect(plan.added.map((u) => u.name)).toEqual(["demo-a.service", "demo-b.service", "demo.target"]);
     await writeInstall(plan, o);
     expect(readFileSync(join(o.unitDir, "demo-a.service"), "utf8")).toBe(service("1"));
-    expect(JSON.parse(readFileSync(o.stateFile, "utf8")).installs[o.unitDir]).toEqual(["demo-a.service", "demo-b.service", "demo.target"]);
+    expect(JSON.parse(readFileSync(o.stateFile, "utf8")).installs[o.unitDir]).toEqual([
+      "demo-a.service",
+      "demo-b.service",
+      "demo.target",
+    ]);
 
-    write(o, { "demo-a.service": "# comment only\n" + service("1"), "demo.target": target.replace("Wants=demo-a.service", "Wants=demo-a.service demo-c.service") });
+    write(o, {
+      "demo-a.service": "# comment only\n" + service("1"),
+      "demo.target": target.replace("Wants=demo-a.service", "Wants=demo-a.service demo-c.service"),
+    });
     writeFileSync(join(o.unitDir, "other-app.service"), "[Service]\nExecStart=/bin/true\n"); // never recorded: never removed
     plan = await planInstall(o);
     expect(plan).toMatchObject({ added: [], unchanged: ["demo-a.service"], removed: ["demo-b.service"] });
     expect(plan.changed.map((u) => u.name)).toEqual(["demo.target"]);
     expect(plan.rewrite.map((u) => u.name)).toEqual(["demo-a.service"]);
     const result = await writeInstall(plan, o);
-    expect(result).toEqual({ installed: ["demo.target"], added: [], changed: ["demo.target"], removed: ["demo-b.service"], unchanged: ["demo-a.service"] });
+    expect(result).toEqual({
+      installed: ["demo.target"],
+      added: [],
+      changed: ["demo.target"],
+      removed: ["demo-b.service"],
+      unchanged: ["demo-a.service"],
+    });
     expect(existsSync(join(o.unitDir, "demo-b.service"))).toBe(false);
     expect(existsSync(join(o.unitDir, "other-app.service"))).toBe(true);
     expect(readFileSync(join(o.unitDir, "demo-a.service"), "utf8")).toMatch(/^# comment only/);
@@ -71,7 +100,9 @@ describe("plan and write", () => {
   it("refuses a rendered unit of another project", async () => {
     const o = project();
     write(o, { "nginx.service": service("1") });
-    await expect(planInstall(o)).rejects.toThrow(/expected units named demo.target or demo-NAME.service, found nginx.service/);
+    await expect(planInstall(o)).rejects.toThrow(
+      /expected units named demo.target or demo-NAME.service, found nginx.service/,
+    );
   });
 
   it("says to run generate when units/systemd is missing", async () => {
@@ -85,12 +116,20 @@ describe("plan and write", () => {
     writeFileSync(join(o.root, "a-file"), "");
     const blocked = { ...o, unitDir: join(o.root, "a-file/systemd") };
     write(blocked, { "demo-a.service": service("1") });
-    await expect(writeInstall(await planInstall(blocked), blocked)).rejects.toThrow(/create the unit folder: could not write .*a-file\/systemd/);
+    await expect(writeInstall(await planInstall(blocked), blocked)).rejects.toThrow(
+      /create the unit folder: could not write .*a-file\/systemd/,
+    );
   });
 
   it("permission errors name sudo and --user (root cannot provoke EACCES, so the mapping is checked directly)", () => {
-    const error = unitFileError(Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" }), "/etc/systemd/system/demo-a.service", "install demo-a.service");
-    expect(error.message).toBe("install demo-a.service: expected to write /etc/systemd/system/demo-a.service, found: EACCES: permission denied");
+    const error = unitFileError(
+      Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" }),
+      "/etc/systemd/system/demo-a.service",
+      "install demo-a.service",
+    );
+    expect(error.message).toBe(
+      "install demo-a.service: expected to write /etc/systemd/system/demo-a.service, found: EACCES: permission denied",
+    );
     expect(error.hint).toMatch(/--user \(~\/.config\/systemd\/user\)/);
     expect(error.exitCode).toBe(1);
   });
@@ -101,7 +140,12 @@ describe("offline --root tree (real systemctl, no systemd needed)", () => {
     const o = project();
     const tree = join(o.root, "image");
     write(o, { "demo-a.service": service("1"), "demo.target": target });
-    const backend = new SystemdBackend({ project: "demo", unitsDir: o.unitsDir, runDir: join(o.root, "run"), root: tree });
+    const backend = new SystemdBackend({
+      project: "demo",
+      unitsDir: o.unitsDir,
+      runDir: join(o.root, "run"),
+      root: tree,
+    });
     expect(backend.install.unitDir).toBe(join(tree, "etc/systemd/system"));
     expect(await backend.apply()).toEqual({ added: ["a"], changed: [], removed: [] });
     expect(lstatSync(join(tree, "etc/systemd/system/multi-user.target.wants/demo.target")).isSymbolicLink()).toBe(true);

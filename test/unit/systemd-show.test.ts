@@ -3,7 +3,13 @@
  * test/harness/systemd-sandbox.ts) with `--property=` SHOW_PROPERTIES. Property order is systemd's own.
  */
 import { describe, expect, it } from "vitest";
-import { parseShow, parseShowBlocks, programState, toProgramStatus, toUnitRecord } from "../../src/backend/systemd/show";
+import {
+  parseShow,
+  parseShowBlocks,
+  programState,
+  toProgramStatus,
+  toUnitRecord,
+} from "../../src/backend/systemd/show";
 import { classifyFailure } from "../../src/backend/systemd/errors";
 import type { RunResult } from "../../src/exec/run";
 
@@ -117,7 +123,9 @@ describe("parseShow on captured output", () => {
   });
 
   it("refuses output that cannot be matched to the names", () => {
-    expect(() => parseShow(RUNNING_UNKNOWN_TARGET, ["demo-a.service"])).toThrow(/expected 1 block\(s\) for demo-a.service, found 3/);
+    expect(() => parseShow(RUNNING_UNKNOWN_TARGET, ["demo-a.service"])).toThrow(
+      /expected 1 block\(s\) for demo-a.service, found 3/,
+    );
   });
 });
 
@@ -132,11 +140,16 @@ describe("state mapping (one row per captured state)", () => {
     [FAILED_BACKOFF_BAD, "demo-bad.service", "FATAL", "inactive/dead (unit bad-setting)"],
     [KILLED_WAITING, "demo-a.service", "BACKOFF", "activating/auto-restart"],
   ];
-  it.each(rows.map(([sample, unit, state, detail]) => ({ sample, unit, state, detail })))("$unit → $state ($detail)", ({ sample, unit, state, detail }) => {
-    const record = parseShowBlocks(sample).map(toUnitRecord).find((r) => r.id === unit)!;
-    expect(programState(record)).toBe(state);
-    expect(toProgramStatus("x", record, 330_000_000).detail).toBe(detail);
-  });
+  it.each(rows.map(([sample, unit, state, detail]) => ({ sample, unit, state, detail })))(
+    "$unit → $state ($detail)",
+    ({ sample, unit, state, detail }) => {
+      const record = parseShowBlocks(sample)
+        .map(toUnitRecord)
+        .find((r) => r.id === unit)!;
+      expect(programState(record)).toBe(state);
+      expect(toProgramStatus("x", record, 330_000_000).detail).toBe(detail);
+    },
+  );
 
   const synthetic: [Record<string, string>, string][] = [
     [{ ActiveState: "activating", SubState: "start" }, "STARTING"],
@@ -173,7 +186,11 @@ describe("toProgramStatus", () => {
 
   it("failed with exit 3: exitStatus and Result", () => {
     const [fail] = records(FAILED_BACKOFF_BAD);
-    expect(toProgramStatus("fail", fail, 800_000_000)).toMatchObject({ state: "FATAL", exitStatus: 3, spawnError: "exit-code" });
+    expect(toProgramStatus("fail", fail, 800_000_000)).toMatchObject({
+      state: "FATAL",
+      exitStatus: 3,
+      spawnError: "exit-code",
+    });
   });
 
   it("killed by a signal: the signal in spawnError, no exit status", () => {
@@ -203,7 +220,11 @@ describe("classifyFailure (stderr captured from systemctl 252)", () => {
     durationMs: 1,
   });
   const rows: [string, boolean, string][] = [
-    ["System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n", false, "not-booted"],
+    [
+      "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n",
+      false,
+      "not-booted",
+    ],
     ["Failed to connect to bus: No medium found\n", false, "no-user-manager"],
     ["Failed to start demo-a.service: Access denied\n", false, "permission"],
     ["Failed to start demo-a.service: Interactive authentication required.\n", false, "permission"],

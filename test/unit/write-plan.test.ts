@@ -14,7 +14,10 @@ function project() {
 describe("generate plan", () => {
   it("adds, then is idempotent, then changes and removes only its own files", () => {
     const { root, paths } = project();
-    const v1 = [{ path: "units/a.conf", content: "a1\n", mode: 0o644 }, { path: "units/b.conf", content: "b1\n", mode: 0o600 }];
+    const v1 = [
+      { path: "units/a.conf", content: "a1\n", mode: 0o644 },
+      { path: "units/b.conf", content: "b1\n", mode: 0o600 },
+    ];
     const p1 = planFiles(root, v1);
     expect(p1.changes.map((c) => c.kind)).toEqual(["added", "added"]);
     applyPlan(p1, paths);
@@ -27,7 +30,10 @@ describe("generate plan", () => {
     writeFileSync(join(root, "units/user-notes.conf"), "mine\n"); // not ours: never removed
     const v2 = [{ path: "units/a.conf", content: "a2\n", mode: 0o644 }];
     const p2 = planFiles(root, v2);
-    expect(p2.changes.map((c) => `${c.kind} ${c.path}`).sort()).toEqual(["changed units/a.conf", "removed units/b.conf"]);
+    expect(p2.changes.map((c) => `${c.kind} ${c.path}`).sort()).toEqual([
+      "changed units/a.conf",
+      "removed units/b.conf",
+    ]);
     expect(planDiff(p2)).toContain("-a1\n+a2");
     applyPlan(p2, paths);
     expect(existsSync(join(root, "units/b.conf"))).toBe(false);

@@ -5,7 +5,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeResponse, encodeCall, encodeValue, XmlRpcDecodeError, type XmlRpcValue } from "../../src/backend/supervisord/xmlrpc";
+import {
+  decodeResponse,
+  encodeCall,
+  encodeValue,
+  XmlRpcDecodeError,
+  type XmlRpcValue,
+} from "../../src/backend/supervisord/xmlrpc";
 
 const response = (value: string) =>
   `<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n${value}\n</param>\n</params>\n</methodResponse>\n`;
@@ -21,8 +27,14 @@ describe("encodeCall / encodeValue", () => {
     [true, "<value><boolean>1</boolean></value>"],
     [false, "<value><boolean>0</boolean></value>"],
     [null, "<value><nil/></value>"],
-    [["a", 1], "<value><array><data><value><string>a</string></value><value><int>1</int></value></data></array></value>"],
-    [{ methodName: "x" }, "<value><struct><member><name>methodName</name><value><string>x</string></value></member></struct></value>"],
+    [
+      ["a", 1],
+      "<value><array><data><value><string>a</string></value><value><int>1</int></value></data></array></value>",
+    ],
+    [
+      { methodName: "x" },
+      "<value><struct><member><name>methodName</name><value><string>x</string></value></member></struct></value>",
+    ],
   ])("encodes %j", (value, xml) => {
     expect(encodeValue(value)).toBe(xml);
   });
@@ -70,7 +82,11 @@ describe("decodeResponse", () => {
         "<member>\n<name>list</name>\n<value><array><data>\n<value><struct>\n<member>\n<name>a</name>\n<value><string></string></value>\n</member>\n</struct></value>\n</data></array></value>\n</member>\n</struct></value>",
       { name: "web", state: 20, list: [{ a: "" }] },
     ],
-    ["reloadConfig shape", "<value><array><data>\n<value><array><data>\n<value><array><data>\n<value><string>d</string></value>\n</data></array></value>\n<value><array><data>\n</data></array></value>\n<value><array><data>\n</data></array></value>\n</data></array></value>\n</data></array></value>", [[["d"], [], []]]],
+    [
+      "reloadConfig shape",
+      "<value><array><data>\n<value><array><data>\n<value><array><data>\n<value><string>d</string></value>\n</data></array></value>\n<value><array><data>\n</data></array></value>\n<value><array><data>\n</data></array></value>\n</data></array></value>\n</data></array></value>",
+      [[["d"], [], []]],
+    ],
   ])("%s", (_label, value, expected) => {
     expect(decodeResponse(response(value))).toEqual({ kind: "value", value: expected });
   });
@@ -106,7 +122,11 @@ describe("decodeResponse", () => {
         fc.boolean(),
         fc.constant(null),
         fc.array(tie("v"), { maxLength: 4 }),
-        fc.dictionary(fc.string({ minLength: 1 }).filter((s) => !/[\u0000-\u001f]/.test(s) && s.trim() === s), tie("v"), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.string({ minLength: 1 }).filter((s) => !/[\u0000-\u001f]/.test(s) && s.trim() === s),
+          tie("v"),
+          { maxKeys: 4 },
+        ),
       ),
     })).v;
     fc.assert(

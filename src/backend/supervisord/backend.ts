@@ -78,15 +78,19 @@ export class SupervisordBackend implements Backend {
     const [added, changed, removed] = diff[0];
     await Promise.all(
       [...changed, ...removed].map((name) =>
-        this.ignoring(["BAD_NAME"], () => this.rpc.request("supervisor.stopProcessGroup", [name, true], { timeoutMs: this.stopWaitMs(before, name) })),
+        this.ignoring(["BAD_NAME"], () =>
+          this.rpc.request("supervisor.stopProcessGroup", [name, true], { timeoutMs: this.stopWaitMs(before, name) }),
+        ),
       ),
     );
-    for (const name of [...changed, ...removed]) await this.ignoring(["BAD_NAME"], () => this.rpc.call("supervisor.removeProcessGroup", name));
+    for (const name of [...changed, ...removed])
+      await this.ignoring(["BAD_NAME"], () => this.rpc.call("supervisor.removeProcessGroup", name));
     this.configs = undefined; // reloadConfig replaced supervisord's config set: fetch the new one (kept until the next apply)
     const after = await this.configInfo();
     const prio = (name: string) => after.get(name)?.group_prio ?? 999;
     const toAdd = [...changed, ...added].sort((a, b) => prio(a) - prio(b) || a.localeCompare(b));
-    for (const name of toAdd) await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
+    for (const name of toAdd)
+      await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
     return { added, changed, removed };
   }
 
@@ -98,7 +102,11 @@ export class SupervisordBackend implements Backend {
   /** `stopProcess(name, true)`: returns once stopped (supervisord sends SIGKILL after stopwaitsecs); NOT_RUNNING is fine. */
   async stop(name: string): Promise<void> {
     const timeoutMs = this.stopWaitMs(await this.configInfo(), name);
-    await this.ignoring(["NOT_RUNNING"], () => this.rpc.request("supervisor.stopProcess", [name, true], { timeoutMs }), name);
+    await this.ignoring(
+      ["NOT_RUNNING"],
+      () => this.rpc.request("supervisor.stopProcess", [name, true], { timeoutMs }),
+      name,
+    );
   }
 
   /** Stop (waiting), then start (not waiting). */
@@ -109,7 +117,9 @@ export class SupervisordBackend implements Backend {
 
   /** Status from one `getAllProcessInfo`; a requested name supervisord does not know is ABSENT. */
   async status(names?: string[]): Promise<ProgramStatus[]> {
-    this.inflightStatus ??= this.rpc.call<ProcessInfo[]>("supervisor.getAllProcessInfo").finally(() => (this.inflightStatus = undefined));
+    this.inflightStatus ??= this.rpc
+      .call<ProcessInfo[]>("supervisor.getAllProcessInfo")
+      .finally(() => (this.inflightStatus = undefined));
     const all = (await this.inflightStatus).map(toProgramStatus);
     if (!names) return all;
     const byName = new Map(all.map((s) => [s.name, s]));
@@ -175,7 +185,11 @@ export class SupervisordBackend implements Backend {
   }
 
   /** Runs an RPC, treating the listed faults as success; BAD_NAME of `program` gets a clear message. */
-  private async ignoring(faults: SupervisorFault["faultName"][], call: () => Promise<unknown>, program?: string): Promise<void> {
+  private async ignoring(
+    faults: SupervisorFault["faultName"][],
+    call: () => Promise<unknown>,
+    program?: string,
+  ): Promise<void> {
     try {
       await call();
     } catch (err) {

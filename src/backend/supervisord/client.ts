@@ -9,7 +9,8 @@ import { Faults, faultName, type FaultName } from "./states";
 import { decodeResponse, encodeCall, XmlRpcDecodeError, type XmlRpcValue } from "./xmlrpc";
 
 const FAULT_HINTS: Partial<Record<FaultName | "UNKNOWN", string>> = {
-  NO_FILE: "the program's command (argv[0]) does not exist: fix `command` in manifest.json, then `orchestrate generate`",
+  NO_FILE:
+    "the program's command (argv[0]) does not exist: fix `command` in manifest.json, then `orchestrate generate`",
   NOT_EXECUTABLE: "the program's command (argv[0]) is not executable: `chmod +x` it or fix `command` in manifest.json",
   SHUTDOWN_STATE: "supervisord is shutting down: run the command again once it has stopped",
   SPAWN_ERROR: "the program exited during start: `orchestrate logs NAME` shows why",
@@ -113,7 +114,11 @@ export class SupervisorRpc {
    * Like {@link call}, with a per-call timeout in ms — for calls that wait on supervisord, such as
    * `stopProcess(name, true)`, which answers only once the program has stopped.
    */
-  async request<T = XmlRpcValue>(method: string, params: XmlRpcValue[], options: { timeoutMs?: number } = {}): Promise<T> {
+  async request<T = XmlRpcValue>(
+    method: string,
+    params: XmlRpcValue[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
     const body = await this.post(method, encodeCall(method, params), options.timeoutMs ?? this.timeoutMs);
     let decoded;
     try {
@@ -184,9 +189,12 @@ export class SupervisorRpc {
         // A pooled connection that supervisord closed meanwhile: retry once on a fresh one (Node docs,
         // http "agent.keepAlive": requests on a reused socket may fail with ECONNRESET).
         if (timedOut) return; // already failed as a timeout; never send shutdown/stop/reloadConfig twice
-        if (retry && req.reusedSocket && err.code === "ECONNRESET") this.post(method, body, timeoutMs, false).then(resolve, reject);
-        else if (err.code === "ENOENT") fail("no-socket", "the socket file does not exist (supervisord is not running)");
-        else if (err.code === "ECONNREFUSED") fail("refused", "nothing listens on the socket (stale socket of a dead supervisord)");
+        if (retry && req.reusedSocket && err.code === "ECONNRESET")
+          this.post(method, body, timeoutMs, false).then(resolve, reject);
+        else if (err.code === "ENOENT")
+          fail("no-socket", "the socket file does not exist (supervisord is not running)");
+        else if (err.code === "ECONNREFUSED")
+          fail("refused", "nothing listens on the socket (stale socket of a dead supervisord)");
         else fail("other", `${err.code ?? ""} ${err.message}`.trim());
       });
       req.end(body);

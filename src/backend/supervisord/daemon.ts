@@ -104,7 +104,11 @@ async function waitReady(paths: ProjectPaths, rpc: SupervisorRpc, timeoutMs: num
  * @throws OperationError when supervisord exits non-zero, does not become ready within `startTimeoutMs`
  *   (message includes the tail of logs/supervisord.log), or is alive but not answering (hung: recover).
  */
-export async function startDaemon(paths: ProjectPaths, rpc: SupervisorRpc, options: DaemonOptions = {}): Promise<{ started: boolean }> {
+export async function startDaemon(
+  paths: ProjectPaths,
+  rpc: SupervisorRpc,
+  options: DaemonOptions = {},
+): Promise<{ started: boolean }> {
   const o = { ...defaults, ...options };
   let state = await probe(rpc, o.probeTimeoutMs);
   if (state === SupervisorStates.SHUTDOWN) {
@@ -121,7 +125,10 @@ export async function startDaemon(paths: ProjectPaths, rpc: SupervisorRpc, optio
   if (state.reason === "timeout" || state.reason === "other" || pid !== undefined) {
     // Alive with no socket yet: perhaps launched a moment ago by another orchestrate, so wait for it.
     const launching = state.reason !== "timeout" && pid !== undefined;
-    if (launching && (await pollUntil(async () => (await probe(rpc, o.probeTimeoutMs)) === SupervisorStates.RUNNING, o.startTimeoutMs))) {
+    if (
+      launching &&
+      (await pollUntil(async () => (await probe(rpc, o.probeTimeoutMs)) === SupervisorStates.RUNNING, o.startTimeoutMs))
+    ) {
       return { started: false };
     }
     throw new OperationError(
@@ -161,7 +168,11 @@ export async function startDaemon(paths: ProjectPaths, rpc: SupervisorRpc, optio
  * @throws OperationError when supervisord does not answer and no pidfile says which process it is, or
  *   when even SIGKILL does not end it.
  */
-export async function shutdownDaemon(paths: ProjectPaths, rpc: SupervisorRpc, options: DaemonOptions = {}): Promise<ShutdownReport> {
+export async function shutdownDaemon(
+  paths: ProjectPaths,
+  rpc: SupervisorRpc,
+  options: DaemonOptions = {},
+): Promise<ShutdownReport> {
   const o = { ...defaults, ...options };
   const pid = livePid(paths);
   let answered = false;
@@ -170,7 +181,8 @@ export async function shutdownDaemon(paths: ProjectPaths, rpc: SupervisorRpc, op
     await rpc.request("supervisor.shutdown", [], { timeoutMs: o.probeTimeoutMs });
     answered = true;
   } catch (err) {
-    if (err instanceof SupervisorFault) answered = true; // SHUTDOWN_STATE: a shutdown is already under way
+    if (err instanceof SupervisorFault)
+      answered = true; // SHUTDOWN_STATE: a shutdown is already under way
     else if (err instanceof SupervisorConnectionError) failure = err;
     else throw err;
   }
@@ -181,10 +193,16 @@ export async function shutdownDaemon(paths: ProjectPaths, rpc: SupervisorRpc, op
       `find the process with \`ss -xlp | grep ${paths.socket}\` and stop it`,
     );
   }
-  const report: ShutdownReport = { wasRunning: answered || pid !== undefined, pid, escalation: answered ? "rpc" : "none", orphansStopped: [] };
+  const report: ShutdownReport = {
+    wasRunning: answered || pid !== undefined,
+    pid,
+    escalation: answered ? "rpc" : "none",
+    orphansStopped: [],
+  };
   if (pid === undefined) {
     // No pidfile to watch: wait until the socket stops answering.
-    if (answered) await pollUntil(async () => typeof (await probe(rpc, o.probeTimeoutMs)) !== "number", o.exitTimeoutMs);
+    if (answered)
+      await pollUntil(async () => typeof (await probe(rpc, o.probeTimeoutMs)) !== "number", o.exitTimeoutMs);
   } else if (!answered || !(await pollUntil(() => !isAlive(pid), o.exitTimeoutMs))) {
     const children = childrenOf(pid);
     signalPid(pid, "SIGTERM");
@@ -193,9 +211,15 @@ export async function shutdownDaemon(paths: ProjectPaths, rpc: SupervisorRpc, op
       signalPid(pid, "SIGKILL");
       report.escalation = "KILL";
       if (!(await pollUntil(() => !isAlive(pid), o.termTimeoutMs))) {
-        throw new OperationError(`supervisord (pid ${pid}) is still alive after SIGKILL`, "check `ps -o pid,stat,cmd -p " + pid + "`");
+        throw new OperationError(
+          `supervisord (pid ${pid}) is still alive after SIGKILL`,
+          "check `ps -o pid,stat,cmd -p " + pid + "`",
+        );
       }
-      report.orphansStopped = await stopOrphans(children.filter((c) => isAlive(c.pid)), o.termTimeoutMs);
+      report.orphansStopped = await stopOrphans(
+        children.filter((c) => isAlive(c.pid)),
+        o.termTimeoutMs,
+      );
     }
   }
   rpc.close();

@@ -64,7 +64,11 @@ function send(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Stops (or, with `dryRun`, plans to stop) the private supervisord; writes one detail line per finding and action. */
-export async function stopSupervisord(paths: ProjectPaths, step: StopReport, options: { dryRun: boolean; timeouts?: DaemonStopTimeouts }): Promise<DaemonStopResult> {
+export async function stopSupervisord(
+  paths: ProjectPaths,
+  step: StopReport,
+  options: { dryRun: boolean; timeouts?: DaemonStopTimeouts },
+): Promise<DaemonStopResult> {
   const t = { probeMs: 2000, exitMs: 60_000, termMs: 5000, ...options.timeouts };
   const show = (p: string) => relative(paths.root, p);
   const rpc = new SupervisorRpc({ socketPath: paths.socket, timeoutMs: t.probeMs });
@@ -79,16 +83,28 @@ export async function stopSupervisord(paths: ProjectPaths, step: StopReport, opt
     if (pid !== undefined) {
       for (const p of table.values()) if (p.ppid === pid) result.children.set(p.pid, p.startTime);
       result.programs = [...table.values()].filter((p) => p.ppid === pid);
-      step.detail(`found supervisord PID ${pid} (${show(paths.pidfile)}), ${result.answered ? `answering on ${show(paths.socket)}` : `NOT answering on ${show(paths.socket)} within ${t.probeMs} ms${state === "T" ? " — it is stopped (state T, e.g. SIGSTOP)" : ""}`}; ${result.programs.length} program process${result.programs.length === 1 ? "" : "es"}: ${result.programs.map((p) => p.pid).join(", ") || "none"}`);
+      step.detail(
+        `found supervisord PID ${pid} (${show(paths.pidfile)}), ${result.answered ? `answering on ${show(paths.socket)}` : `NOT answering on ${show(paths.socket)} within ${t.probeMs} ms${state === "T" ? " — it is stopped (state T, e.g. SIGSTOP)" : ""}`}; ${result.programs.length} program process${result.programs.length === 1 ? "" : "es"}: ${result.programs.map((p) => p.pid).join(", ") || "none"}`,
+      );
     } else if (result.answered) {
-      step.detail(`a supervisord answers on ${show(paths.socket)} but ${show(paths.pidfile)} names no live supervisord of units/supervisord.conf`);
+      step.detail(
+        `a supervisord answers on ${show(paths.socket)} but ${show(paths.pidfile)} names no live supervisord of units/supervisord.conf`,
+      );
     } else {
-      step.detail(`no supervisord running for this project${pidfilePid !== undefined ? ` (${show(paths.pidfile)} names PID ${pidfilePid}, which is ${isAlive(pidfilePid) ? "another program" : "gone"})` : ""}`);
+      step.detail(
+        `no supervisord running for this project${pidfilePid !== undefined ? ` (${show(paths.pidfile)} names PID ${pidfilePid}, which is ${isAlive(pidfilePid) ? "another program" : "gone"})` : ""}`,
+      );
     }
 
     if (options.dryRun) {
-      if (result.answered) step.detail(`would ask it to shut down (RPC supervisor.shutdown: it stops its programs), then TERM/KILL if it has not exited within ${t.exitMs / 1000} s`);
-      else if (pid !== undefined) step.detail(`would send TERM${state === "T" ? " and CONT" : ""} to PID ${pid}, then KILL after ${t.termMs / 1000} s; its programs are left to step 2`);
+      if (result.answered)
+        step.detail(
+          `would ask it to shut down (RPC supervisor.shutdown: it stops its programs), then TERM/KILL if it has not exited within ${t.exitMs / 1000} s`,
+        );
+      else if (pid !== undefined)
+        step.detail(
+          `would send TERM${state === "T" ? " and CONT" : ""} to PID ${pid}, then KILL after ${t.termMs / 1000} s; its programs are left to step 2`,
+        );
       if (pidfilePid !== undefined && pid === undefined) step.detail(`would remove the stale ${show(paths.pidfile)}`);
       if (existsSync(paths.socket) && !result.answered) step.detail(`would remove the stale ${show(paths.socket)}`);
       return result;
@@ -102,7 +118,10 @@ export async function stopSupervisord(paths: ProjectPaths, step: StopReport, opt
       } catch (err) {
         step.detail(`RPC shutdown failed: ${(err as Error).message}`);
       }
-      const exited = pid === undefined ? await pollUntil(async () => !(await answers(rpc, t.probeMs)), t.exitMs) : await pollUntil(() => !isAlive(pid), t.exitMs);
+      const exited =
+        pid === undefined
+          ? await pollUntil(async () => !(await answers(rpc, t.probeMs)), t.exitMs)
+          : await pollUntil(() => !isAlive(pid), t.exitMs);
       if (exited) step.detail("it stopped its programs and exited");
       else step.detail(`it did not exit within ${t.exitMs / 1000} s`);
     }
@@ -115,7 +134,11 @@ export async function stopSupervisord(paths: ProjectPaths, step: StopReport, opt
         send(pid, "SIGKILL");
         result.escalation = "KILL";
         const gone = await pollUntil(() => !isAlive(pid), t.termMs);
-        step.detail(gone ? `it ignored TERM for ${t.termMs / 1000} s: killed with KILL` : `PID ${pid} is still alive after KILL (check \`ps -o pid,stat,cmd -p ${pid}\`)`);
+        step.detail(
+          gone
+            ? `it ignored TERM for ${t.termMs / 1000} s: killed with KILL`
+            : `PID ${pid} is still alive after KILL (check \`ps -o pid,stat,cmd -p ${pid}\`)`,
+        );
         if (!gone) throw new Error(`supervisord PID ${pid} survived SIGKILL`);
       } else step.detail(`PID ${pid} exited after TERM`);
     }

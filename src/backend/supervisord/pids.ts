@@ -96,7 +96,11 @@ export function sleep(ms: number): Promise<void> {
  * Polls `done` with a growing delay (5 ms doubling up to `maxDelayMs`) until it returns true or
  * `timeoutMs` has passed. Returns whether `done` became true. Never a fixed sleep.
  */
-export async function pollUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, maxDelayMs = 100): Promise<boolean> {
+export async function pollUntil(
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  maxDelayMs = 100,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {

@@ -74,7 +74,9 @@ export const Faults = {
 /** A supervisord fault name, e.g. `BAD_NAME`. */
 export type FaultName = keyof typeof Faults;
 
-const FAULT_BY_CODE = new Map<number, FaultName>(Object.entries(Faults).map(([name, code]) => [code, name as FaultName]));
+const FAULT_BY_CODE = new Map<number, FaultName>(
+  Object.entries(Faults).map(([name, code]) => [code, name as FaultName]),
+);
 
 /** The fault name for a code, or `UNKNOWN` for a code supervisord does not define. */
 export function faultName(code: number): FaultName | "UNKNOWN" {

@@ -37,7 +37,8 @@ export function encodeValue(value: XmlRpcValue): string {
   if (typeof value === "string") return `<value><string>${escapeText(value)}</string></value>`;
   if (typeof value === "boolean") return `<value><boolean>${value ? 1 : 0}</boolean></value>`;
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new RangeError(`XML-RPC cannot encode the number ${value}; expected a finite number`);
+    if (!Number.isFinite(value))
+      throw new RangeError(`XML-RPC cannot encode the number ${value}; expected a finite number`);
     if (Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX) return `<value><int>${value}</int></value>`;
     return `<value><double>${value}</double></value>`;
   }
@@ -123,7 +124,8 @@ function decodeValueNode(children: Node[]): XmlRpcValue {
     case "double": {
       const text = textOf(inner).trim();
       const n = Number(text);
-      if (text === "" || !Number.isFinite(n)) throw new XmlRpcDecodeError(`expected a number in <${tag}>, found "${text}"`);
+      if (text === "" || !Number.isFinite(n))
+        throw new XmlRpcDecodeError(`expected a number in <${tag}>, found "${text}"`);
       return n;
     }
     case "boolean": {
@@ -152,7 +154,9 @@ function decodeValueNode(children: Node[]): XmlRpcValue {
       return result;
     }
     default:
-      throw new XmlRpcDecodeError(`unsupported XML-RPC type <${tag}>; expected string, int, i4, boolean, double, nil, array or struct`);
+      throw new XmlRpcDecodeError(
+        `unsupported XML-RPC type <${tag}>; expected string, int, i4, boolean, double, nil, array or struct`,
+      );
   }
 }
 

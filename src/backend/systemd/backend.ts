@@ -13,7 +13,15 @@ import { join } from "node:path";
 import { OperationError } from "../../errors";
 import type { ApplyResult, Backend, ProgramStatus } from "../types";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
-import { activateInstall, defaultUnitDir, planInstall, readInstalled, writeInstall, type EnableMode, type InstallOptions } from "./install";
+import {
+  activateInstall,
+  defaultUnitDir,
+  planInstall,
+  readInstalled,
+  writeInstall,
+  type EnableMode,
+  type InstallOptions,
+} from "./install";
 import { toProgramStatus, type UnitRecord } from "./show";
 import { Systemctl } from "./systemctl";
 
@@ -100,8 +108,15 @@ export class SystemdBackend implements Backend {
     const { state, result } = await this.systemctl.isSystemRunning();
     if (USABLE_STATES.has(state)) return { started: false };
     const kind = classifyFailure(result);
-    if (kind === "not-booted" || kind === "not-installed" || (state === "offline" && this.systemctl.scope === "system")) {
-      throw new OperationError(NOT_BOOTED_MESSAGE, result.stderr.trim().split("\n")[0] || `systemctl is-system-running: ${state}`);
+    if (
+      kind === "not-booted" ||
+      kind === "not-installed" ||
+      (state === "offline" && this.systemctl.scope === "system")
+    ) {
+      throw new OperationError(
+        NOT_BOOTED_MESSAGE,
+        result.stderr.trim().split("\n")[0] || `systemctl is-system-running: ${state}`,
+      );
     }
     if (result.stderr.trim()) throw systemctlError(result, "check that systemd is running", this.systemctl.scope);
     if (state === "offline") {
@@ -113,7 +128,9 @@ export class SystemdBackend implements Backend {
     }
     throw new OperationError(
       `expected systemd to be running (running or degraded), found "${state}"`,
-      state === "stopping" ? "the host is shutting down; retry after it is up" : "see `systemctl list-jobs` and `systemctl --failed`",
+      state === "stopping"
+        ? "the host is shutting down; retry after it is up"
+        : "see `systemctl list-jobs` and `systemctl --failed`",
     );
   }
 
@@ -130,7 +147,11 @@ export class SystemdBackend implements Backend {
     if (live) for (const unit of toStop) await this.stopUnit(unit);
     const result = await writeInstall(plan, this.install);
     await activateInstall(this.systemctl, this.install, [...result.installed, ...result.unchanged]);
-    return { added: this.serviceNames(result.added), changed: this.serviceNames(result.changed), removed: this.serviceNames(result.removed) };
+    return {
+      added: this.serviceNames(result.added),
+      changed: this.serviceNames(result.changed),
+      removed: this.serviceNames(result.removed),
+    };
   }
 
   /** `systemctl reset-failed` (clears a start-limit hit, like starting a FATAL supervisord program) then `start --no-block`. */
@@ -185,7 +206,8 @@ export class SystemdBackend implements Backend {
     }
     const lines = Math.max(50, Math.ceil(bytes / 40));
     const result = await this.systemctl.journal(["-u", this.unitName(name), "-o", "cat", "-n", String(lines)]);
-    if (result.exitCode !== 0) throw systemctlError(result, `read the journal of ${this.unitName(name)}`, this.systemctl.scope);
+    if (result.exitCode !== 0)
+      throw systemctlError(result, `read the journal of ${this.unitName(name)}`, this.systemctl.scope);
     return result.stdout.slice(-bytes);
   }
 
@@ -204,7 +226,13 @@ export class SystemdBackend implements Backend {
     let pause = 20;
     while (Date.now() < deadline) {
       const statuses = await this.status(names);
-      if (statuses.every((st) => st.state !== "RUNNING" && st.state !== "STARTING" && st.state !== "STOPPING" && st.state !== "BACKOFF")) return;
+      if (
+        statuses.every(
+          (st) =>
+            st.state !== "RUNNING" && st.state !== "STARTING" && st.state !== "STOPPING" && st.state !== "BACKOFF",
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, pause));
       pause = Math.min(pause * 2, 250);
     }
@@ -218,7 +246,9 @@ export class SystemdBackend implements Backend {
 
   private serviceNames(units: string[]): string[] {
     const prefix = `${this.options.project}-`;
-    return units.filter((u) => u.startsWith(prefix) && u.endsWith(".service")).map((u) => u.slice(prefix.length, -".service".length));
+    return units
+      .filter((u) => u.startsWith(prefix) && u.endsWith(".service"))
+      .map((u) => u.slice(prefix.length, -".service".length));
   }
 
   private async knownServices(): Promise<string[]> {
@@ -227,4 +257,3 @@ export class SystemdBackend implements Backend {
     return [...new Set(this.serviceNames([...rendered, ...installed]))].sort();
   }
 }
-

@@ -8,7 +8,13 @@ import type { RunResult } from "../../exec/run";
 import { OperationError } from "../../errors";
 
 /** Why a systemctl call failed. */
-export type SystemctlFailure = "not-installed" | "not-booted" | "no-user-manager" | "permission" | "unit-not-found" | "other";
+export type SystemctlFailure =
+  | "not-installed"
+  | "not-booted"
+  | "no-user-manager"
+  | "permission"
+  | "unit-not-found"
+  | "other";
 
 /** The one message for a host whose PID 1 is not systemd (containers, WSL1, this project's CI VMs). */
 export const NOT_BOOTED_MESSAGE =
@@ -19,9 +25,12 @@ export function classifyFailure(result: RunResult): SystemctlFailure {
   const err = result.stderr;
   if (result.failedToStart) return "not-installed";
   if (/has not been booted with systemd|Host is down/i.test(err)) return "not-booted";
-  if (/Failed to connect to (user scope )?bus|\$DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR/i.test(err)) return "no-user-manager";
-  if (/Access denied|Interactive authentication required|Permission denied|Operation not permitted/i.test(err)) return "permission";
-  if (/Unit \S+ (not found|not loaded)|No such file or directory.*\.(service|target)/i.test(err)) return "unit-not-found";
+  if (/Failed to connect to (user scope )?bus|\$DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR/i.test(err))
+    return "no-user-manager";
+  if (/Access denied|Interactive authentication required|Permission denied|Operation not permitted/i.test(err))
+    return "permission";
+  if (/Unit \S+ (not found|not loaded)|No such file or directory.*\.(service|target)/i.test(err))
+    return "unit-not-found";
   return "other";
 }
 
@@ -85,5 +94,10 @@ export function unitFileError(error: unknown, path: string, action: string): Ope
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? ""
+  );
 }

@@ -14,5 +14,12 @@ export interface SystemdChoice {
 export function systemdBackendFor(model: Model, choice: SystemdChoice = {}): SystemdBackend {
   const logs: Record<string, { stdout: string; stderr: string }> = {};
   for (const s of model.services) logs[s.name] = { stdout: s.stdoutLog, stderr: s.stderrLog };
-  return new SystemdBackend({ project: model.project, unitsDir: model.paths.systemdDir, runDir: model.paths.run, scope: choice.scope, root: choice.root, logs });
+  return new SystemdBackend({
+    project: model.project,
+    unitsDir: model.paths.systemdDir,
+    runDir: model.paths.run,
+    scope: choice.scope,
+    root: choice.root,
+    logs,
+  });
 }

@@ -160,7 +160,11 @@ export async function writeInstall(plan: InstallPlan, options: InstallOptions): 
  * `enable [--runtime] <project>.target` when that target is installed and `enable` is not `none`.
  * @throws OperationError from errors.ts when systemctl fails (not booted, permission → `--user`).
  */
-export async function activateInstall(systemctl: Systemctl, options: InstallOptions, installedNames: string[]): Promise<void> {
+export async function activateInstall(
+  systemctl: Systemctl,
+  options: InstallOptions,
+  installedNames: string[],
+): Promise<void> {
   if (systemctl.root === undefined) {
     const reload = await systemctl.run(["daemon-reload"]);
     if (reload.exitCode !== 0) throw systemctlError(reload, "daemon-reload", systemctl.scope);
@@ -209,7 +213,9 @@ async function readRendered(options: InstallOptions): Promise<UnitFile[]> {
     );
   });
   const units: UnitFile[] = [];
-  for (const entry of entries.filter((e) => e.isFile() && UNIT_NAME.test(e.name)).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries
+    .filter((e) => e.isFile() && UNIT_NAME.test(e.name))
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name !== `${options.project}.target` && !entry.name.startsWith(`${options.project}-`)) {
       throw new OperationError(
         `${join(options.unitsDir, entry.name)}: expected units named ${options.project}.target or ${options.project}-NAME.service, found ${entry.name}`,

@@ -17,7 +17,8 @@ import { resolve } from "node:path";
 
 function portArg(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port from 1 to 65535, found "${value}"`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError(`expected a port from 1 to 65535, found "${value}"`);
   return n;
 }
 
@@ -30,7 +31,7 @@ export function envFlags(pairs: string[] = []): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new UsageError(`--env expects KEY=value, found "${pair}"`, 'e.g. --env LOG_LEVEL=info');
+    if (at <= 0) throw new UsageError(`--env expects KEY=value, found "${pair}"`, "e.g. --env LOG_LEVEL=info");
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return env;
@@ -54,8 +55,12 @@ export function registerChange(program: Command): void {
     .option("--technology <name>", "python, node, …")
     .option("--no-start", "stop after generating units/: no test-start, apply or verify")
     .option("--dry-run", "show the port chosen and the diff; write nothing")
-    .description("the seven-step checklist as one transaction: port, manifest, code scan, units/, test-start, apply, verify")
-    .addHelpText("after", `
+    .description(
+      "the seven-step checklist as one transaction: port, manifest, code scan, units/, test-start, apply, verify",
+    )
+    .addHelpText(
+      "after",
+      `
 Steps: 1 port (given, or the lowest free one of the group, skipping ports held by live processes)
        2 manifest.json (validated with the rest, written atomically under a lock)
        3 hardcoded ports in the service's code (warning)   4 units/ regenerated
@@ -67,16 +72,55 @@ Examples:
   orchestrate add-service quotes --command "/usr/bin/python3 services/quotes.py" --group watchdog --health /health
   orchestrate add-service quotes -c "node quotes.js" -g watchdog --dry-run
 
-Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad input, nothing written`)
+Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad input, nothing written`,
+    )
     .action(
-      action(program, (ctx, name: string, o: { command: string; group?: string; port?: number; useReserved?: boolean; dir: string; env?: string[]; envFile?: string; health?: string; dependsOn?: string[]; description?: string; technology?: string; start: boolean; dryRun?: boolean }) => {
-        if (o.group === undefined && o.port === undefined) {
-          // a worker without a port is fine; say so only when a health path makes a port necessary
-          if (o.health) throw new UsageError("--health needs a port: pass --group (to allocate one) or --port");
-          ctx.stderr.write(`note: no --group and no --port: ${name} is added as a worker without a port (readiness = RUNNING for startsecs)\n`);
-        }
-        return addService(ctx, { name, command: o.command, group: o.group, port: o.port, useReserved: o.useReserved, dir: o.dir, env: envFlags(o.env), envFile: o.envFile, health: o.health, dependsOn: o.dependsOn ?? [], description: o.description, technology: o.technology, noStart: !o.start, dryRun: o.dryRun });
-      }),
+      action(
+        program,
+        (
+          ctx,
+          name: string,
+          o: {
+            command: string;
+            group?: string;
+            port?: number;
+            useReserved?: boolean;
+            dir: string;
+            env?: string[];
+            envFile?: string;
+            health?: string;
+            dependsOn?: string[];
+            description?: string;
+            technology?: string;
+            start: boolean;
+            dryRun?: boolean;
+          },
+        ) => {
+          if (o.group === undefined && o.port === undefined) {
+            // a worker without a port is fine; say so only when a health path makes a port necessary
+            if (o.health) throw new UsageError("--health needs a port: pass --group (to allocate one) or --port");
+            ctx.stderr.write(
+              `note: no --group and no --port: ${name} is added as a worker without a port (readiness = RUNNING for startsecs)\n`,
+            );
+          }
+          return addService(ctx, {
+            name,
+            command: o.command,
+            group: o.group,
+            port: o.port,
+            useReserved: o.useReserved,
+            dir: o.dir,
+            env: envFlags(o.env),
+            envFile: o.envFile,
+            health: o.health,
+            dependsOn: o.dependsOn ?? [],
+            description: o.description,
+            technology: o.technology,
+            noStart: !o.start,
+            dryRun: o.dryRun,
+          });
+        },
+      ),
     );
 
   program
@@ -93,10 +137,40 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .option("--description <text>", "new description")
     .option("--dry-run", "show the diff; write nothing")
     .description("change port, command, env, health, group or dependsOn as one transaction; only that program restarts")
-    .addHelpText("after", "\nExamples:\n  orchestrate modify-service trade_executor --port 8021\n  orchestrate modify-service trade_executor --env LOG_LEVEL=debug --dry-run\n\nExit: 0 changed and verified · 1 rolled back · 2 bad input, nothing written")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate modify-service trade_executor --port 8021\n  orchestrate modify-service trade_executor --env LOG_LEVEL=debug --dry-run\n\nExit: 0 changed and verified · 1 rolled back · 2 bad input, nothing written",
+    )
     .action(
-      action(program, (ctx, name: string, o: { port?: number; command?: string; group?: string; env?: string[]; unsetEnv?: string[]; health?: string | boolean; dependsOn?: string[]; description?: string; dryRun?: boolean }) =>
-        modifyService(ctx, { name, port: o.port, command: o.command, group: o.group, env: envFlags(o.env), unsetEnv: o.unsetEnv ?? [], health: o.health === true ? undefined : o.health, dependsOn: o.dependsOn, description: o.description, dryRun: o.dryRun }),
+      action(
+        program,
+        (
+          ctx,
+          name: string,
+          o: {
+            port?: number;
+            command?: string;
+            group?: string;
+            env?: string[];
+            unsetEnv?: string[];
+            health?: string | boolean;
+            dependsOn?: string[];
+            description?: string;
+            dryRun?: boolean;
+          },
+        ) =>
+          modifyService(ctx, {
+            name,
+            port: o.port,
+            command: o.command,
+            group: o.group,
+            env: envFlags(o.env),
+            unsetEnv: o.unsetEnv ?? [],
+            health: o.health === true ? undefined : o.health,
+            dependsOn: o.dependsOn,
+            description: o.description,
+            dryRun: o.dryRun,
+          }),
       ),
     );
 
@@ -106,8 +180,15 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .option("--force", "also when other services depend on it (drops it from their dependsOn)")
     .option("--dry-run", "show the diff; write nothing")
     .description("stop it, remove it from the manager and the manifest, regenerate, verify the rest")
-    .addHelpText("after", "\nExample:\n  orchestrate remove-service db_poller\n\nExit: 0 removed · 1 rolled back · 2 bad input (unknown name, dependents without --force)")
-    .action(action(program, (ctx, name: string, o: { force?: boolean; dryRun?: boolean }) => removeService(ctx, { name, force: o.force, dryRun: o.dryRun })));
+    .addHelpText(
+      "after",
+      "\nExample:\n  orchestrate remove-service db_poller\n\nExit: 0 removed · 1 rolled back · 2 bad input (unknown name, dependents without --force)",
+    )
+    .action(
+      action(program, (ctx, name: string, o: { force?: boolean; dryRun?: boolean }) =>
+        removeService(ctx, { name, force: o.force, dryRun: o.dryRun }),
+      ),
+    );
 
   program
     .command("history")
@@ -118,11 +199,23 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .action(
       action(program, (ctx, o: { json?: boolean; limit: string }) => {
         const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit expects a whole number ≥ 1, found "${o.limit}"`, "e.g. -n 20");
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new UsageError(`--limit expects a whole number ≥ 1, found "${o.limit}"`, "e.g. -n 20");
         const entries = readJournal(projectPaths(manifestPath(ctx.manifest))).slice(-limit);
         if (o.json) ctx.stdout.write(JSON.stringify(entries, null, 2) + "\n");
         else if (!entries.length) ctx.stdout.write("no changes recorded yet (run/journal.jsonl)\n");
-        else ctx.stdout.write(table([["TIME", "COMMAND", "OUTCOME", "CHANGES"], ...entries.map((e) => [e.time.replace("T", " ").slice(0, 19), e.command, e.outcome, e.changes.join("; ") + (e.reason ? ` — ${e.reason.split("\n")[0]}` : "")])]));
+        else
+          ctx.stdout.write(
+            table([
+              ["TIME", "COMMAND", "OUTCOME", "CHANGES"],
+              ...entries.map((e) => [
+                e.time.replace("T", " ").slice(0, 19),
+                e.command,
+                e.outcome,
+                e.changes.join("; ") + (e.reason ? ` — ${e.reason.split("\n")[0]}` : ""),
+              ]),
+            ]),
+          );
         return 0;
       }),
     );
@@ -132,12 +225,17 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .argument("[paths...]", "files or folders (default: every service's source folder)")
     .option("--json", "machine-readable")
     .description("find hardcoded port numbers in service code (managed ports, or literals next to port/listen/bind)")
-    .addHelpText("after", "\nExamples:\n  orchestrate lint\n  orchestrate lint backend/api\n\nA line with the comment \"orchestrate: allow-port\" is not reported. Exit: 0 clean · 1 findings")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  orchestrate lint\n  orchestrate lint backend/api\n\nA line with the comment "orchestrate: allow-port" is not reported. Exit: 0 clean · 1 findings',
+    )
     .action(
       action(program, async (ctx, paths: string[], o: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const { sourceFolder } = await import("../../procedure/lint-service");
-        const targets = paths.length ? paths.map((p) => resolve(p)) : [...new Set(model.services.map((s) => sourceFolder(model, s)))];
+        const targets = paths.length
+          ? paths.map((p) => resolve(p))
+          : [...new Set(model.services.map((s) => sourceFolder(model, s)))];
         const findings = await lintPaths(model, targets);
         if (o.json) ctx.stdout.write(JSON.stringify(findings, null, 2) + "\n");
         else if (!findings.length) ctx.stdout.write("no hardcoded ports found\n");

@@ -10,7 +10,9 @@ export function registerCheckPorts(program: Command): void {
   program
     .command("check-ports")
     .option("--json", "machine-readable report")
-    .description("every managed port (services, externals, reserved): free or listening, PID, user, command, owner; free ports per group")
+    .description(
+      "every managed port (services, externals, reserved): free or listening, PID, user, command, owner; free ports per group",
+    )
     .addHelpText(
       "after",
       `

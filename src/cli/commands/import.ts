@@ -32,34 +32,46 @@ export function registerImport(program: Command): void {
     .option("--stdout", "print the manifest instead of writing it (secret files are then not written)")
     .option("--force", "overwrite an existing manifest")
     .description("turn a legacy port manifest or a supervisord.conf into a v1 manifest")
-    .addHelpText("after", "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n\nVariables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS) move to secrets/NAME.env (mode 0600).")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n\nVariables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS) move to secrets/NAME.env (mode 0600).",
+    )
     .action(
       action(program, (ctx, file: string, opts: ImportOptions) => {
         const input = resolve(file);
         const text = readInput(input);
         const target = manifestPath(ctx.manifest);
-        const result = /\.json$/i.test(input) || text.trimStart().startsWith("{")
-          ? importLegacyManifest(parseManifestText(text, input), { project: opts.project })
-          : importSupervisordConf(text, {
-              fileName: input,
-              legacyPorts: opts.ports ? parseManifestText(readInput(resolve(opts.ports)), resolve(opts.ports)) : undefined,
-              project: opts.project,
-            });
+        const result =
+          /\.json$/i.test(input) || text.trimStart().startsWith("{")
+            ? importLegacyManifest(parseManifestText(text, input), { project: opts.project })
+            : importSupervisordConf(text, {
+                fileName: input,
+                legacyPorts: opts.ports
+                  ? parseManifestText(readInput(resolve(opts.ports)), resolve(opts.ports))
+                  : undefined,
+                project: opts.project,
+              });
         const validation = validateManifest(result.manifest);
         if (validation.errors.length) throw new ManifestError(validation.problems, `${input} (imported)`);
         const json = JSON.stringify(result.manifest, null, 2) + "\n";
         if (opts.stdout) {
           ctx.stdout.write(json);
         } else {
-          if (existsSync(target) && !opts.force) throw new UsageError(`${target} already exists`, "pass --force to overwrite it, --manifest NEW_PATH to write elsewhere, or --stdout to print");
+          if (existsSync(target) && !opts.force)
+            throw new UsageError(
+              `${target} already exists`,
+              "pass --force to overwrite it, --manifest NEW_PATH to write elsewhere, or --stdout to print",
+            );
           for (const f of result.files) {
             const path = resolve(dirname(target), f.path);
-            if (existsSync(path) && !opts.force) throw new UsageError(`${path} already exists`, "pass --force to overwrite it");
+            if (existsSync(path) && !opts.force)
+              throw new UsageError(`${path} already exists`, "pass --force to overwrite it");
           }
           for (const f of result.files) writeFileAtomicSync(resolve(dirname(target), f.path), f.content, f.mode);
           writeFileAtomicSync(target, json);
           ctx.stdout.write(`wrote ${target} (${Object.keys(result.manifest.services).length} services)\n`);
-          for (const f of result.files) ctx.stdout.write(`wrote ${resolve(dirname(target), f.path)} (mode ${f.mode.toString(8)})\n`);
+          for (const f of result.files)
+            ctx.stdout.write(`wrote ${resolve(dirname(target), f.path)} (mode ${f.mode.toString(8)})\n`);
         }
         for (const note of result.notes) ctx.stderr.write(`note: ${note}\n`);
         if (validation.warnings.length) ctx.stderr.write(formatProblems(ctx, validation.warnings, target));

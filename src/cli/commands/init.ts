@@ -9,27 +9,29 @@ import { action } from "../program";
 
 /** The starter manifest: one group, one service answering /health, an external and the avoid list. */
 export function starterManifest(project: string): string {
-  return JSON.stringify(
-    {
-      $schema: "./manifest.schema.json",
-      project,
-      host: "127.0.0.1",
-      ports: { avoid: [5000, 7000, 9000, 10000], reserved: {} },
-      groups: { core: { range: "8000-8099", description: "Core services" } },
-      external: { postgres: { port: 5432, description: "Primary database" } },
-      services: {
-        api: {
-          group: "core",
-          port: 8001,
-          command: "/usr/bin/python3 -m http.server {port} --bind {host}",
-          description: "Example service: replace the command with yours",
-          health: "/",
+  return (
+    JSON.stringify(
+      {
+        $schema: "./manifest.schema.json",
+        project,
+        host: "127.0.0.1",
+        ports: { avoid: [5000, 7000, 9000, 10000], reserved: {} },
+        groups: { core: { range: "8000-8099", description: "Core services" } },
+        external: { postgres: { port: 5432, description: "Primary database" } },
+        services: {
+          api: {
+            group: "core",
+            port: 8001,
+            command: "/usr/bin/python3 -m http.server {port} --bind {host}",
+            description: "Example service: replace the command with yours",
+            health: "/",
+          },
         },
       },
-    },
-    null,
-    2,
-  ) + "\n";
+      null,
+      2,
+    ) + "\n"
+  );
 }
 
 /** Adds `init`. */
@@ -38,19 +40,38 @@ export function registerInit(program: Command): void {
     .command("init")
     .option("--project <name>", "project name (default: the folder's name)")
     .description("create a starter manifest.json, logs/ and run/")
-    .addHelpText("after", "\nExample:\n  mkdir myfleet && cd myfleet && orchestrate init --project myfleet && orchestrate validate")
+    .addHelpText(
+      "after",
+      "\nExample:\n  mkdir myfleet && cd myfleet && orchestrate init --project myfleet && orchestrate validate",
+    )
     .action(
       action(program, (ctx, opts: { project?: string }) => {
         const path = manifestPath(ctx.manifest);
-        if (existsSync(path)) throw new UsageError(`${path} already exists; init never overwrites a manifest`, "edit it, or pass --manifest NEW_PATH");
+        if (existsSync(path))
+          throw new UsageError(
+            `${path} already exists; init never overwrites a manifest`,
+            "edit it, or pass --manifest NEW_PATH",
+          );
         const paths = projectPaths(path);
         const folder = paths.root.split("/").pop() ?? "project";
-        const project = opts.project ?? (folder.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "") || "project");
-        if (!/^[a-z][a-z0-9-]*$/.test(project)) throw new UsageError(`project name "${project}" is not valid (expected [a-z][a-z0-9-]*)`, "pass --project NAME");
+        const project =
+          opts.project ??
+          (folder
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, "-")
+            .replace(/^[^a-z]+/, "") ||
+            "project");
+        if (!/^[a-z][a-z0-9-]*$/.test(project))
+          throw new UsageError(
+            `project name "${project}" is not valid (expected [a-z][a-z0-9-]*)`,
+            "pass --project NAME",
+          );
         writeFileAtomicSync(path, starterManifest(project));
         ensureDir(paths.logs);
         ensureDir(paths.run, 0o700);
-        ctx.stdout.write(`created ${path}, ${paths.logs}/ and ${paths.run}/\nnext: edit the services, then "orchestrate validate" and "orchestrate restart"\n`);
+        ctx.stdout.write(
+          `created ${path}, ${paths.logs}/ and ${paths.run}/\nnext: edit the services, then "orchestrate validate" and "orchestrate restart"\n`,
+        );
         return 0;
       }),
     );

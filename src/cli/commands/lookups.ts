@@ -15,7 +15,10 @@ export function registerLookups(program: Command): void {
     .command("port")
     .argument("<name>", "service name")
     .description("print the port of a service")
-    .addHelpText("after", "\nExample:\n  orchestrate port trade_executor   → 8001\n\nExit: 2 for an unknown service (with the closest names) or a worker without a port")
+    .addHelpText(
+      "after",
+      "\nExample:\n  orchestrate port trade_executor   → 8001\n\nExit: 2 for an unknown service (with the closest names) or a worker without a port",
+    )
     .action(
       action(program, (ctx, name: string) => {
         const project = loadProject(ctx.manifest);
@@ -44,7 +47,10 @@ export function registerLookups(program: Command): void {
     .argument("<name>", "service name")
     .option("--json", "as a JSON object")
     .description("print the environment the program will receive, as KEY=value lines")
-    .addHelpText("after", "\nShows the clean base (PATH, LANG, HOME…), then PORT, HOST, SERVICE_NAME and the manifest's env.\nVariables from envFile are named, never printed (they are secrets).\n\nExample:\n  orchestrate env trade_executor")
+    .addHelpText(
+      "after",
+      "\nShows the clean base (PATH, LANG, HOME…), then PORT, HOST, SERVICE_NAME and the manifest's env.\nVariables from envFile are named, never printed (they are secrets).\n\nExample:\n  orchestrate env trade_executor",
+    )
     .action(
       action(program, (ctx, name: string, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
@@ -52,7 +58,11 @@ export function registerLookups(program: Command): void {
         const env = launchEnvironment(service, ctx.env);
         if (opts.json) ctx.stdout.write(JSON.stringify({ env, envFile: service.envFile ?? null }, null, 2) + "\n");
         else {
-          ctx.stdout.write(Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(""));
+          ctx.stdout.write(
+            Object.entries(env)
+              .map(([k, v]) => `${k}=${v}\n`)
+              .join(""),
+          );
           if (service.envFile) ctx.stdout.write(`# and the variables of ${service.envFile} (not shown)\n`);
         }
         return 0;
@@ -63,7 +73,10 @@ export function registerLookups(program: Command): void {
     .command("ports")
     .option("--json", "machine-readable")
     .description("every port by group with budgets, reserved and avoided ports, externals")
-    .addHelpText("after", "\nExamples:\n  orchestrate ports\n  orchestrate ports --json | jq '.groups[] | {name, nextFree}'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate ports\n  orchestrate ports --json | jq '.groups[] | {name, nextFree}'",
+    )
     .action(
       action(program, (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
@@ -75,13 +88,42 @@ export function registerLookups(program: Command): void {
         let out = "";
         for (const g of report.groups) {
           out += `${g.name} (${formatRanges(g.ranges)})${g.description ? ` — ${g.description}` : ""}\n`;
-          out += indent(table([["SERVICE", "PORT", "DESCRIPTION"], ...g.services.map((s) => [s.name + (s.enabled ? "" : " (disabled)"), String(s.port ?? "-"), s.description])]));
+          out += indent(
+            table([
+              ["SERVICE", "PORT", "DESCRIPTION"],
+              ...g.services.map((s) => [
+                s.name + (s.enabled ? "" : " (disabled)"),
+                String(s.port ?? "-"),
+                s.description,
+              ]),
+            ]),
+          );
           out += `  used ${g.used} / free ${g.free} / total ${g.total}${g.nextFree !== undefined ? ` — next free ${g.nextFree}` : " — full"}\n\n`;
         }
-        if (report.ungrouped.length) out += "no group\n" + indent(table([["SERVICE", "PORT", "DESCRIPTION"], ...report.ungrouped.map((s) => [s.name, String(s.port ?? "-"), s.description])])) + "\n";
+        if (report.ungrouped.length)
+          out +=
+            "no group\n" +
+            indent(
+              table([
+                ["SERVICE", "PORT", "DESCRIPTION"],
+                ...report.ungrouped.map((s) => [s.name, String(s.port ?? "-"), s.description]),
+              ]),
+            ) +
+            "\n";
         if (report.workers.length) out += `workers (no port): ${report.workers.join(", ")}\n`;
-        if (report.external.length) out += "external\n" + indent(table([["NAME", "PORT", "DESCRIPTION"], ...report.external.map((e) => [e.name, String(e.port), e.description])]));
-        if (report.reserved.length) out += "reserved\n" + indent(table([["PORT", "REASON"], ...report.reserved.map((r) => [String(r.port), r.reason])]));
+        if (report.external.length)
+          out +=
+            "external\n" +
+            indent(
+              table([
+                ["NAME", "PORT", "DESCRIPTION"],
+                ...report.external.map((e) => [e.name, String(e.port), e.description]),
+              ]),
+            );
+        if (report.reserved.length)
+          out +=
+            "reserved\n" +
+            indent(table([["PORT", "REASON"], ...report.reserved.map((r) => [String(r.port), r.reason])]));
         if (report.avoid.length) out += `avoid: ${report.avoid.join(", ")}\n`;
         ctx.stdout.write(out);
         return 0;

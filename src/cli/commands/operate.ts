@@ -20,7 +20,9 @@ async function runningBackend(ctx: Context) {
   if (ctx.backend === "systemd") await backend.ensureRunning(); // throws "System has not been booted with systemd…" naming the alternatives
   if (!(await backend.isRunning())) {
     throw new OperationError(
-      ctx.backend === "supervisor" ? `supervisord is not running for ${project.model.paths.manifest} (no answer on ${project.model.paths.socket})` : "systemd is not reachable",
+      ctx.backend === "supervisor"
+        ? `supervisord is not running for ${project.model.paths.manifest} (no answer on ${project.model.paths.socket})`
+        : "systemd is not reachable",
       'start the fleet with "orchestrate restart"',
     );
   }
@@ -30,7 +32,11 @@ async function runningBackend(ctx: Context) {
 /** Adds `restart`, `verify`, `status`, `start`, `stop`, `shutdown` and `logs`. */
 /** Naming a disabled service is bad input: it has no program, so there is nothing to start or verify. */
 function refuseDisabled(disabled: Service[]): void {
-  if (disabled.length) throw new UsageError(`${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false): no program runs`, 'set "enabled": true in the manifest and run "orchestrate restart"');
+  if (disabled.length)
+    throw new UsageError(
+      `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false): no program runs`,
+      'set "enabled": true in the manifest and run "orchestrate restart"',
+    );
 }
 
 export function registerOperate(program: Command): void {
@@ -38,22 +44,33 @@ export function registerOperate(program: Command): void {
     .command("restart")
     .argument("[names...]", "services to restart (default: all)")
     .description("generate, ensure supervisord, apply, restart in dependency order waiting for readiness, verify")
-    .addHelpText("after", "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail) · 2 bad manifest")
-    .action(action(program, (ctx, names: string[]) => restartProcedure(ctx, { names: names.length ? names : undefined })));
+    .addHelpText(
+      "after",
+      "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail) · 2 bad manifest",
+    )
+    .action(
+      action(program, (ctx, names: string[]) => restartProcedure(ctx, { names: names.length ? names : undefined })),
+    );
 
   program
     .command("verify")
     .argument("[names...]", "services to verify (default: all enabled)")
     .option("--json", "machine-readable")
-    .description("state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory")
-    .addHelpText("after", "\nExamples:\n  orchestrate verify\n  orchestrate verify trade_executor --json\n\nExit: 0 all verified · 1 anything failed")
+    .description(
+      "state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate verify\n  orchestrate verify trade_executor --json\n\nExit: 0 all verified · 1 anything failed",
+    )
     .action(
       action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
         const { model, backend } = await runningBackend(ctx);
         const selected = selectServices(model, names.length ? names : undefined);
         refuseDisabled(selected.filter((s) => !s.enabled && names.includes(s.name)));
         const checks = await verifyServices(model, backend, selected);
-        if (opts.json) ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
+        if (opts.json)
+          ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
         else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
         return checks.every((c) => c.ok) ? 0 : 1;
       }),
@@ -63,7 +80,10 @@ export function registerOperate(program: Command): void {
     .command("status")
     .option("--json", "machine-readable")
     .description("state, pid, port, uptime, CPU, memory and health of every service")
-    .addHelpText("after", "\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'",
+    )
     .action(
       action(program, async (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
@@ -82,7 +102,11 @@ export function registerOperate(program: Command): void {
     program
       .command(verb)
       .argument("<names...>", "services")
-      .description(verb === "start" ? "start services (waits for readiness)" : "stop services (the manager escalates to SIGKILL after stopTimeout)")
+      .description(
+        verb === "start"
+          ? "start services (waits for readiness)"
+          : "stop services (the manager escalates to SIGKILL after stopTimeout)",
+      )
       .addHelpText("after", `\nExample:\n  orchestrate ${verb} trade_executor`)
       .action(
         action(program, async (ctx, names: string[]) => {
@@ -98,7 +122,11 @@ export function registerOperate(program: Command): void {
             }
             await backend.start(s.name);
             const r = await waitReady(backend, s);
-            ctx.stdout.write(r.ok ? `${s.name}: ready in ${Math.round(r.ms)} ms\n` : `${s.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`);
+            ctx.stdout.write(
+              r.ok
+                ? `${s.name}: ready in ${Math.round(r.ms)} ms\n`
+                : `${s.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`,
+            );
             if (!r.ok) code = 1;
           }
           return code;
@@ -119,7 +147,11 @@ export function registerOperate(program: Command): void {
           return 0;
         }
         await backend.shutdown();
-        ctx.stdout.write(ctx.backend === "supervisor" ? "supervisord and every program stopped\n" : `${model.project}.target stopped\n`);
+        ctx.stdout.write(
+          ctx.backend === "supervisor"
+            ? "supervisord and every program stopped\n"
+            : `${model.project}.target stopped\n`,
+        );
         return 0;
       }),
     );
@@ -131,13 +163,17 @@ export function registerOperate(program: Command): void {
     .option("-n, --lines <n>", "lines to show", "40")
     .option("--stderr", "only the error log (default: both, stdout then stderr)")
     .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log")
-    .addHelpText("after", "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow",
+    )
     .action(
       action(program, async (ctx, name: string, opts: { follow?: boolean; lines: string; stderr?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const service = findService(model, name);
         const lines = Number(opts.lines);
-        if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
+        if (!Number.isInteger(lines) || lines < 0)
+          throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
         await followLog(ctx, service, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
         return 0;
       }),

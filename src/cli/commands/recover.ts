@@ -7,7 +7,8 @@ import { action } from "../program";
 
 function port(value: string, previous: number[] = []): number[] {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--kill-foreign expects a port from 1 to 65535, found "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`--kill-foreign expects a port from 1 to 65535, found "${value}"`);
   return [...previous, n];
 }
 
@@ -30,7 +31,9 @@ export function registerRecover(program: Command): void {
     .option("--dry-run", "print the plan (which PIDs would be signalled and why); change nothing")
     .option("-y, --yes", "do not ask for confirmation on a terminal")
     .option("--kill-foreign <port>", "also stop a FOREIGN process holding this managed port (repeatable)", port)
-    .description("emergency recovery: stop supervisord, stop only this project's leftovers, report foreign port holders, restart verified")
+    .description(
+      "emergency recovery: stop supervisord, stop only this project's leftovers, report foreign port holders, restart verified",
+    )
     .addHelpText(
       "after",
       `
@@ -60,7 +63,8 @@ Exit: 0 fleet back and verified (or plan printed) · 1 a step failed or a foreig
       action(program, async (ctx, opts: { dryRun?: boolean; yes?: boolean; killForeign?: number[] }) => {
         const killForeign = opts.killForeign ?? [];
         if (ctx.backend === "systemd") {
-          if (opts.dryRun || opts.yes || !process.stdin.isTTY) return recoverSystemd(ctx, { dryRun: opts.dryRun, killForeign });
+          if (opts.dryRun || opts.yes || !process.stdin.isTTY)
+            return recoverSystemd(ctx, { dryRun: opts.dryRun, killForeign });
           await recoverSystemd(ctx, { dryRun: true, killForeign });
           if (!(await confirm("\nProceed with this recovery? [y/N] "))) {
             ctx.stdout.write("nothing done\n");

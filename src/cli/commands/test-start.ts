@@ -14,12 +14,16 @@ export function registerTestStart(program: Command): void {
     .command("test-start")
     .argument("<name>", "service")
     .description("run one service alone exactly as generated: listens on ITS port, health, Ctrl+C, port released")
-    .addHelpText("after", "\nChecks, each with its time: the port is free; the program starts; it listens on its own port within\nreadyTimeout (or: \"listens on 8000, expected 8007: hardcoded port?\"); the listener is in its process tree;\nhealth answers 2xx; SIGINT stops it within stopTimeout; the port is released.\n\nExample:\n  orchestrate test-start trade_executor\n\nExit: 0 all checks passed · 1 a check failed (with the last lines of its output)")
+    .addHelpText(
+      "after",
+      '\nChecks, each with its time: the port is free; the program starts; it listens on its own port within\nreadyTimeout (or: "listens on 8000, expected 8007: hardcoded port?"); the listener is in its process tree;\nhealth answers 2xx; SIGINT stops it within stopTimeout; the port is released.\n\nExample:\n  orchestrate test-start trade_executor\n\nExit: 0 all checks passed · 1 a check failed (with the last lines of its output)',
+    )
     .action(
       action(program, async (ctx, name: string) => {
         const { model } = loadProject(ctx.manifest);
         const service = findService(model, name);
-        if (!service.enabled) throw new UsageError(`${name} is disabled (enabled: false)`, "enable it in the manifest to test it");
+        if (!service.enabled)
+          throw new UsageError(`${name} is disabled (enabled: false)`, "enable it in the manifest to test it");
         generateUnits(model, { write: true }); // the launch may need units/bin/envfile-exec and units/env/
         const result = await testStart(model, service, new StepReporter(ctx));
         if (result.ok) {

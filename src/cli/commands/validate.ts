@@ -24,7 +24,15 @@ function renderProblems(source: ManifestSource): Problem[] {
     return [];
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    return [{ severity: "error", path: "(generated files)", field: "(generate)", message: e.message, fix: e.hint ?? "change the value so that supervisord and systemd can carry it" }];
+    return [
+      {
+        severity: "error",
+        path: "(generated files)",
+        field: "(generate)",
+        message: e.message,
+        fix: e.hint ?? "change the value so that supervisord and systemd can carry it",
+      },
+    ];
   }
 }
 
@@ -33,8 +41,14 @@ export function registerValidate(program: Command): void {
     .command("validate")
     .description("check the manifest: schema, port policy, groups, dependencies; every problem in one run")
     .option("--json", "machine-readable result")
-    .option("--live", "also inspect the live ports: a FOREIGN or stale process on an enabled service's port is an error (exit 1)")
-    .addHelpText("after", "\nExamples:\n  orchestrate validate\n  orchestrate validate --json | jq '.errors[].message'\n\nExit: 0 valid (warnings allowed) · 1 --live found a port held by another process · 2 invalid")
+    .option(
+      "--live",
+      "also inspect the live ports: a FOREIGN or stale process on an enabled service's port is an error (exit 1)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate validate\n  orchestrate validate --json | jq '.errors[].message'\n\nExit: 0 valid (warnings allowed) · 1 --live found a port held by another process · 2 invalid",
+    )
     .action(
       action(program, async (ctx, opts: { json?: boolean; live?: boolean }) => {
         const path = manifestPath(ctx.manifest);
@@ -47,18 +61,36 @@ export function registerValidate(program: Command): void {
           if (!(e instanceof ManifestError)) throw e;
           problems = e.problems;
         }
-        if (source && problems.every((p) => p.severity !== "error")) problems = [...problems, ...renderProblems(source)];
-        const live = opts.live && source && problems.every((p) => p.severity !== "error") ? await liveProblemsFor(source, ctx.backend) : [];
+        if (source && problems.every((p) => p.severity !== "error"))
+          problems = [...problems, ...renderProblems(source)];
+        const live =
+          opts.live && source && problems.every((p) => p.severity !== "error")
+            ? await liveProblemsFor(source, ctx.backend)
+            : [];
         problems = [...problems, ...live];
         const errors = problems.filter((p) => p.severity === "error");
         if (opts.json) {
-          ctx.stdout.write(JSON.stringify({ manifest: path, valid: errors.length === 0, errors, warnings: problems.filter((p) => p.severity === "warning") }, null, 2) + "\n");
+          ctx.stdout.write(
+            JSON.stringify(
+              {
+                manifest: path,
+                valid: errors.length === 0,
+                errors,
+                warnings: problems.filter((p) => p.severity === "warning"),
+              },
+              null,
+              2,
+            ) + "\n",
+          );
         } else if (problems.length) {
           (errors.length ? ctx.stderr : ctx.stdout).write(formatProblems(ctx, problems, path));
         }
         if (errors.length) return errors.some((e) => !live.includes(e)) ? 2 : 1;
         if (source) rememberValid(source);
-        if (!opts.json) ctx.stdout.write(`${path}: valid${problems.length ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})` : ""}\n`);
+        if (!opts.json)
+          ctx.stdout.write(
+            `${path}: valid${problems.length ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})` : ""}\n`,
+          );
         return 0;
       }),
     );

@@ -12,17 +12,35 @@ export function dependencyRules(view: ManifestView): Problem[] {
       const path = `services.${s.name}.dependsOn.${i}`;
       const target = byName.get(dep);
       if (dep === s.name) {
-        problems.push({ severity: "error", path, service: s.name, field: "dependsOn", value: dep, message: `${s.name} depends on itself`, fix: `remove "${dep}" from dependsOn` });
+        problems.push({
+          severity: "error",
+          path,
+          service: s.name,
+          field: "dependsOn",
+          value: dep,
+          message: `${s.name} depends on itself`,
+          fix: `remove "${dep}" from dependsOn`,
+        });
       } else if (!target) {
         const near = closestNames(dep, byName.keys());
         problems.push({
-          severity: "error", path, service: s.name, field: "dependsOn", value: dep,
+          severity: "error",
+          path,
+          service: s.name,
+          field: "dependsOn",
+          value: dep,
           message: `dependsOn names "${dep}", which is not a service of this manifest`,
-          fix: near.length ? `did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : "add that service or remove it from dependsOn",
+          fix: near.length
+            ? `did you mean ${near.map((n) => `"${n}"`).join(" or ")}?`
+            : "add that service or remove it from dependsOn",
         });
       } else if (s.enabled && !target.enabled) {
         problems.push({
-          severity: "error", path, service: s.name, field: "dependsOn", value: dep,
+          severity: "error",
+          path,
+          service: s.name,
+          field: "dependsOn",
+          value: dep,
           message: `${s.name} depends on "${dep}", which is disabled (enabled: false): it would wait for a service that never starts`,
           fix: `enable "${dep}", disable "${s.name}" too, or remove the dependency`,
         });
@@ -31,7 +49,11 @@ export function dependencyRules(view: ManifestView): Problem[] {
   }
   for (const cycle of findCycles(view)) {
     problems.push({
-      severity: "error", path: `services.${cycle[0]}.dependsOn`, service: cycle[0], field: "dependsOn", value: cycle,
+      severity: "error",
+      path: `services.${cycle[0]}.dependsOn`,
+      service: cycle[0],
+      field: "dependsOn",
+      value: cycle,
       message: `dependency cycle: ${[...cycle, cycle[0]].join(" → ")}`,
       fix: `remove one of these dependencies so that the services can start in an order`,
     });

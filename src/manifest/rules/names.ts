@@ -16,14 +16,25 @@ export function nameRules(view: ManifestView): Problem[] {
     const path = `services.${s.name}`;
     if (s.name === "all" || s.name === "*") {
       problems.push({
-        severity: "error", path, service: s.name, field: "(name)", value: s.name,
+        severity: "error",
+        path,
+        service: s.name,
+        field: "(name)",
+        value: s.name,
         message: `"${s.name}" cannot be a service name: supervisorctl reads it as every program`,
         fix: `rename it, e.g. "${s.name === "all" ? "all_service" : "service"}"`,
       });
     } else if (!SERVICE_NAME.test(s.name)) {
-      const suggestion = s.name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "_").replace(/^[^a-z0-9]+/, "");
+      const suggestion = s.name
+        .toLowerCase()
+        .replace(/[^a-z0-9_.-]+/g, "_")
+        .replace(/^[^a-z0-9]+/, "");
       problems.push({
-        severity: "error", path, service: s.name, field: "(name)", value: s.name,
+        severity: "error",
+        path,
+        service: s.name,
+        field: "(name)",
+        value: s.name,
         message: `service name "${s.name}" does not match ${SERVICE_NAME} (lower-case letters, digits, "_", ".", "-"; first a letter or digit)`,
         fix: suggestion ? `rename it to "${suggestion}"` : "choose a name such as trade_executor",
       });
@@ -31,9 +42,18 @@ export function nameRules(view: ManifestView): Problem[] {
     for (const key of PROVIDED_ENV) {
       if (key in s.env) {
         problems.push({
-          severity: "error", path: `${path}.env.${key}`, service: s.name, field: `env.${key}`, value: s.env[key],
+          severity: "error",
+          path: `${path}.env.${key}`,
+          service: s.name,
+          field: `env.${key}`,
+          value: s.env[key],
           message: `${key} is set by orchestrate for every program and cannot be overridden in env`,
-          fix: key === "PORT" ? `set "port" on the service instead` : key === "HOST" ? `set the top-level "host" instead` : `remove env.${key}`,
+          fix:
+            key === "PORT"
+              ? `set "port" on the service instead`
+              : key === "HOST"
+                ? `set the top-level "host" instead`
+                : `remove env.${key}`,
         });
       }
     }

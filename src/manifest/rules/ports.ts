@@ -11,7 +11,12 @@ import type { ManifestView } from "../view";
 
 /** Lowest port in `ranges` that no rule forbids and nobody owns; undefined when there is none. */
 export function nextFreePort(view: ManifestView, ranges: PortRange[]): number | undefined {
-  const taken = new Set<number>([...view.services.flatMap((s) => (s.port ? [s.port] : [])), ...view.external.map((e) => e.port), ...view.reserved.keys(), ...view.avoid]);
+  const taken = new Set<number>([
+    ...view.services.flatMap((s) => (s.port ? [s.port] : [])),
+    ...view.external.map((e) => e.port),
+    ...view.reserved.keys(),
+    ...view.avoid,
+  ]);
   for (const port of portsIn(ranges)) {
     if (!taken.has(port) && (!view.allowed || inRanges(port, view.allowed))) return port;
   }
@@ -21,7 +26,8 @@ export function nextFreePort(view: ManifestView, ranges: PortRange[]): number | 
 function freeHint(view: ManifestView, group: string | undefined): string {
   const ranges = group ? view.groups.get(group) : undefined;
   const candidate = nextFreePort(view, ranges ?? view.allowed ?? [{ low: 1024, high: 65535 }]);
-  if (candidate === undefined) return ranges ? `group ${group} has no free port left: widen its range` : "choose another port";
+  if (candidate === undefined)
+    return ranges ? `group ${group} has no free port left: widen its range` : "choose another port";
   return `use ${candidate}${ranges ? `, the next free port of group ${group}` : ", the next free port"} (or run "orchestrate add-service" to allocate one)`;
 }
 
@@ -31,32 +37,82 @@ export function portRules(view: ManifestView): Problem[] {
   const owners = new Map<number, string>();
   for (const e of view.external) {
     const other = owners.get(e.port);
-    if (other) problems.push({ severity: "error", path: `external.${e.name}.port`, field: "port", value: e.port, message: `port ${e.port} of external ${e.name} is also declared by ${other}`, fix: "an external port has one owner: remove one of the two" });
+    if (other)
+      problems.push({
+        severity: "error",
+        path: `external.${e.name}.port`,
+        field: "port",
+        value: e.port,
+        message: `port ${e.port} of external ${e.name} is also declared by ${other}`,
+        fix: "an external port has one owner: remove one of the two",
+      });
     else owners.set(e.port, `external ${e.name}`);
   }
   for (const s of view.services) {
     const path = `services.${s.name}`;
-    const err = (field: string, value: unknown, message: string, fix: string) => problems.push({ severity: "error", path: `${path}.${field}`, service: s.name, field, value, message, fix });
+    const err = (field: string, value: unknown, message: string, fix: string) =>
+      problems.push({ severity: "error", path: `${path}.${field}`, service: s.name, field, value, message, fix });
     if (s.group !== undefined && !view.groups.has(s.group)) {
       const near = closestNames(s.group, view.groups.keys());
-      err("group", s.group, `group "${s.group}" is not defined in "groups"`, near.length ? `did you mean ${near.map((n) => `"${n}"`).join(" or ")}? or add "${s.group}" to groups` : `add "${s.group}" to groups with its port range`);
+      err(
+        "group",
+        s.group,
+        `group "${s.group}" is not defined in "groups"`,
+        near.length
+          ? `did you mean ${near.map((n) => `"${n}"`).join(" or ")}? or add "${s.group}" to groups`
+          : `add "${s.group}" to groups with its port range`,
+      );
     }
     const port = s.port;
     if (port === undefined) continue;
     const other = owners.get(port);
     if (other) err("port", port, `port ${port} is already taken by ${other}`, freeHint(view, s.group));
     else owners.set(port, `service ${s.name}`);
-    if (view.reserved.has(port)) err("port", port, `port ${port} is reserved: ${view.reserved.get(port)}`, `choose another port, or remove ${port} from ports.reserved if this service is what it was kept for; ${freeHint(view, s.group)}`);
+    if (view.reserved.has(port))
+      err(
+        "port",
+        port,
+        `port ${port} is reserved: ${view.reserved.get(port)}`,
+        `choose another port, or remove ${port} from ports.reserved if this service is what it was kept for; ${freeHint(view, s.group)}`,
+      );
     if (view.avoid.has(port)) err("port", port, `port ${port} is in ports.avoid`, freeHint(view, s.group));
-    if (view.allowed && !inRanges(port, view.allowed)) err("port", port, `port ${port} is outside ports.allowed (${formatRanges(view.allowed)})`, freeHint(view, s.group));
+    if (view.allowed && !inRanges(port, view.allowed))
+      err(
+        "port",
+        port,
+        `port ${port} is outside ports.allowed (${formatRanges(view.allowed)})`,
+        freeHint(view, s.group),
+      );
     const ranges = s.group ? view.groups.get(s.group) : undefined;
-    if (ranges && !inRanges(port, ranges)) err("port", port, `port ${port} is outside the range of group ${s.group} (${formatRanges(ranges)})`, `${freeHint(view, s.group)}, or widen the group's range`);
+    if (ranges && !inRanges(port, ranges))
+      err(
+        "port",
+        port,
+        `port ${port} is outside the range of group ${s.group} (${formatRanges(ranges)})`,
+        `${freeHint(view, s.group)}, or widen the group's range`,
+      );
     if (port < 1024 && !view.allowPrivileged) {
-      problems.push({ severity: "warning", path: `${path}.port`, service: s.name, field: "port", value: port, message: `port ${port} is privileged (< 1024): the program needs root or CAP_NET_BIND_SERVICE`, fix: 'use a port >= 1024, or set "ports.allowPrivileged": true' });
+      problems.push({
+        severity: "warning",
+        path: `${path}.port`,
+        service: s.name,
+        field: "port",
+        value: port,
+        message: `port ${port} is privileged (< 1024): the program needs root or CAP_NET_BIND_SERVICE`,
+        fix: 'use a port >= 1024, or set "ports.allowPrivileged": true',
+      });
     }
   }
   for (const [port, reason] of view.reserved) {
-    if (view.avoid.has(port)) problems.push({ severity: "warning", path: `ports.reserved.${port}`, field: "reserved", value: port, message: `reserved port ${port} (${reason}) is also in ports.avoid, so it can never be used`, fix: "remove it from one of the two lists" });
+    if (view.avoid.has(port))
+      problems.push({
+        severity: "warning",
+        path: `ports.reserved.${port}`,
+        field: "reserved",
+        value: port,
+        message: `reserved port ${port} (${reason}) is also in ports.avoid, so it can never be used`,
+        fix: "remove it from one of the two lists",
+      });
   }
   return problems;
 }

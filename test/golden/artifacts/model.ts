@@ -16,7 +16,14 @@ export function artifactsModel(root = "/srv/demo"): Model {
     [
       { name: "main_app", group: "core", port: 3000, argv, technology: "python", description: "Main web application" },
       { name: "trade_executor", group: "core", port: 8001, argv, technology: "python", description: HOSTILE },
-      { name: "trade-manager", group: "core", port: 4000, argv, technology: "node | ts", description: "Trade management\nservice" },
+      {
+        name: "trade-manager",
+        group: "core",
+        port: 4000,
+        argv,
+        technology: "node | ts",
+        description: "Trade management\nservice",
+      },
       { name: "old_poller", group: "core", port: 8003, argv, enabled: false, description: "Retired; port kept" },
       { name: "btc_price_watchdog", group: "watchdog", port: 8002, argv, description: "Bitcoin price monitoring" },
       { name: "db.poller", group: "watchdog", port: 8010, argv, description: "Database polling service" },
@@ -27,17 +34,33 @@ export function artifactsModel(root = "/srv/demo"): Model {
       project: "demo",
       host: "127.0.0.1",
       groups: [
-        { name: "core", ranges: [{ low: 3000, high: 4000 }, { low: 8001, high: 8009 }, { low: 8005, high: 8009 }], description: "Core services" },
+        {
+          name: "core",
+          ranges: [
+            { low: 3000, high: 4000 },
+            { low: 8001, high: 8009 },
+            { low: 8005, high: 8009 },
+          ],
+          description: "Core services",
+        },
         { name: "watchdog", ranges: [{ low: 8002, high: 8100 }], description: "Watchdog | monitors" },
       ],
       external: [
-        { name: "postgres", port: 5432, description: "Primary database \"pg\"" },
+        { name: "postgres", port: 5432, description: 'Primary database "pg"' },
         { name: "redis cache|x", port: 6379, host: "10.0.0.5", description: "" },
       ],
       ports: {
-        allowed: [{ low: 3000, high: 4000 }, { low: 5432, high: 5432 }, { low: 6379, high: 6379 }, { low: 8000, high: 9600 }],
+        allowed: [
+          { low: 3000, high: 4000 },
+          { low: 5432, high: 5432 },
+          { low: 6379, high: 6379 },
+          { low: 8000, high: 9600 },
+        ],
         avoid: [9000, 5000, 7000],
-        reserved: new Map([[8083, "last free port: critical service only"], [8004, 'keep for "x" | y\\z']]),
+        reserved: new Map([
+          [8083, "last free port: critical service only"],
+          [8004, 'keep for "x" | y\\z'],
+        ]),
         allowPrivileged: false,
       },
     },
