@@ -140,7 +140,7 @@ async function libraryPath(tmp) {
     stdin: {
       contents: `export { parseManifestText } from "./src/manifest/load";
 export { validateManifest } from "./src/manifest/validate";
-export { resolveModel } from "./src/model/resolve";
+export { resolveModel } from "./src/manifest/resolve";
 export { renderAll } from "./src/render";`,
       resolveDir: root,
       loader: "ts",

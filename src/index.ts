@@ -18,7 +18,7 @@ export { validateManifest } from "./manifest/validate";
 export { loadProject } from "./manifest";
 export { listPortsReport } from "./model/ports-report";
 export { parseManifestText } from "./manifest/load";
-export { resolveModel } from "./model/resolve";
+export { resolveModel } from "./manifest/resolve";
 export { renderAll } from "./render";
 
 const cache = new Map<string, Model>();

@@ -1,6 +1,6 @@
 /** Loading a manifest end to end: read → parse → validate → resolve. */
 import { ManifestError, type Problem } from "../errors";
-import { resolveModel } from "../model/resolve";
+import { resolveModel } from "./resolve";
 import type { Model } from "../model/types";
 import { manifestPath, readManifestFile, type ManifestSource } from "./load";
 import type { Manifest } from "./schema";

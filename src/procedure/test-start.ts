@@ -9,7 +9,7 @@ import { listListeners, listenersByPort } from "../inspect/listeners";
 import { descendants, userIds } from "../inspect/processes";
 import { acceptsConnections, isPortFree } from "../inspect/port-probe";
 import { launchEnvironment } from "../model/environment";
-import { launchSpec } from "../model/launch";
+import { launchSpec } from "../render/launch";
 import type { Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";

@@ -1,5 +1,5 @@
 /**
- * The env-file wrapper and the generated env files (see src/model/launch.ts for when they are used).
+ * The env-file wrapper and the generated env files (see src/render/launch.ts for when they are used).
  *
  * `units/bin/envfile-exec FILE... -- PROGRAM [ARG...]` is a stdlib-only Python 3 script (supervisord is
  * Python, so python3 exists wherever supervisord does). It loads each FILE in order, sets the variables,
@@ -20,7 +20,7 @@
  * 2 bad usage. Messages go to stderr, i.e. the program's stderr log.
  */
 import { basename, relative } from "node:path";
-import { generatedEnvFilePath, envfileExecPath, splitEnvironment } from "../model/launch";
+import { generatedEnvFilePath, envfileExecPath, splitEnvironment } from "./launch";
 import type { Model, RenderedFile, Service } from "../model/types";
 import { generatedHeader } from "./supervisord-escape";
 

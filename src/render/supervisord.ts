@@ -9,7 +9,7 @@
  */
 import { basename, dirname, relative } from "node:path";
 import { UsageError } from "../errors";
-import { launchSpec } from "../model/launch";
+import { launchSpec } from "./launch";
 import type { Model, RenderedFile, Service } from "../model/types";
 import { renderEnvFile, renderEnvfileExec } from "./envfile-exec";
 import {

@@ -11,7 +11,7 @@ import { afterAll, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
 import { importSupervisordConf } from "../../src/manifest/import-supervisord";
 import { validateManifest } from "../../src/manifest/validate";
-import { resolveModel } from "../../src/model/resolve";
+import { resolveModel } from "../../src/manifest/resolve";
 import { renderAll } from "../../src/render";
 import { applyPlan } from "../../src/write/apply";
 import { planFiles } from "../../src/write/plan";

@@ -13,7 +13,7 @@ import { createInterface } from "node:readline";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnvironment } from "../../src/model/environment";
-import { launchSpec } from "../../src/model/launch";
+import { launchSpec } from "../../src/render/launch";
 import type { Model, RenderedFile } from "../../src/model/types";
 import { envFileAssignment } from "../../src/render/envfile-exec";
 import { renderSupervisord } from "../../src/render/supervisord";

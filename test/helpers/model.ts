@@ -1,6 +1,6 @@
 /**
  * Builds resolved models by hand for renderer, backend and procedure tests, independent of the loader.
- * `makeModel(root, [{name, port, argv}, ...])` fills every default the way src/model/resolve.ts does.
+ * `makeModel(root, [{name, port, argv}, ...])` fills every default the way src/manifest/resolve.ts does.
  */
 import { join } from "node:path";
 import { projectPaths as pathsOf } from "../../src/model/paths";

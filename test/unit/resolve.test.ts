@@ -1,7 +1,7 @@
 /** resolveModel: defaults, absolute paths, placeholders, environment order, dependency levels and priority. */
 import { describe, expect, it } from "vitest";
 import { validateManifest } from "../../src/manifest/validate";
-import { resolveModel } from "../../src/model/resolve";
+import { resolveModel } from "../../src/manifest/resolve";
 
 const manifest = {
   project: "demo",

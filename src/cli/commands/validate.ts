@@ -4,7 +4,7 @@ import { readManifestFile, manifestPath } from "../../manifest/load";
 import { validateManifest } from "../../manifest/validate";
 import { ManifestError, UsageError, type Problem } from "../../errors";
 import type { ManifestSource } from "../../manifest/load";
-import { resolveModel } from "../../model/resolve";
+import { resolveModel } from "../../manifest/resolve";
 import { renderAll } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";

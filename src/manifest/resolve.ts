@@ -3,11 +3,11 @@
  * and step takes (STYLE.md: resolve once). Pure apart from reading nothing: paths are computed, not checked.
  */
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import type { Manifest } from "../manifest/schema";
-import { fillPlaceholders, splitCommand } from "./command";
-import { projectPaths } from "./paths";
-import { parseRanges } from "./port-ranges";
-import type { Model, Service } from "./types";
+import type { Manifest } from "./schema";
+import { fillPlaceholders, splitCommand } from "../model/command";
+import { projectPaths } from "../model/paths";
+import { parseRanges } from "../model/port-ranges";
+import type { Model, Service } from "../model/types";
 
 /** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
 export const SERVICE_DEFAULTS = {

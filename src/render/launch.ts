@@ -15,8 +15,8 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../errors";
-import { isRepresentableEnvValue } from "../render/supervisord-escape";
-import type { Model, Service } from "./types";
+import { isRepresentableEnvValue } from "./supervisord-escape";
+import type { Model, Service } from "../model/types";
 
 /** What to spawn for a service: `argv` exec'd with no shell in `cwd`, environment = base + `env`. */
 export interface LaunchSpec {
