@@ -3,7 +3,7 @@
 // Target (issue 6): check-ports at most 0.25× lsof.
 //
 // src/inspect/listeners.ts (+ src/exec/run.ts, the one module that spawns) and the check-ports procedure
-// (src/procedure/live-ports.ts) are bundled on the fly with esbuild into a temp folder: once as a module
+// (src/live-ports/live-facts.ts) are bundled on the fly with esbuild into a temp folder: once as a module
 // used in-process, once as a tiny CLI printing the port table (a fresh process minus commander/zod).
 // The real CLI is measured too: `node dist/cli.cjs --manifest M check-ports --json` over a 100-service
 // manifest (one service per port, group g = the 100 ports), whose 20 listeners are FOREIGN (exit 1).
@@ -39,7 +39,7 @@ await build({
   ...common,
   stdin: {
     contents: `export { listenersByPort } from "./src/inspect/listeners"; export { run, spawnService } from "./src/exec/run";
-export { inspectManagedPorts } from "./src/procedure/live-ports"; export { loadProject } from "./src/manifest";`,
+export { inspectManagedPorts } from "./src/live-ports/live-facts"; export { loadProject } from "./src/manifest";`,
     resolveDir: root,
     loader: "ts",
   },

@@ -12,12 +12,16 @@ export interface BackendChoice {
   root?: string;
 }
 
-/** The backend for `model`. */
-export function createBackend(model: Model, choice: BackendChoice): Backend {
+/**
+ * The backend for `model`. `probeTimeoutMs`: how long a status read may wait for the private supervisord
+ * before it counts as not running (read-only inspections such as check-ports use a short one).
+ */
+export function createBackend(model: Model, choice: BackendChoice, options: { probeTimeoutMs?: number } = {}): Backend {
   if (choice.kind === "systemd") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { systemdBackendFor } = require("./systemd/for-model") as typeof import("./systemd/for-model");
     return systemdBackendFor(model, { scope: choice.scope, root: choice.root });
   }
-  return new SupervisordBackend(model.paths);
+  const t = options.probeTimeoutMs;
+  return new SupervisordBackend(model.paths, t === undefined ? {} : { rpcTimeoutMs: t, probeTimeoutMs: t });
 }

@@ -4,6 +4,8 @@
  * Only backends talk to supervisord or systemd.
  */
 
+import type { ProcessInfo } from "../inspect/processes";
+
 /** supervisord's process states (supervisor/states.py), plus ABSENT for a program the daemon does not know. */
 export type ProgramState =
   | "STOPPED"
@@ -42,12 +44,83 @@ export interface ApplyResult {
   removed: string[];
 }
 
+/** Where {@link Backend.emergencyStop} reports what it finds and does: one line at a time. */
+export interface DetailSink {
+  detail(line: string): void;
+}
+
+/** What {@link Backend.emergencyStop} found and did (recover step 1). */
+export interface EmergencyStopResult {
+  /** one line for the step's outcome, e.g. "stopped (RPC shutdown)", "was not running", "planned" */
+  summary: string;
+  /** what was changed, for the journal; empty on a dry run or when nothing ran */
+  changes: string[];
+  /** PID of the manager that was running, when it is a process orchestrate stopped itself */
+  pid?: number;
+  /** the manager answered before it was stopped */
+  answered: boolean;
+  /**
+   * Evidence for finding the programs a killed manager left running (src/live-ports/ours.ts): the
+   * SUPERVISOR_SERVER_URL its children carry, the PID their session keeps after it is gone, and its children
+   * seen alive just before it was stopped (PID → start time).
+   */
+  orphanEvidence?: { serverUrl: string; formerManagerPid?: number; observedChildren: Map<number, number> };
+}
+
 /**
- * A process manager as the procedure sees it. Methods throw OperationError (exit 1) when the manager
- * cannot be reached or refuses (e.g. systemd not booted); a failed program is a status, not an error.
+ * A process manager as the procedure sees it. Everything that differs between supervisord and systemd is
+ * a member here, so procedures never branch on the kind. Methods throw OperationError (exit 1) when the
+ * manager cannot be reached or refuses (e.g. systemd not booted); a failed program is a status, not an error.
  */
 export interface Backend {
+  /** which manager: for --json output and the journal; procedures use the members below instead */
   readonly kind: "supervisor" | "systemd";
+  /** The manager as messages name it: "supervisord" or "systemd". */
+  readonly label: string;
+  /** What recover step 1 stops to stop the whole fleet: "supervisord", or the target "PROJECT.target". */
+  readonly fleetName: string;
+  /** Where it is reached, as messages name it: "run/supervisord.sock", "systemd (system manager)". */
+  readonly endpoint: string;
+  /**
+   * Whether {@link apply} starts the programs it adds or changes itself. supervisord: yes (autostart=true:
+   * `addProcessGroup` spawns them; supervisord docs, "[program:x] Section Settings", autostart). systemd: no
+   * (daemon-reload starts nothing; systemctl(1)).
+   */
+  readonly applyStartsPrograms: boolean;
+  /**
+   * Whether processes of its programs can outlive it and need finding by recover. supervisord: yes (after
+   * `kill -9` of supervisord its children keep running and keep their ports). systemd: no
+   * (KillMode=control-group kills every process of a unit's cgroup; systemd.kill(5)).
+   */
+  readonly leavesOrphans: boolean;
+  /**
+   * Fails before a change writes anything when the manager is there but cannot be driven and orchestrate
+   * cannot start it (systemd not booted, no user manager). The private supervisord: nothing to check,
+   * orchestrate starts it itself. @throws OperationError naming the alternatives.
+   */
+  requireReachable(): Promise<void>;
+  /** The manager's own name of a service: supervisord program `NAME`, systemd unit `PROJECT-NAME.service`. */
+  programName(service: string): string;
+  /**
+   * Whether `pid` is one of the program's processes. supervisord: the main PID, its descendants and its
+   * process group (stopasgroup makes each program a group leader). systemd: the unit's cgroup, or the main
+   * PID's tree. `processes` must hold `pid` and its ancestors.
+   */
+  ownsProcess(service: string, mainPid: number | undefined, pid: number, processes: Map<number, ProcessInfo>): boolean;
+  /**
+   * PID of this project's manager process that is gone, when its former children may still run: they keep
+   * it as their session id (src/live-ports/ours.ts, rule 2). supervisord: run/supervisord.pid when that PID
+   * is no longer alive; systemd: never.
+   */
+  formerManagerPid(): number | undefined;
+  /** Releases connections (supervisord's RPC socket); idempotent. */
+  close(): void;
+  /**
+   * recover step 1: stop the manager's programs whatever state it is in, saying what was found and done.
+   * supervisord: RPC shutdown, else TERM (+CONT) then KILL of its PID; systemd: stop PROJECT.target
+   * (PartOf= stops every unit). `dryRun`: only say what would be done.
+   */
+  emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult>;
   /** Is the manager reachable (private supervisord answering, systemd running)? */
   isRunning(): Promise<boolean>;
   /** Start the manager when it is not running. Returns whether it had to start it. */

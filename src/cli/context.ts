@@ -1,7 +1,11 @@
 /**
  * What a command may touch of the outside world: its output streams and settings. Commands write
- * here, never to console (STYLE.md, corepack); tests pass in buffers.
+ * here, never to console (as corepack's commands write to context.stdout); tests pass in buffers.
  */
+import type { Operation } from "../progress/operation";
+import { printProgress } from "./present/progress";
+
+/** A stream a command writes to. */
 export interface Output {
   write(text: string): void;
 }
@@ -48,4 +52,9 @@ const CODES = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as c
 /** Wraps text in an ANSI colour when the context allows it. */
 export function paint(ctx: Pick<Context, "color">, colour: keyof typeof CODES, text: string): string {
   return ctx.color ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
+}
+
+/** The {@link Operation} a procedure receives from this command: its target, and progress printed to the streams. */
+export function operationOf(ctx: Context): Operation {
+  return { manifest: ctx.manifest, backend: { kind: ctx.backend, ...ctx.systemd }, progress: printProgress(ctx) };
 }

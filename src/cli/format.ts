@@ -40,7 +40,4 @@ export function formatProblems(ctx: Pick<Context, "color">, problems: Problem[],
   );
 }
 
-/** Milliseconds as "850 ms" or "2.4 s". */
-export function duration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
+export { duration } from "../progress/text";

@@ -224,6 +224,24 @@ export async function isInTree(pid: number, rootPid: number, table?: ProcessTabl
   return false;
 }
 
+/**
+ * true when `pid` belongs to the program whose main PID is `root`: it is `root`, below it (ppid links
+ * with plausible start times, at most 64 levels), or in its process group (supervisord's stopasgroup and
+ * killasgroup reach exactly the group; supervisord docs, "[program:x] Section Settings"). `processes`
+ * must hold `pid` and its ancestors. Synchronous: it reads nothing.
+ */
+export function inProgramTree(pid: number, root: number, processes: Map<number, ProcessInfo>): boolean {
+  let current = processes.get(pid);
+  if (current?.pgid === root) return true;
+  for (let hops = 0; current && hops < 64; hops++) {
+    if (current.pid === root) return true;
+    const parent = processes.get(current.ppid);
+    if (!parent || !plausibleParent(current, parent)) return false;
+    current = parent;
+  }
+  return false;
+}
+
 /** PIDs whose process group is `pgid`, ascending (the members `kill(-pgid, sig)` would reach). */
 export async function processGroupMembers(pgid: number, table?: ProcessTable): Promise<number[]> {
   const procs = table ?? (await listProcesses());

@@ -27,7 +27,12 @@ export function generatedHeader(manifest = "manifest.json"): string {
 
 /** `PROJECT-NAME.service`; project and service names are already restricted to unit-name characters (DESIGN.md). */
 export function unitName(model: Model, service: Service | string): string {
-  return `${model.project}-${typeof service === "string" ? service : service.name}.service`;
+  return serviceUnitName(model.project, typeof service === "string" ? service : service.name);
+}
+
+/** `PROJECT-NAME.service`: the one place a service's unit name is built (systemd.unit(5), "Description"). */
+export function serviceUnitName(project: string, service: string): string {
+  return `${project}-${service}.service`;
 }
 
 /** `PROJECT.target`: wants every enabled service unit; each unit is PartOf= it. */

@@ -1,26 +1,20 @@
 /**
- * Who a program's processes are, and whether the listener on its port is one of them.
- * supervisord: the main PID, its descendants and its process group (stopasgroup puts the program in
- * its own group). systemd: every process in the unit's cgroup (KillMode=control-group).
+ * Who a program's processes are, and whether the listener on its port is one of them. Which processes
+ * belong to a program is the backend's to say ({@link Backend.ownsProcess}).
  */
-import { cgroupOf, descendants, type ProcessTable } from "../inspect/processes";
+import type { Backend } from "../backend/types";
+import type { ProcessTable } from "../inspect/processes";
 import type { Listener } from "../inspect/listeners";
 
-/** The PIDs that belong to a running program. */
-export async function programProcesses(
-  kind: "supervisor" | "systemd",
+/** The PIDs of `table` that belong to the running program of `service` (main PID `mainPid`). */
+export function programPids(
+  backend: Pick<Backend, "ownsProcess">,
+  service: string,
   mainPid: number | undefined,
   table: ProcessTable,
-  unit?: string,
-): Promise<Set<number>> {
+): Set<number> {
   const pids = new Set<number>();
-  if (kind === "systemd" && unit) {
-    for (const pid of table.keys()) if (cgroupOf(pid)?.endsWith(`/${unit}`)) pids.add(pid);
-  }
-  if (mainPid) {
-    for (const pid of await descendants(mainPid, table)) pids.add(pid);
-    for (const [pid, info] of table) if (info.pgid === mainPid) pids.add(pid);
-  }
+  for (const pid of table.keys()) if (backend.ownsProcess(service, mainPid, pid, table)) pids.add(pid);
   return pids;
 }
 

@@ -8,7 +8,7 @@ import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
 import { checkHealth, type HealthResult } from "./health";
-import { describeHolder, portOwner, programProcesses, type PortOwner } from "./ownership";
+import { describeHolder, portOwner, programPids, type PortOwner } from "./ownership";
 import { processUsage, type Usage } from "./usage";
 
 /** The outcome of verifying one service. `problems` is empty exactly when `ok`. */
@@ -33,8 +33,6 @@ export interface VerifyOptions {
   usage?: boolean;
   /** health request timeout in ms (default 2000) */
   healthTimeoutMs?: number;
-  /** systemd unit name of a service (for cgroup membership) */
-  unitOf?: (service: Service) => string;
 }
 
 /** Verifies `services` (enabled ones; disabled are skipped) against the backend. Never throws for a failed check. */
@@ -53,8 +51,6 @@ export async function verifyServices(
   const byName = new Map(statuses.map((s) => [s.name, s]));
   const byPort = new Map<number, Listener[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
-  const unitOf =
-    options.unitOf ?? (backend.kind === "systemd" ? (s: Service) => `${model.project}-${s.name}.service` : undefined);
   return Promise.all(
     enabled.map(async (service): Promise<ServiceCheck> => {
       const status = byName.get(service.name) ?? { name: service.name, state: "ABSENT" as const };
@@ -64,7 +60,7 @@ export async function verifyServices(
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
         problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
-      const pids = await programProcesses(backend.kind, status.pid, table, unitOf?.(service));
+      const pids = programPids(backend, service.name, status.pid, table);
       let owner: PortOwner | undefined;
       if (service.port !== undefined) {
         owner = portOwner(byPort.get(service.port) ?? [], pids);

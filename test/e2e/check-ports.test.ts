@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPidfile, pollUntil, isAlive } from "../../src/backend/supervisord/pids";
-import type { CheckPortsReport } from "../../src/procedure/check-ports";
+import type { CheckPortsReport } from "../../src/live-ports/check-ports";
 import {
   FIXTURES,
   Seen,

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnknownServiceError } from "../../src/errors";
-import { getPort, getServiceUrl, listPorts, loadManifest } from "../../src/index";
+import { getPort, getServiceUrl, listPorts, loadManifest } from "../../src";
 import { createProject, fixture, show, type TestProject } from "../helpers/project";
 import { portsOf } from "../helpers/ports";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../src/backend/supervisord/pids";
 import { loadProject } from "../../src/manifest";
-import { generateUnits } from "../../src/procedure/generate";
+import { generateUnits } from "../../src/fleet/generate";
 import {
   createProject,
   ensureBuilt,

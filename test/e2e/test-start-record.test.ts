@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnService, type SpawnedProcess } from "../../src/exec/run";
 import { isAlive, processInfo } from "../../src/inspect/processes";
-import { reapTestStart, recordTestStart } from "../../src/procedure/test-start-record";
+import { reapTestStart, recordTestStart } from "../../src/fleet/test-start-record";
 
 const started: SpawnedProcess[] = [];
 afterAll(() => started.forEach((c) => c.signalGroup("SIGKILL")));

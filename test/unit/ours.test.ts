@@ -1,10 +1,10 @@
 /**
- * The "ours" rules of src/procedure/ours.ts as one table: which processes recover may stop. Every /proc
+ * The "ours" rules of src/live-ports/ours.ts as one table: which processes recover may stop. Every /proc
  * fact is given (marks prefilled, so nothing is read from the machine).
  */
 import { describe, expect, it } from "vitest";
 import type { ProcessInfo } from "../../src/inspect/processes";
-import { commandIndex, leftoverEvidence, type OursFacts, type SupervisorMark } from "../../src/procedure/ours";
+import { commandIndex, leftoverEvidence, type OursFacts, type SupervisorMark } from "../../src/live-ports/ours";
 import { makeModel } from "../helpers/model";
 
 const model = makeModel("/srv/app", [{ name: "api", port: 8001, argv: ["/usr/bin/python3", "api.py"] }]);

@@ -6,7 +6,10 @@
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
 import type { ProjectPaths } from "../../model/types";
-import type { ApplyResult, Backend, ProgramStatus } from "../types";
+import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
+import { inProgramTree, isAlive, type ProcessInfo as LiveProcess } from "../../inspect/processes";
+import { stopSupervisord, type DaemonStopTimeouts } from "./emergency-stop";
+import { readPidfile } from "./pids";
 import { SupervisorFault, SupervisorRpc } from "./client";
 import { shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
 import { tailBytes } from "../../inspect/log-tail";
@@ -15,6 +18,8 @@ import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
 export interface SupervisordBackendOptions extends DaemonOptions {
   rpcTimeoutMs?: number;
+  /** timeouts of {@link SupervisordBackend.emergencyStop} (recover step 1) */
+  emergency?: DaemonStopTimeouts;
 }
 
 /** The fields of `getAllConfigInfo` used here. */
@@ -27,6 +32,11 @@ interface ConfigInfo {
 /** Backend for the private supervisord of one project. Construct from the project's {@link ProjectPaths}. */
 export class SupervisordBackend implements Backend {
   readonly kind = "supervisor" as const;
+  readonly label = "supervisord";
+  readonly applyStartsPrograms = true;
+  readonly leavesOrphans = true;
+  /** recover step 1 stops supervisord itself */
+  readonly fleetName = "supervisord";
   /** The XML-RPC client; other modules (verify, inspect) may read through it. */
   readonly rpc: SupervisorRpc;
 
@@ -35,6 +45,68 @@ export class SupervisordBackend implements Backend {
     private readonly options: SupervisordBackendOptions = {},
   ) {
     this.rpc = new SupervisorRpc({ socketPath: paths.socket, timeoutMs: options.rpcTimeoutMs });
+  }
+
+  /** The socket, relative to the project: "run/supervisord.sock". */
+  get endpoint(): string {
+    return relative(this.paths.root, this.paths.socket);
+  }
+
+  /** Nothing to check: orchestrate starts its private supervisord itself (ensureRunning). */
+  async requireReachable(): Promise<void> {}
+
+  /** One program per service, named after it. */
+  programName(service: string): string {
+    return service;
+  }
+
+  /** The main PID, its descendants and its process group. */
+  ownsProcess(
+    _service: string,
+    mainPid: number | undefined,
+    pid: number,
+    processes: Map<number, LiveProcess>,
+  ): boolean {
+    return mainPid !== undefined && mainPid > 0 && inProgramTree(pid, mainPid, processes);
+  }
+
+  /** run/supervisord.pid when that PID is gone. */
+  formerManagerPid(): number | undefined {
+    const pid = readPidfile(this.paths.pidfile);
+    return pid !== undefined && !isAlive(pid) ? pid : undefined;
+  }
+
+  /** Closes the RPC client's idle socket. */
+  close(): void {
+    this.rpc.close();
+  }
+
+  /** recover step 1 (./emergency-stop.ts): RPC shutdown, else TERM (+CONT) and KILL of run/supervisord.pid. */
+  async emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult> {
+    const pidfileBefore = readPidfile(this.paths.pidfile);
+    const daemon = await stopSupervisord(this.paths, step, {
+      dryRun: options.dryRun,
+      timeouts: this.options.emergency,
+    });
+    const stopped = !options.dryRun && daemon.pid !== undefined;
+    return {
+      summary:
+        daemon.pid === undefined
+          ? "was not running"
+          : options.dryRun
+            ? "planned"
+            : `stopped (${daemon.escalation === "rpc" ? "RPC shutdown" : daemon.escalation})`,
+      changes: stopped ? [`stopped supervisord PID ${daemon.pid} (${daemon.escalation})`] : [],
+      pid: daemon.pid,
+      answered: daemon.answered,
+      orphanEvidence: {
+        serverUrl: `unix://${this.paths.socket}`,
+        // the supervisord whose session its orphans keep: the one stopped now, else a dead one from the pidfile
+        formerManagerPid:
+          daemon.pid ?? (pidfileBefore !== undefined && !isAlive(pidfileBefore) ? pidfileBefore : undefined),
+        observedChildren: daemon.children,
+      },
+    };
   }
 
   /** Whether supervisord answers `getState` as RUNNING within the probe timeout. Never throws for "down". */

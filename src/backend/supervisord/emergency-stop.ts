@@ -39,7 +39,7 @@ export interface DaemonStopResult {
   pid?: number;
   answered: boolean;
   escalation: "none" | "rpc" | "TERM" | "KILL";
-  /** its children seen alive before it was stopped: PID → startTime (the "observed" rule of ./ours.ts) */
+  /** its children seen alive before it was stopped: PID → startTime (the "observed" rule of src/live-ports/ours.ts) */
   children: Map<number, number>;
   /** descendants still under it (dry run: supervisord's own shutdown would stop these) */
   programs: ProcessInfo[];

@@ -11,7 +11,9 @@ import { tailBytes } from "../../inspect/log-tail";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
-import type { ApplyResult, Backend, ProgramStatus } from "../types";
+import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
+import { cgroupOf, inProgramTree, type ProcessInfo } from "../../inspect/processes";
+import { serviceUnitName } from "../../render/systemd";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
 import {
   activateInstall,
@@ -60,6 +62,9 @@ const USABLE_STATES = new Set(["running", "degraded", "starting", "initializing"
 /** Drives one project's units through one systemd manager. */
 export class SystemdBackend implements Backend {
   readonly kind = "systemd" as const;
+  readonly label = "systemd";
+  readonly applyStartsPrograms = false;
+  readonly leavesOrphans = false;
   readonly systemctl: Systemctl;
   readonly install: InstallOptions;
   private readonly options: SystemdBackendOptions;
@@ -79,7 +84,60 @@ export class SystemdBackend implements Backend {
 
   /** `PROJECT-NAME.service` for service `name`. */
   unitName(name: string): string {
-    return `${this.options.project}-${name}.service`;
+    return serviceUnitName(this.options.project, name);
+  }
+
+  /** The unit of a service: {@link unitName}. */
+  programName(service: string): string {
+    return this.unitName(service);
+  }
+
+  /** recover step 1 stops the target: PartOf= stops every unit (systemd.unit(5)). */
+  get fleetName(): string {
+    return this.targetName;
+  }
+
+  /** "systemd (system manager)", "systemd (user manager)" or "systemd (offline tree DIR)". */
+  get endpoint(): string {
+    if (this.options.root !== undefined) return `systemd (offline tree ${this.options.root})`;
+    return `systemd (${this.systemctl.scope} manager)`;
+  }
+
+  /** systemd cannot be started by orchestrate: it must answer before a change writes anything. */
+  async requireReachable(): Promise<void> {
+    await this.ensureRunning();
+  }
+
+  /** In the unit's cgroup (KillMode=control-group keeps every process there; systemd.kill(5)), or the main PID's tree. */
+  ownsProcess(service: string, mainPid: number | undefined, pid: number, processes: Map<number, ProcessInfo>): boolean {
+    const cgroup = cgroupOf(pid);
+    const unit = `/${this.unitName(service)}`;
+    if (cgroup !== undefined && (cgroup.endsWith(unit) || cgroup.includes(`${unit}/`))) return true;
+    return mainPid !== undefined && mainPid > 0 && inProgramTree(pid, mainPid, processes);
+  }
+
+  /** Never: systemd outlives its units. */
+  formerManagerPid(): number | undefined {
+    return undefined;
+  }
+
+  /** Nothing to release: every systemctl call is its own process. */
+  close(): void {}
+
+  /** recover step 1: `systemctl stop PROJECT.target` (every unit stops through PartOf=). */
+  async emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult> {
+    if (options.dryRun) {
+      step.detail(
+        `would stop ${this.targetName}: every unit stops through PartOf=, KillMode=control-group leaves nothing behind`,
+      );
+      return {
+        summary: `would stop ${this.targetName} (every unit stops through PartOf=)`,
+        changes: [],
+        answered: true,
+      };
+    }
+    await this.shutdown();
+    return { summary: "stopped: every unit through PartOf=", changes: [`stopped ${this.targetName}`], answered: true };
   }
 
   /** `PROJECT.target`. */

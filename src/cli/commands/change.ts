@@ -5,14 +5,16 @@ import { readJournal } from "../../history/journal";
 import { loadProject } from "../../manifest";
 import { projectPaths } from "../../model/paths";
 import { manifestPath } from "../../manifest/load";
-import { addService } from "../../procedure/add-service";
-import { lintPaths } from "../../procedure/lint-service";
-import { modifyService } from "../../procedure/modify-service";
-import { removeService } from "../../procedure/remove-service";
+import { addService } from "../../change/add-service";
+import { lintPaths } from "../../lint/service";
+import { modifyService } from "../../change/modify-service";
+import { removeService } from "../../change/remove-service";
 import { renderPortsMd } from "../../render/ports-md";
 import { table } from "../format";
 import { formatLintFinding } from "../../lint/format";
 import { action } from "../program";
+import { operationOf } from "../context";
+import { showChange } from "../present/change";
 import { resolve } from "node:path";
 
 function portArg(value: string): number {
@@ -77,7 +79,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .action(
       action(
         program,
-        (
+        async (
           ctx,
           name: string,
           o: {
@@ -103,7 +105,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
               `note: no --group and no --port: ${name} is added as a worker without a port (readiness = RUNNING for startsecs)\n`,
             );
           }
-          return addService(ctx, {
+          const result = await addService(operationOf(ctx), {
             name,
             command: o.command,
             group: o.group,
@@ -119,6 +121,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
             noStart: !o.start,
             dryRun: o.dryRun,
           });
+          return showChange(ctx, result);
         },
       ),
     );
@@ -159,7 +162,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
             dryRun?: boolean;
           },
         ) =>
-          modifyService(ctx, {
+          modifyService(operationOf(ctx), {
             name,
             port: o.port,
             command: o.command,
@@ -170,7 +173,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
             dependsOn: o.dependsOn,
             description: o.description,
             dryRun: o.dryRun,
-          }),
+          }).then((result) => showChange(ctx, result)),
       ),
     );
 
@@ -186,7 +189,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     )
     .action(
       action(program, (ctx, name: string, o: { force?: boolean; dryRun?: boolean }) =>
-        removeService(ctx, { name, force: o.force, dryRun: o.dryRun }),
+        removeService(operationOf(ctx), { name, force: o.force, dryRun: o.dryRun }).then((r) => showChange(ctx, r)),
       ),
     );
 
@@ -232,7 +235,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .action(
       action(program, async (ctx, paths: string[], o: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
-        const { sourceFolder } = await import("../../procedure/lint-service");
+        const { sourceFolder } = await import("../../lint/service");
         const targets = paths.length
           ? paths.map((p) => resolve(p))
           : [...new Set(model.services.map((s) => sourceFolder(model, s)))];

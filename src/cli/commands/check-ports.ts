@@ -1,8 +1,8 @@
 /** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { printCheckPorts } from "../../procedure/check-ports-print";
-import { inspectManagedPorts } from "../../procedure/live-ports";
+import { printCheckPorts } from "../present/check-ports";
+import { inspectManagedPorts } from "../../live-ports/live-facts";
 import { action } from "../program";
 
 /** Adds `check-ports`. */
@@ -31,7 +31,7 @@ Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's p
     .action(
       action(program, async (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
-        const report = await inspectManagedPorts(model, { backendKind: ctx.backend });
+        const report = await inspectManagedPorts(model, { kind: ctx.backend, ...ctx.systemd });
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
         return report.ok ? 0 : 1;

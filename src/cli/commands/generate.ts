@@ -1,7 +1,7 @@
 /** `orchestrate generate [--dry-run] [--check]`: write units/ from the manifest. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { generateUnits, summarizePlan } from "../../procedure/generate";
+import { generateUnits, summarizePlan } from "../../fleet/generate";
 import { planDiff } from "../../write/apply";
 import { action } from "../program";
 import { withManifestLock } from "../../write/lock";

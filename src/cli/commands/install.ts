@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import { createBackend } from "../../backend";
 import { OperationError, UsageError } from "../../errors";
 import { loadProject } from "../../manifest";
-import { generateUnits } from "../../procedure/generate";
-import { installSupervisorPrograms } from "../../procedure/install-supervisor";
+import { generateUnits } from "../../fleet/generate";
+import { installSupervisorPrograms } from "../../backend/supervisord/install-conf-dir";
 import { action } from "../program";
 import { withManifestLock } from "../../write/lock";
 

@@ -3,26 +3,25 @@ import type { Command } from "commander";
 import { createBackend } from "../../backend";
 import { loadProject } from "../../manifest";
 import { findService, selectServices } from "../../model/lookup";
-import { restartProcedure } from "../../procedure/restart";
-import { printChecks } from "../../procedure/verify-table";
-import { waitReady } from "../../procedure/readiness";
+import { restart } from "../../fleet/restart";
+import { waitReady } from "../../fleet/readiness";
 import { verifyServices } from "../../verify/verify";
 import { OperationError, UsageError } from "../../errors";
 import type { Service } from "../../model/types";
 import { action } from "../program";
-import type { Context } from "../context";
-import { statusReport, printStatus } from "../../procedure/status";
-import { followLog } from "../../procedure/logs";
+import { operationOf, type Context } from "../context";
+import { statusReport } from "../../fleet/status";
+import { followLog } from "../present/logs";
+import { printStatus } from "../present/status";
+import { printChecks } from "../present/verify-table";
 
 async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
   const backend = createBackend(project.model, { kind: ctx.backend, ...ctx.systemd });
-  if (ctx.backend === "systemd") await backend.ensureRunning(); // throws "System has not been booted with systemd…" naming the alternatives
+  await backend.requireReachable(); // systemd: "System has not been booted with systemd…" naming the alternatives
   if (!(await backend.isRunning())) {
     throw new OperationError(
-      ctx.backend === "supervisor"
-        ? `supervisord is not running for ${project.model.paths.manifest} (no answer on ${project.model.paths.socket})`
-        : "systemd is not reachable",
+      `${backend.label} is not running for ${project.model.paths.manifest} (no answer on ${backend.endpoint})`,
       'start the fleet with "orchestrate restart"',
     );
   }
@@ -49,7 +48,10 @@ export function registerOperate(program: Command): void {
       "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail) · 2 bad manifest",
     )
     .action(
-      action(program, (ctx, names: string[]) => restartProcedure(ctx, { names: names.length ? names : undefined })),
+      action(program, async (ctx, names: string[]) => {
+        const result = await restart(operationOf(ctx), { names: names.length ? names : undefined });
+        return result.ok ? 0 : 1;
+      }),
     );
 
   program
@@ -90,7 +92,7 @@ export function registerOperate(program: Command): void {
         const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
         // A private supervisord that is down is a state to report (restart starts it); a systemd that is not
         // PID 1 (or unreachable) is an error orchestrate cannot fix: say so, naming --user and the supervisor backend.
-        if (ctx.backend === "systemd") await backend.ensureRunning();
+        await backend.requireReachable();
         const report = await statusReport(model, backend);
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printStatus(ctx, report);
@@ -142,15 +144,16 @@ export function registerOperate(program: Command): void {
       action(program, async (ctx) => {
         const { model } = loadProject(ctx.manifest);
         const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
-        if (!(await backend.isRunning()) && ctx.backend === "supervisor") {
-          ctx.stdout.write("supervisord is not running\n");
+        await backend.requireReachable();
+        if (!(await backend.isRunning())) {
+          ctx.stdout.write(`${backend.label} is not running\n`);
           return 0;
         }
         await backend.shutdown();
         ctx.stdout.write(
-          ctx.backend === "supervisor"
-            ? "supervisord and every program stopped\n"
-            : `${model.project}.target stopped\n`,
+          backend.fleetName === backend.label
+            ? `${backend.label} and every program stopped\n`
+            : `${backend.fleetName} stopped\n`,
         );
         return 0;
       }),

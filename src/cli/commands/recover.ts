@@ -1,8 +1,8 @@
 /** `orchestrate recover [--dry-run] [--yes] [--kill-foreign PORT]...`: the emergency recovery, safe on a shared host. */
-import { recoverSystemd } from "../../procedure/recover-systemd";
 import type { Command } from "commander";
 import { UsageError } from "../../errors";
-import { recoverProcedure } from "../../procedure/recover";
+import { recover } from "../../recovery/recover";
+import { operationOf } from "../context";
 import { action } from "../program";
 
 function port(value: string, previous: number[] = []): number[] {
@@ -47,9 +47,9 @@ Steps, each printed with what it found and did:
     command; --kill-foreign PORT stops it deliberately
   4 validate the manifest; when invalid, use the last good manifest and units kept in run/last-good.json
   5 regenerate units/, start supervisord, start every service in dependency order
+  6 verify and print the table
 With --backend systemd: 1 stops PROJECT.target (PartOf= stops every unit, KillMode=control-group leaves
   nothing behind), 3 and 4 as above, 5 reinstalls the units and starts them in dependency order, 6 verifies.
-  6 verify and print the table
 On a terminal recover shows the plan and asks first (--yes skips that); without a terminal it proceeds.
 
 Examples:
@@ -57,30 +57,21 @@ Examples:
   orchestrate recover --yes
   orchestrate recover --yes --kill-foreign 8001
 
-Exit: 0 fleet back and verified (or plan printed) · 1 a step failed or a foreign process blocks a service · 2 bad input`,
+Exit: 0 fleet back and verified (or plan printed) · 1 a step failed or a service does not verify · 2 bad input`,
     )
     .action(
       action(program, async (ctx, opts: { dryRun?: boolean; yes?: boolean; killForeign?: number[] }) => {
         const killForeign = opts.killForeign ?? [];
-        if (ctx.backend === "systemd") {
-          if (opts.dryRun || opts.yes || !process.stdin.isTTY)
-            return recoverSystemd(ctx, { dryRun: opts.dryRun, killForeign });
-          await recoverSystemd(ctx, { dryRun: true, killForeign });
-          if (!(await confirm("\nProceed with this recovery? [y/N] "))) {
-            ctx.stdout.write("nothing done\n");
-            return 1;
-          }
-          return recoverSystemd(ctx, { killForeign });
-        }
-        if (opts.dryRun) return recoverProcedure(ctx, { dryRun: true, killForeign });
+        const op = operationOf(ctx);
+        if (opts.dryRun) return (await recover(op, { dryRun: true, killForeign })).ok ? 0 : 1;
         if (!opts.yes && process.stdin.isTTY) {
-          await recoverProcedure(ctx, { dryRun: true, killForeign });
+          await recover(op, { dryRun: true, killForeign });
           if (!(await confirm("\nProceed with this recovery? [y/N] "))) {
             ctx.stdout.write("nothing done\n");
             return 1;
           }
         }
-        return recoverProcedure(ctx, { killForeign });
+        return (await recover(op, { killForeign })).ok ? 0 : 1;
       }),
     );
 }

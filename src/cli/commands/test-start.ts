@@ -2,11 +2,12 @@
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
 import { findService } from "../../model/lookup";
-import { generateUnits } from "../../procedure/generate";
-import { StepReporter } from "../../procedure/report";
-import { testStart } from "../../procedure/test-start";
+import { generateUnits } from "../../fleet/generate";
+import { StepReporter } from "../../progress/steps";
+import { testStart } from "../../fleet/test-start";
 import { UsageError } from "../../errors";
 import { action } from "../program";
+import { printProgress } from "../present/progress";
 
 /** Adds `test-start`. */
 export function registerTestStart(program: Command): void {
@@ -25,7 +26,7 @@ export function registerTestStart(program: Command): void {
         if (!service.enabled)
           throw new UsageError(`${name} is disabled (enabled: false)`, "enable it in the manifest to test it");
         generateUnits(model, { write: true }); // the launch may need units/bin/envfile-exec and units/env/
-        const result = await testStart(model, service, new StepReporter(ctx));
+        const result = await testStart(model, service, new StepReporter(printProgress(ctx)));
         if (result.ok) {
           ctx.stdout.write(`${name}: test-start passed\n`);
           return 0;

@@ -9,7 +9,7 @@ import { renderAll } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
-import { liveProblemsFor } from "../../procedure/live-ports";
+import { liveProblemsFor } from "../../live-ports/live-facts";
 
 /** Adds `validate`. */
 /**
@@ -65,7 +65,7 @@ export function registerValidate(program: Command): void {
           problems = [...problems, ...renderProblems(source)];
         const live =
           opts.live && source && problems.every((p) => p.severity !== "error")
-            ? await liveProblemsFor(source, ctx.backend)
+            ? await liveProblemsFor(source, { kind: ctx.backend, ...ctx.systemd })
             : [];
         problems = [...problems, ...live];
         const errors = problems.filter((p) => p.severity === "error");

@@ -1,8 +1,8 @@
 /** add-service step 3 and `orchestrate lint`: hardcoded ports in a service's source folder (warnings only). */
 import { dirname, isAbsolute, relative } from "node:path";
 import { existsSync, statSync } from "node:fs";
-import { collectSourceFiles } from "../lint/scan-files";
-import { findHardcodedPorts, type LintFinding } from "../lint/hardcoded-ports";
+import { collectSourceFiles } from "./scan-files";
+import { findHardcodedPorts, type LintFinding } from "./hardcoded-ports";
 import type { Model, Service } from "../model/types";
 
 /** Every managed port (services and externals) → who owns it. */

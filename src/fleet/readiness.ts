@@ -10,7 +10,7 @@ import { checkHealth } from "../verify/health";
 import { describeState } from "../verify/verify";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses, type ProcessTable } from "../inspect/processes";
-import { describeHolder, portOwner, programProcesses } from "../verify/ownership";
+import { describeHolder, portOwner, programPids } from "../verify/ownership";
 
 /** Outcome of {@link waitReady} for one service. */
 export interface Readiness {
@@ -120,7 +120,7 @@ async function foreignHolder(
   const { listeners, table } = await sharedSnapshot();
   const onPort = listeners.filter((l) => l.port === service.port);
   if (!onPort.length || onPort.every((l) => l.pids.length === 0)) return undefined; // not visible: do not guess
-  const ours = await programProcesses(backend.kind, status?.pid, table);
+  const ours = programPids(backend, service.name, status?.pid, table);
   const owner = portOwner(onPort, ours);
   return owner.kind === "foreign" ? describeHolder(owner) : undefined;
 }

@@ -6,9 +6,9 @@
  */
 import { UsageError } from "../errors";
 import type { Model } from "../model/types";
-import { holderText, managedPorts, type CheckPortsReport } from "./check-ports";
+import { holderText, managedPorts, type CheckPortsReport } from "../live-ports/check-ports";
 import { stopPlan, stopTargets, type StopOutcome, type Target } from "./leftovers";
-import type { Step } from "./report";
+import type { Step } from "../progress/steps";
 
 /**
  * Checks `--kill-foreign` ports before anything is done: each must be a service's or a reserved port of

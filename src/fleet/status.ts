@@ -1,9 +1,6 @@
 /** status: one row per service with the manager's state, pid, port, uptime, CPU, memory and health. */
 import type { Backend } from "../backend/types";
-import { paint, type Context } from "../cli/context";
-import { table } from "../cli/format";
 import type { Model } from "../model/types";
-import { formatBytes } from "../verify/usage";
 import { verifyServices } from "../verify/verify";
 
 /** One service in `orchestrate status`; values from the manager and a verify pass. */
@@ -69,26 +66,4 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
       };
     }),
   };
-}
-
-/** Writes the report as a table to ctx.stdout, with a hint when the manager is not running. */
-export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: StatusReport): void {
-  const rows = [["SERVICE", "STATE", "PID", "PORT", "UPTIME", "CPU", "MEM", "HEALTH"]];
-  for (const s of report.services) {
-    rows.push([
-      s.name,
-      s.state,
-      s.pid ? String(s.pid) : "-",
-      s.port ? String(s.port) : "-",
-      s.uptimeSeconds !== undefined ? `${s.uptimeSeconds} s` : "-",
-      s.cpu !== undefined ? `${s.cpu.toFixed(1)}%` : "-",
-      s.memoryBytes !== undefined ? formatBytes(s.memoryBytes) : "-",
-      s.health !== undefined ? String(s.health) : "-",
-    ]);
-  }
-  ctx.stdout.write(table(rows));
-  if (report.manager === "not running")
-    ctx.stdout.write(
-      paint(ctx, "yellow", 'the process manager is not running: "orchestrate restart" starts the fleet\n'),
-    );
 }

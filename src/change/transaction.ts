@@ -1,15 +1,14 @@
 /**
- * A change as one transaction (seed 002's checklists): numbered steps with timings; the first failing
- * step stops it and everything is put back — manifest and units/ byte for byte, the process manager
- * re-applied to the old configuration — and the output says which step failed, why, and that nothing
- * changed. Every outcome goes to the journal.
+ * A change as one transaction: numbered steps with timings; the first failing step stops it and
+ * everything is put back — manifest and units/ byte for byte, the process manager re-applied to the old
+ * configuration — and the result says which step failed, why, and whether nothing changed. Every
+ * outcome goes to the journal.
  */
-import type { Context } from "../cli/context";
-import { paint } from "../cli/context";
 import type { Backend } from "../backend/types";
 import { recordChange } from "../history/journal";
 import type { ProjectPaths } from "../model/types";
-import { StepReporter, type Step } from "./report";
+import type { Progress } from "../progress/progress";
+import { StepReporter, type Step, type StepRecord } from "../progress/steps";
 import { restoreSnapshot, type Snapshot } from "./snapshot";
 
 /** Thrown inside a step to fail it with a reason the user reads. */
@@ -22,6 +21,24 @@ export interface TransactionState {
   backendTouched?: Backend;
   /** programs to start again after the rollback re-applied the old configuration (e.g. a removed one) */
   restartAfterRollback: string[];
+}
+
+/** How a rolled-back transaction ended, for the caller to show. */
+export interface Rollback {
+  /** the step that failed, when one had begun */
+  step?: Pick<StepRecord, "number" | "title">;
+  reason: string;
+  /** what happened to the process manager, e.g. ", supervisord re-applied to the old configuration" */
+  backendNote: string;
+  /** false when re-applying the old configuration failed too: something did change */
+  restored: boolean;
+}
+
+/** What {@link transact} returns: every step, and the rollback when one happened. */
+export interface TransactionResult {
+  ok: boolean;
+  steps: StepRecord[];
+  rollback?: Rollback;
 }
 
 /** Runs one step: body returns a summary (or nothing); StepFailed marks it failed and propagates. */
@@ -43,19 +60,19 @@ export async function step<T>(
 }
 
 /**
- * Runs `body` as a transaction. Returns 0 when it completes; 1 after a rollback. Errors that are not
- * StepFailed (bugs, bad input found late) also roll back, then propagate.
+ * Runs `body` as a transaction, its steps reported to `progress`. Errors that are not StepFailed (bugs,
+ * bad input found late) also roll back, then propagate.
  */
 export async function transact(
-  ctx: Context,
+  progress: Progress,
   options: { command: string; paths: ProjectPaths; snapshot: Snapshot; changes: string[]; total: number },
   body: (state: TransactionState) => Promise<void>,
-): Promise<number> {
-  const state: TransactionState = { report: new StepReporter(ctx, options.total), restartAfterRollback: [] };
+): Promise<TransactionResult> {
+  const state: TransactionState = { report: new StepReporter(progress, options.total), restartAfterRollback: [] };
   try {
     await body(state);
   } catch (e) {
-    const failedStep = state.report.records.find((r) => r.status === "failed");
+    const failed = state.report.failed();
     const reason = e instanceof Error ? e.message : String(e);
     restoreSnapshot(options.paths, options.snapshot);
     let backendNote = "";
@@ -64,21 +81,24 @@ export async function transact(
       try {
         await state.backendTouched.apply();
         for (const name of state.restartAfterRollback) await state.backendTouched.start(name);
-        backendNote = `, ${state.backendTouched.kind === "supervisor" ? "supervisord" : "systemd"} re-applied to the old configuration`;
+        backendNote = `, ${state.backendTouched.label} re-applied to the old configuration`;
       } catch (rollbackError) {
         backendNote = `; re-applying the old configuration failed: ${(rollbackError as Error).message} — run "orchestrate restart"`;
         restored = false;
       }
     }
     state.report.rolledBack(state.report.records.filter((r) => r.status === "ok").map((r) => r.number));
-    ctx.stderr.write(
-      `${paint(ctx, "red", "✗")} ${options.command}: step ${failedStep ? `${failedStep.number} (${failedStep.title})` : "?"} failed: ${reason}\n` +
-        `  rolled back: manifest and units/ restored byte for byte${backendNote}.${restored ? " Nothing changed." : ""}\n`,
-    );
     recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "rolled back", reason });
+    const rollback: Rollback = {
+      step: failed && { number: failed.number, title: failed.title },
+      reason,
+      backendNote,
+      restored,
+    };
+    progress.emit({ type: "rolled-back", command: options.command, ...rollback });
     if (!(e instanceof StepFailed)) throw e;
-    return 1;
+    return { ok: false, steps: state.report.records, rollback };
   }
   recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "applied" });
-  return 0;
+  return { ok: true, steps: state.report.records };
 }

@@ -4,10 +4,10 @@
  * earlier and no longer renders (recorded in run/supervisor-installed.json; never by name pattern).
  */
 import { readFileSync, realpathSync } from "node:fs";
-import { UsageError } from "../errors";
+import { UsageError } from "../../errors";
 import { basename, join } from "node:path";
-import type { Model, RenderedFile } from "../model/types";
-import { removeFile, writeFileAtomicSync } from "../write/atomic";
+import type { Model, RenderedFile } from "../../model/types";
+import { removeFile, writeFileAtomicSync } from "../../write/atomic";
 
 /** What {@link installSupervisorPrograms} did; every entry is an absolute file path in `dir`. */
 export interface SupervisorInstall {

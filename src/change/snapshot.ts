@@ -32,11 +32,6 @@ export function takeSnapshot(paths: ProjectPaths, manifestText: string, extra: I
   return { manifestText, files };
 }
 
-/** Adds paths to an existing snapshot (files a later render will create), recording their current state. */
-export function extendSnapshot(paths: ProjectPaths, snap: Snapshot, extra: Iterable<string>): void {
-  for (const p of extra) if (!snap.files.has(p)) snap.files.set(p, read(join(paths.root, p)));
-}
-
 /** Restores everything captured: the manifest text and each file (deleting those that did not exist). */
 export function restoreSnapshot(paths: ProjectPaths, snap: Snapshot): void {
   writeFileAtomicSync(paths.manifest, snap.manifestText);

@@ -8,8 +8,8 @@
 import type { Listener } from "../inspect/listeners";
 import { isAlive, waitForExit, type ProcessInfo, type ProcessTable } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
-import { oneLine } from "./check-ports";
-import { leftoverEvidence, type OursFacts } from "./ours";
+import { oneLine } from "../live-ports/check-ports";
+import { leftoverEvidence, type OursFacts } from "../live-ports/ours";
 
 /** A process chosen to be stopped, with why and how. */
 export interface Target {

@@ -1,8 +1,8 @@
 /** logs: the tail of a service's log files, optionally followed (reads the files supervisord/systemd append to). */
 import { closeSync, openSync, readSync, statSync, watch } from "node:fs";
-import type { Context } from "../cli/context";
-import { tailLines } from "../inspect/log-tail";
-import type { Service } from "../model/types";
+import type { Context } from "../context";
+import { tailLines } from "../../inspect/log-tail";
+import type { Service } from "../../model/types";
 
 /** Prints the tails, then (with follow) every new byte appended, until interrupted. */
 export async function followLog(

@@ -1,7 +1,7 @@
 /** The text form of a {@link CheckPortsReport}: conflicts first with their fix, the port table, free ports per group. */
-import { paint, type Context } from "../cli/context";
-import { table } from "../cli/format";
-import { oneLine, type CheckPortsReport } from "./check-ports";
+import { paint, type Context } from "../context";
+import { table } from "../format";
+import { oneLine, type CheckPortsReport } from "../../live-ports/check-ports";
 
 function clip(text: string | undefined, width = 60): string {
   return text ? oneLine(text, width) : "-";
@@ -49,8 +49,9 @@ export function printCheckPorts(
     }
   }
   write("");
-  const manager = report.manager.kind === "systemd" ? "systemd" : "supervisord";
-  write(`${manager} ${report.manager.running ? "is running" : "is not running"}; listeners read with ${report.source}`);
+  write(
+    `${report.manager.label} ${report.manager.running ? "is running" : "is not running"}; listeners read with ${report.source}`,
+  );
   for (const note of report.notes) write(paint(ctx, "yellow", `note: ${note}`));
   write(
     report.ok

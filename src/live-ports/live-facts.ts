@@ -4,32 +4,26 @@
  * holder (parents, session leaders: what ./ours.ts needs), and the manager's program status. Then
  * ./check-ports.ts judges. Never starts or signals anything.
  */
-import { existsSync } from "node:fs";
-import { isAlive, readPidfile } from "../backend/supervisord/pids";
-import { SupervisordBackend } from "../backend/supervisord/backend";
-import { createBackend } from "../backend";
+import { createBackend, type BackendChoice } from "../backend";
 import type { Backend, ProgramStatus } from "../backend/types";
 import type { Problem } from "../errors";
 import { projectFromSource } from "../manifest";
 import type { ManifestSource } from "../manifest/load";
 import { inspectListeners, type ListenerOptions } from "../inspect/listeners";
-import { cgroupOf, processInfos, systemdUnitOf, type ProcessInfo } from "../inspect/processes";
+import { processInfos, type ProcessInfo } from "../inspect/processes";
 import { mergeRanges } from "../model/port-ranges";
 import type { Model } from "../model/types";
-import { unitName } from "../render/systemd";
 import { checkPorts, managedPorts, type CheckPortsReport, type LiveFacts } from "./check-ports";
 import { commandIndex, ourServerUrl } from "./ours";
 
 /** Options of {@link livePortFacts}. */
 export interface LivePortsOptions {
-  /** process manager of the project (the CLI's --backend); default supervisor */
-  backendKind?: "supervisor" | "systemd";
   /** listener source; default auto (Linux ss → /proc, macOS lsof) */
   method?: ListenerOptions["method"];
   /** further models whose generated commands count as ours (recover passes the last good manifest's) */
   alsoModels?: Model[];
-  /** ms to wait for supervisord's answer before counting it as not running; default 2000 */
-  probeTimeoutMs?: number;
+  /** PID of this project's manager that is gone (its former children keep it as session id) */
+  formerManagerPid?: number;
 }
 
 /** Managed ports plus every port of every group's ranges (to find ports held by unmanaged processes). */
@@ -43,24 +37,17 @@ function portsToRead(model: Model): Set<number> {
 /** The manager's status of every program, or running false when it does not answer. */
 async function managerStatus(
   model: Model,
-  kind: "supervisor" | "systemd",
-  probeTimeoutMs: number,
+  backend: Backend,
   notes: string[],
 ): Promise<{ running: boolean; programs: Map<string, ProgramStatus> }> {
   const programs = new Map<string, ProgramStatus>();
-  let backend: Backend | undefined;
   try {
-    if (kind === "supervisor") {
-      if (!existsSync(model.paths.socket)) return { running: false, programs };
-      backend = new SupervisordBackend(model.paths, { rpcTimeoutMs: probeTimeoutMs, probeTimeoutMs });
-    } else backend = createBackend(model, { kind });
+    if (!(await backend.isRunning())) return { running: false, programs };
     for (const status of await backend.status(model.services.map((s) => s.name))) programs.set(status.name, status);
     return { running: true, programs };
   } catch (err) {
-    if (kind === "systemd" || existsSync(model.paths.socket)) notes.push((err as Error).message.split("\n")[0]);
+    notes.push((err as Error).message.split("\n")[0]);
     return { running: false, programs };
-  } finally {
-    if (backend instanceof SupervisordBackend) backend.rpc.close();
   }
 }
 
@@ -78,14 +65,17 @@ async function withAncestors(known: Map<number, ProcessInfo>, pids: number[]): P
   }
 }
 
-/** Reads everything {@link checkPorts} needs for `model`; see {@link LiveFacts}. */
-export async function livePortFacts(model: Model, options: LivePortsOptions = {}): Promise<LiveFacts> {
-  const kind = options.backendKind ?? "supervisor";
+/** Reads everything {@link checkPorts} needs for `model` under `backend`; see {@link LiveFacts}. */
+export async function livePortFacts(
+  model: Model,
+  backend: Backend,
+  options: LivePortsOptions = {},
+): Promise<LiveFacts> {
   const notes: string[] = [];
   const ports = portsToRead(model);
   const [report, manager] = await Promise.all([
     inspectListeners({ method: options.method, ports }),
-    managerStatus(model, kind, options.probeTimeoutMs ?? 2000, notes),
+    managerStatus(model, backend, notes),
   ]);
   notes.unshift(...report.notes);
   const listeners = new Map<number, (typeof report.listeners)[number][]>();
@@ -99,33 +89,37 @@ export async function livePortFacts(model: Model, options: LivePortsOptions = {}
     processes,
     holders.flatMap((l) => [...l.pids, ...l.processes.flatMap((p) => [p.ppid, p.sid])]),
   );
-  const pidfilePid = readPidfile(model.paths.pidfile);
-  const facts: LiveFacts = {
+  const former = options.formerManagerPid ?? backend.formerManagerPid();
+  return {
     listeners,
-    manager: { kind, running: manager.running },
+    manager: { kind: backend.kind, label: backend.label, running: manager.running },
     programs: manager.programs,
+    owns: (service, mainPid, pid) => backend.ownsProcess(service, mainPid, pid, processes),
     source: report.source,
     notes,
     serverUrl: ourServerUrl(model),
     commands: commandIndex([model, ...(options.alsoModels ?? [])]),
     processes,
     marks: new Map(),
-    formerSupervisord: pidfilePid !== undefined && !isAlive(pidfilePid) ? pidfilePid : undefined,
+    formerSupervisord: former,
   };
-  if (kind === "systemd") {
-    facts.unitOf = (s) => unitName(model, s);
-    facts.units = new Map();
-    for (const pid of holders.flatMap((l) => l.pids)) {
-      const unit = systemdUnitOf(cgroupOf(pid));
-      if (unit) facts.units.set(pid, unit);
-    }
-  }
-  return facts;
 }
 
-/** check-ports end to end: read the live facts, judge every managed port. */
-export async function inspectManagedPorts(model: Model, options: LivePortsOptions = {}): Promise<CheckPortsReport> {
-  return checkPorts(model, await livePortFacts(model, options));
+/**
+ * check-ports end to end: read the live facts, judge every managed port. A private supervisord that does
+ * not answer within 2 s counts as not running (a read must not hang on a stopped one).
+ */
+export async function inspectManagedPorts(
+  model: Model,
+  choice: BackendChoice,
+  options: LivePortsOptions = {},
+): Promise<CheckPortsReport> {
+  const backend = createBackend(model, choice, { probeTimeoutMs: 2000 });
+  try {
+    return checkPorts(model, await livePortFacts(model, backend, options));
+  } finally {
+    backend.close();
+  }
 }
 
 /**
@@ -160,10 +154,7 @@ export function liveProblems(report: CheckPortsReport): Problem[] {
  * command exits 1 for them, not 2.
  * @throws ManifestError when `source` is not valid (call it only after validation passed).
  */
-export async function liveProblemsFor(
-  source: ManifestSource,
-  backendKind: "supervisor" | "systemd" = "supervisor",
-): Promise<Problem[]> {
+export async function liveProblemsFor(source: ManifestSource, choice: BackendChoice): Promise<Problem[]> {
   const { model } = projectFromSource(source);
-  return liveProblems(await inspectManagedPorts(model, { backendKind }));
+  return liveProblems(await inspectManagedPorts(model, choice));
 }

@@ -2,7 +2,7 @@
  * check-ports, the pure part: from the model and what was read live (listeners, the processes around
  * them, the manager's program status) → for every managed port (services, externals, reserved) who
  * holds it and whether that is a conflict; then the free ports of each group. No I/O here apart from
- * reading /proc/PID/environ on demand through ./ours.ts; ./live-ports.ts gathers the inputs.
+ * reading /proc/PID/environ on demand through ./ours.ts; ./live-facts.ts gathers the inputs.
  *
  * Owners: "service" — inside that service's program (supervisord: the main PID's tree or process group;
  * systemd: the unit's cgroup); "external" — any holder of a declared external's port is taken to be it;
@@ -76,7 +76,7 @@ export interface GroupFree {
 export interface CheckPortsReport {
   ok: boolean;
   conflicts: number;
-  manager: { kind: "supervisor" | "systemd"; running: boolean };
+  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean };
   /** where listeners were read: ss, /proc or lsof */
   source: string;
   notes: string[];
@@ -89,12 +89,12 @@ export interface CheckPortsReport {
 export interface LiveFacts extends OursFacts {
   /** managed and group-range ports → their listeners (an empty list = free) */
   listeners: Map<number, Listener[]>;
-  manager: { kind: "supervisor" | "systemd"; running: boolean };
+  /** `kind` for --json; `label` ("supervisord", "systemd") for messages */
+  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean };
   /** status by service name while the manager runs */
   programs: Map<string, ProgramStatus>;
-  /** systemd: unit of each holder PID (from its cgroup) */
-  units?: Map<number, string>;
-  unitOf?: (service: Service) => string;
+  /** whether `pid` is a process of the program of `service` (main PID `mainPid`): the backend decides */
+  owns: (service: string, mainPid: number | undefined, pid: number) => boolean;
   source: string;
   notes: string[];
 }
@@ -111,27 +111,12 @@ export function managedPorts(model: Model): ManagedPort[] {
   return ports;
 }
 
-/** true when `pid` is `root`, below it (ppid links with plausible start times), or in its process group. */
-export function inTree(pid: number, root: number, processes: Map<number, ProcessInfo>): boolean {
-  let current = processes.get(pid);
-  if (current?.pgid === root) return true;
-  for (let hops = 0; current && hops < 64; hops++) {
-    if (current.pid === root) return true;
-    const parent = processes.get(current.ppid);
-    if (!parent || parent.startTime > current.startTime) return false;
-    current = parent;
-  }
-  return false;
-}
-
 /** The service whose program holds `pid` while the manager runs, if any. */
 function programOf(model: Model, facts: LiveFacts, pid: number): { service: Service; main?: number } | undefined {
   if (!facts.manager.running) return undefined;
   for (const service of model.services) {
     const status = facts.programs.get(service.name);
-    if (facts.manager.kind === "systemd") {
-      if (facts.unitOf && facts.units?.get(pid) === facts.unitOf(service)) return { service, main: status?.pid };
-    } else if (status?.pid && inTree(pid, status.pid, facts.processes)) return { service, main: status.pid };
+    if (facts.owns(service.name, status?.pid, pid)) return { service, main: status?.pid };
   }
   return undefined;
 }
@@ -177,7 +162,7 @@ function judge(model: Model, facts: LiveFacts, managed: ManagedPort, listener: L
   return {
     ...base,
     owner: "foreign",
-    reason: `not started by this project's ${facts.manager.kind === "systemd" ? "systemd units" : "supervisord"}`,
+    reason: `not started by this project's ${facts.manager.label}`,
   };
 }
 

@@ -1,8 +1,8 @@
 /** The verify table printed by verify, restart, add-service and recover. */
-import { paint, type Context } from "../cli/context";
-import { table } from "../cli/format";
-import { formatBytes } from "../verify/usage";
-import type { ServiceCheck } from "../verify/verify";
+import { paint, type Context } from "../context";
+import { table } from "../format";
+import { formatBytes } from "../../verify/usage";
+import type { ServiceCheck } from "../../verify/verify";
 
 function uptime(seconds?: number): string {
   if (seconds === undefined) return "-";

@@ -13,8 +13,8 @@ import { launchSpec } from "../render/launch";
 import type { Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";
-import { supervisorMark } from "./ours";
-import type { StepSink } from "./report";
+import { supervisorMark } from "../live-ports/ours";
+import type { StepSink } from "../progress/steps";
 import { clearTestStart, reapTestStart, recordTestStart } from "./test-start-record";
 
 /** Outcome of {@link testStart}. */

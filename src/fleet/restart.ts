@@ -1,0 +1,138 @@
+/**
+ * restart — what a hand-written MASTER_RESTART.sh did, without kill -9 and fixed sleeps: validate →
+ * generate → ensure the manager → apply (only changed programs restart) → stop, then start level by level
+ * in dependency order, waiting for each level's readiness → verify. A failing service is named with its
+ * state and the tail of its logs; services that depend on it are not started.
+ */
+import { createBackend } from "../backend";
+import { UsageError } from "../errors";
+import { recordChange } from "../history/journal";
+import { saveLastGood } from "../history/last-good";
+import { loadProject } from "../manifest";
+import { manifestPath } from "../manifest/load";
+import { selectServices } from "../model/lookup";
+import type { Operation } from "../progress/operation";
+import { StepReporter, type StepRecord } from "../progress/steps";
+import { counted } from "../progress/text";
+import { verifyServices, type ServiceCheck } from "../verify/verify";
+import { withManifestLock } from "../write/lock";
+import { generateUnits, summarizePlan } from "./generate";
+import { waitStarted, type Readiness } from "./readiness";
+import { startInOrder } from "./start-order";
+import { reapTestStart } from "./test-start-record";
+
+/** Options of {@link restart}. */
+export interface RestartOptions {
+  /** services to restart (default: all); an unknown name throws UnknownServiceError, a disabled one UsageError */
+  names?: string[];
+}
+
+/** What {@link restart} did: `ok` exactly when every started service was ready and every checked one verified. */
+export interface RestartResult {
+  ok: boolean;
+  steps: StepRecord[];
+  readiness: Readiness[];
+  checks: ServiceCheck[];
+}
+
+/**
+ * Runs the whole restart procedure, reporting six steps to `op.progress`.
+ * @throws ManifestError / UsageError (exit 2) for an invalid manifest or bad names, before anything is touched;
+ *   OperationError when the manager cannot be started or refuses the configuration.
+ */
+export async function restart(op: Operation, options: RestartOptions = {}): Promise<RestartResult> {
+  // under the manifest lock: a restart between an add-service's manifest write and its test-start would
+  // apply a program that the add-service may still roll back
+  return withManifestLock(manifestPath(op.manifest), () => restartLocked(op, options));
+}
+
+async function restartLocked(op: Operation, options: RestartOptions): Promise<RestartResult> {
+  const report = new StepReporter(op.progress, 6);
+  const s1 = report.begin("validate manifest");
+  const project = loadProject(op.manifest);
+  const { model } = project;
+  const selected = selectServices(model, options.names);
+  const disabled = selected.filter((s) => !s.enabled && options.names?.includes(s.name));
+  if (disabled.length)
+    throw new UsageError(
+      `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`,
+      "set enabled: true in the manifest to run it",
+    );
+  for (const note of await reapTestStart(model.paths)) s1.detail(note);
+  s1.ok(`${counted(model.services.length, "service")}, ${counted(project.warnings.length, "warning")}`);
+
+  const s2 = report.begin("generate units/");
+  const plan = generateUnits(model, { write: true });
+  s2.ok(summarizePlan(plan));
+
+  const backend = createBackend(model, op.backend);
+  try {
+    const s3 = report.begin(`ensure ${backend.label} is running`);
+    const { started } = await backend.ensureRunning();
+    s3.ok(started ? `started (${backend.endpoint})` : "already running");
+
+    const s4 = report.begin("apply configuration");
+    const applied = await backend.apply();
+    const fresh = new Set([...applied.added, ...applied.changed]);
+    s4.ok(
+      fresh.size || applied.removed.length
+        ? `added ${list(applied.added)}, changed ${list(applied.changed)}, removed ${list(applied.removed)}`
+        : "no program changed",
+    );
+
+    const services = selected.filter((s) => s.enabled);
+    const s5 = report.begin(`start ${counted(services.length, "service")} in dependency order`);
+    // a manager that was just started started every program itself: nothing to restart
+    const readiness = await startInOrder(model, backend, services, {
+      restart: !started,
+      fresh,
+      onLine: (l) => s5.detail(l),
+    });
+    const failed = readiness.filter((r) => !r.ok);
+    if (failed.length)
+      s5.fail(`${failed.length} of ${services.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
+    else s5.ok(`${services.length} ready`);
+
+    // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
+    await waitStarted(
+      backend,
+      services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+    );
+    const s6 = report.begin("verify");
+    // CPU and memory right after a start say nothing and cost two getconf spawns: "orchestrate verify" shows them
+    const checks = await verifyServices(model, backend, options.names ? services : model.services, { usage: false });
+    s6.checks(checks);
+    const bad = checks.filter((c) => !c.ok);
+    if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);
+    else s6.ok(`${checks.length}/${checks.length} verified`);
+    const changes = [
+      ...plan.changes.map((c) => `${c.path} ${c.kind}`),
+      ...applied.added.map((n) => `${n} added to ${backend.kind}`),
+      ...applied.changed.map((n) => `${n} reloaded`),
+      ...applied.removed.map((n) => `${n} removed from ${backend.kind}`),
+    ];
+    const label = `restart${options.names ? ` ${options.names.join(" ")}` : ""}`;
+    const ok = !failed.length && !bad.length;
+    if (!ok) {
+      recordChange(model.paths, {
+        command: label,
+        changes,
+        outcome: "failed",
+        reason: [
+          ...failed.map((r) => `${r.name}: ${r.reason}`),
+          ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+        ].join(" · "),
+      });
+    } else {
+      if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
+      saveLastGood(model.paths, project.source.text, plan.rendered);
+    }
+    return { ok, steps: report.records, readiness, checks };
+  } finally {
+    backend.close();
+  }
+}
+
+function list(names: string[]): string {
+  return names.length ? names.join(" ") : "none";
+}
