@@ -10,6 +10,8 @@ export interface BackendChoice {
   scope?: "system" | "user";
   /** systemd only: `--root DIR` offline tree */
   root?: string;
+  /** a backend of the caller's own (tests drive the procedures with a scripted one); overrides `kind` */
+  factory?: (model: Model) => Backend;
 }
 
 /**
@@ -17,6 +19,7 @@ export interface BackendChoice {
  * before it counts as not running (read-only inspections such as check-ports use a short one).
  */
 export function createBackend(model: Model, choice: BackendChoice, options: { probeTimeoutMs?: number } = {}): Backend {
+  if (choice.factory) return choice.factory(model);
   if (choice.kind === "systemd") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { systemdBackendFor } = require("./systemd/for-model") as typeof import("./systemd/for-model");

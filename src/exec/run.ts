@@ -3,6 +3,7 @@
  * execa is loaded lazily: it costs 25-76 ms to import (FACTS.md) and the lookup commands never need it.
  */
 import type { ChildProcess } from "node:child_process";
+import { signalGroup } from "../signal/kill";
 
 /** Outcome of a finished command. `exitCode` is undefined when it was killed by a signal. */
 export interface RunResult {
@@ -110,11 +111,8 @@ export async function spawnService(
     exited,
     output: () => buffer,
     signalGroup(signal) {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        /* already gone */
-      }
+      // our own child, not yet reaped: its PID cannot have been reused
+      signalGroup(child.pid!, signal);
     },
     child,
   };

@@ -8,7 +8,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isAlive, processInfo, waitForExit } from "../inspect/processes";
+import { isAlive, processInfo } from "../inspect/processes";
+import { waitForExit } from "../signal/poll";
+import { signalProcess } from "../signal/send";
 import type { ProjectPaths } from "../model/types";
 import { removeFile, writeFileAtomicSync } from "../write/atomic";
 
@@ -70,12 +72,8 @@ export async function reapTestStart(paths: Pick<ProjectPaths, "run">): Promise<s
       continue;
     }
     if (isAlive(record.ownerPid, record.ownerStartTime)) continue; // that test-start is still running
-    if (isAlive(record.pid, record.startTime)) {
-      try {
-        process.kill(-record.pid, "SIGKILL"); // test-start made it the leader of its own group
-      } catch {
-        process.kill(record.pid, "SIGKILL");
-      }
+    // test-start made it the leader of its own group: KILL reaches what it forked too
+    if ((await signalProcess(record, "SIGKILL", { group: true })) === "sent") {
       await waitForExit(record.pid, 2000, record.startTime);
       notes.push(`stopped ${record.service} (pid ${record.pid}), left running alone by an interrupted test-start`);
     }

@@ -4,7 +4,7 @@
  *
  * PID reuse: a PID read now may name a different process a moment later. Every {@link ProcessInfo} carries
  * `startTime`; callers that act on a PID later (signal it, report it as "ours") should pass the startTime
- * they saw to {@link isAlive} / {@link waitForExit}, which then treat a different start time as "gone".
+ * they saw to {@link isAlive} (and src/signal/), which then treat a different start time as "gone".
  * The tree walks ({@link descendants}, {@link isInTree}) ignore a parent link when the "child" started
  * before its "parent" — that parent PID was reused and is not the real parent.
  */
@@ -149,6 +149,13 @@ export async function processInfo(pid: number): Promise<ProcessInfo | undefined>
   return (await psInfo([pid]))[0];
 }
 
+/** The start time of `pid` now (Linux /proc/PID/stat field 22), or undefined when there is no such process (or on macOS). */
+export function startTimeOf(pid: number): number | undefined {
+  if (!isLinux || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : parseStat(stat)?.startTime;
+}
+
 /** Several processes at once (one `ps` call on macOS); PIDs that do not exist are absent from the map. */
 export async function processInfos(pids: Iterable<number>): Promise<Map<number, ProcessInfo>> {
   const wanted = [...new Set(pids)].filter((p) => Number.isInteger(p) && p > 0);
@@ -288,20 +295,4 @@ export function cgroupOf(pid: number): string | undefined {
 export function systemdUnitOf(cgroupPath: string | undefined): string | undefined {
   const m = cgroupPath ? /\/([^/]+\.service)(?:\/|$)/.exec(cgroupPath) : null;
   return m?.[1];
-}
-
-/**
- * Waits until `pid` is gone (or a zombie, or replaced: see `startTime`) and returns true, or false after
- * `timeoutMs`. Polls every 1 ms at first, growing ×1.5 up to 50 ms, so a fast exit is seen at once.
- */
-export async function waitForExit(pid: number, timeoutMs: number, startTime?: number): Promise<boolean> {
-  const started = performance.now();
-  let interval = 1;
-  for (;;) {
-    if (!isAlive(pid, startTime)) return true;
-    const left = timeoutMs - (performance.now() - started);
-    if (left <= 0) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
-    interval = Math.min(interval * 1.5, 50);
-  }
 }

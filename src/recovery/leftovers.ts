@@ -6,7 +6,9 @@
  * still has the start time seen when it was chosen.
  */
 import type { Listener } from "../inspect/listeners";
-import { isAlive, waitForExit, type ProcessInfo, type ProcessTable } from "../inspect/processes";
+import type { ProcessInfo, ProcessTable } from "../inspect/processes";
+import { waitForExit } from "../signal/poll";
+import { signalProcess } from "../signal/send";
 import type { Model, Service } from "../model/types";
 import { oneLine } from "../live-ports/check-ports";
 import { leftoverEvidence, type OursFacts } from "../live-ports/ours";
@@ -94,22 +96,12 @@ export function findLeftovers(
   return [...found.values()].sort((a, b) => a.pid - b.pid);
 }
 
-function signal(target: Pick<Target, "pid" | "startTime">, sig: NodeJS.Signals): "sent" | "gone" | "not permitted" {
-  if (!isAlive(target.pid, target.startTime)) return "gone";
-  try {
-    process.kill(target.pid, sig);
-    return "sent";
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM" ? "not permitted" : "gone";
-  }
-}
-
 /** Stops one target: its signal, wait up to its timeout, then KILL and wait up to `killWaitMs`. */
 export async function stopTarget(target: Target, killWaitMs = 3000): Promise<StopOutcome> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const name = target.signal.replace(/^SIG/, "");
-  const first = signal(target, target.signal);
+  const first = await signalProcess(target, target.signal);
   if (first === "gone")
     return {
       target,
@@ -126,7 +118,7 @@ export async function stopTarget(target: Target, killWaitMs = 3000): Promise<Sto
     };
   if (await waitForExit(target.pid, target.timeoutMs, target.startTime))
     return { target, outcome: "exited", ms: ms(), text: `exited ${ms()} ms after ${name}` };
-  if (signal(target, "SIGKILL") === "gone")
+  if ((await signalProcess(target, "SIGKILL")) === "gone")
     return { target, outcome: "exited", ms: ms(), text: `exited after ${name} (at the timeout)` };
   if (await waitForExit(target.pid, killWaitMs, target.startTime)) {
     return {

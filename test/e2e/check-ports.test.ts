@@ -6,7 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPidfile, pollUntil, isAlive } from "../../src/backend/supervisord/pids";
+import { readPidfile, isAlive } from "../../src/backend/supervisord/pids";
+import { pollUntil } from "../../src/signal/poll";
 import type { CheckPortsReport } from "../../src/live-ports/check-ports";
 import {
   FIXTURES,

@@ -13,8 +13,8 @@ import {
   processGroupMembers,
   processInfo,
   systemdUnitOf,
-  waitForExit,
 } from "../../src/inspect/processes";
+import { waitForExit } from "../../src/signal/poll";
 import { LISTEN_JS, PARENT_JS, startReady, stopAll } from "../helpers/listeners";
 
 const linux = process.platform === "linux";

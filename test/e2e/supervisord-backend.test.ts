@@ -8,14 +8,10 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import { SupervisorFault } from "../../src/backend/supervisord/client";
-import {
-  isAlive,
-  pollUntil,
-  procStat,
-  readPidfile,
-  signalTree,
-  type ProcStat,
-} from "../../src/backend/supervisord/pids";
+import { isAlive, readPidfile } from "../../src/backend/supervisord/pids";
+import { processInfo, type ProcessInfo } from "../../src/inspect/processes";
+import { pollUntil } from "../../src/signal/poll";
+import { signalProcess } from "../../src/signal/send";
 import type { ProgramState, ProgramStatus } from "../../src/backend/types";
 import { OperationError } from "../../src/errors";
 import { DEFAULT_PATH } from "../../src/model/environment";
@@ -33,10 +29,10 @@ interface Fixture {
 }
 const fixtures: Fixture[] = [];
 /** Every process this file has seen (supervisord and programs), by pid and start time: the only ones cleanup may kill. */
-const known = new Map<number, ProcStat>();
-function know(pid: number): void {
-  const stat = procStat(pid);
-  if (stat && !known.has(pid)) known.set(pid, stat);
+const known = new Map<number, ProcessInfo>();
+async function know(pid: number): Promise<void> {
+  const info = await processInfo(pid);
+  if (info && !known.has(pid)) known.set(pid, info);
 }
 
 function setup(): Fixture {
@@ -47,10 +43,10 @@ function setup(): Fixture {
   return fixture;
 }
 
-function remember(statuses: ProgramStatus[], paths: ProjectPaths): void {
-  for (const s of statuses) if (s.pid) know(s.pid);
+async function remember(statuses: ProgramStatus[], paths: ProjectPaths): Promise<void> {
+  for (const s of statuses) if (s.pid) await know(s.pid);
   const pid = readPidfile(paths.pidfile);
-  if (pid) know(pid);
+  if (pid) await know(pid);
 }
 
 /** Polls status until `name` is in one of `states`; returns that status. */
@@ -58,7 +54,7 @@ async function waitState(f: Fixture, name: string, states: ProgramState[], timeo
   let last: ProgramStatus | undefined;
   const ok = await pollUntil(async () => {
     [last] = await f.backend.status([name]);
-    remember([last], f.paths);
+    await remember([last], f.paths);
     return states.includes(last.state);
   }, timeoutMs);
   if (!ok) throw new Error(`expected ${name} to reach ${states.join("/")}, found ${JSON.stringify(last)}`);
@@ -68,11 +64,11 @@ async function waitState(f: Fixture, name: string, states: ProgramState[], timeo
 afterEach(async () => {
   for (const { paths, backend } of fixtures.splice(0)) {
     const pid = readPidfile(paths.pidfile);
-    if (pid) know(pid);
+    if (pid) await know(pid);
     await backend.stopDaemon().catch(() => undefined);
     rmSync(paths.root, { recursive: true, force: true });
   }
-  for (const stat of known.values()) signalTree({ ...stat, pgrp: 0 }, "SIGKILL"); // that process only, if still it
+  for (const info of known.values()) await signalProcess(info, "SIGKILL"); // that process only, if still it
   known.clear();
 });
 

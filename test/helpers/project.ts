@@ -9,14 +9,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
-import {
-  isAlive,
-  pollUntil,
-  procStat,
-  readPidfile,
-  signalTree,
-  type ProcStat,
-} from "../../src/backend/supervisord/pids";
+import { isAlive, readPidfile } from "../../src/backend/supervisord/pids";
+import { startTimeOf } from "../../src/inspect/processes";
+import { pollUntil } from "../../src/signal/poll";
+import { signalProcess, type SignalTarget } from "../../src/signal/send";
 import { run } from "../../src/exec/run";
 import { spawnService, type SpawnedProcess } from "../../src/exec/run";
 import { projectPaths } from "../../src/model/paths";
@@ -99,7 +95,7 @@ export async function waitFor(
   timeoutMs = 20_000,
   detail?: () => string | Promise<string>,
 ): Promise<void> {
-  if (await pollUntil(done, timeoutMs, 200)) return;
+  if (await pollUntil(done, timeoutMs, { maxDelayMs: 200 })) return;
   throw new Error(`expected ${what} within ${timeoutMs} ms${detail ? `; last seen: ${await detail()}` : ""}`);
 }
 
@@ -112,7 +108,7 @@ export class TestProject {
   readonly paths: ProjectPaths;
   /** The project's private supervisord, driven in-process (status, shutdown). */
   readonly backend: SupervisordBackend;
-  private readonly known = new Map<number, ProcStat>();
+  private readonly known = new Map<number, SignalTarget>();
   private readonly spawned: SpawnedProcess[] = [];
 
   constructor(prefix: string) {
@@ -149,8 +145,8 @@ export class TestProject {
   /** Records a process (pid + start time) that cleanup may SIGKILL if it is still that process. */
   track(pid: number | undefined): void {
     if (!pid) return;
-    const stat = procStat(pid);
-    if (stat && !this.known.has(pid)) this.known.set(pid, stat);
+    const startTime = startTimeOf(pid);
+    if (startTime !== undefined && !this.known.has(pid)) this.known.set(pid, { pid, startTime });
   }
 
   /** Records supervisord (pidfile) and every program PID it reports now. Never throws. */
@@ -209,12 +205,9 @@ export class TestProject {
     } catch (err) {
       errors.push(err);
     }
-    for (const stat of this.known.values()) if (isAlive(stat.pid)) signalTree(stat, "SIGKILL");
+    for (const target of this.known.values()) await signalProcess(target, "SIGKILL", { group: true });
     for (const proc of this.spawned.splice(0)) proc.signalGroup("SIGKILL");
-    await pollUntil(
-      () => [...this.known.values()].every((s) => procStat(s.pid)?.startTicks !== s.startTicks || !isAlive(s.pid)),
-      5000,
-    );
+    await pollUntil(() => [...this.known.values()].every((s) => !isAlive(s.pid, s.startTime)), 5000);
     this.known.clear();
     if (!process.env.KEEP_E2E) rmSync(this.root, { recursive: true, force: true });
     if (errors.length) throw errors[0];

@@ -12,7 +12,10 @@ import { run } from "../../exec/run";
 import { baseEnvironment } from "../../model/environment";
 import type { ProjectPaths } from "../../model/types";
 import { SupervisorConnectionError, SupervisorFault, type SupervisorRpc } from "./client";
-import { childrenOf, isAlive, isSupervisord, pollUntil, readPidfile, signalPid, stopOrphans } from "./pids";
+import { childrenOf, isAlive, isSupervisord, readPidfile, stopOrphans } from "./pids";
+import { processInfo } from "../../inspect/processes";
+import { pollUntil } from "../../signal/poll";
+import { signalProcess } from "../../signal/send";
 import { SupervisorStates } from "./states";
 import { tailBytes } from "../../inspect/log-tail";
 
@@ -204,11 +207,12 @@ export async function shutdownDaemon(
     if (answered)
       await pollUntil(async () => typeof (await probe(rpc, o.probeTimeoutMs)) !== "number", o.exitTimeoutMs);
   } else if (!answered || !(await pollUntil(() => !isAlive(pid), o.exitTimeoutMs))) {
-    const children = childrenOf(pid);
-    signalPid(pid, "SIGTERM");
+    const children = await childrenOf(pid);
+    const daemon = { pid, startTime: (await processInfo(pid))?.startTime };
+    await signalProcess(daemon, "SIGTERM");
     report.escalation = "TERM";
     if (!(await pollUntil(() => !isAlive(pid), o.termTimeoutMs))) {
-      signalPid(pid, "SIGKILL");
+      await signalProcess(daemon, "SIGKILL");
       report.escalation = "KILL";
       if (!(await pollUntil(() => !isAlive(pid), o.termTimeoutMs))) {
         throw new OperationError(

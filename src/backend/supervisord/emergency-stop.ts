@@ -14,11 +14,13 @@ import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { SupervisorConnectionError, SupervisorFault, SupervisorRpc } from "./client";
 import { livePid } from "./daemon";
-import { isAlive, pollUntil, readPidfile } from "./pids";
+import { isAlive, readPidfile } from "./pids";
+import { pollUntil } from "../../signal/poll";
+import { signalProcess } from "../../signal/send";
 import { listProcesses, type ProcessInfo } from "../../inspect/processes";
 import type { ProjectPaths } from "../../model/types";
 import { removeFile } from "../../write/atomic";
-/** Where the stop reports what it finds: a step of the procedure that called it (src/procedure/report.ts). */
+/** Where the stop reports what it finds: a step of the procedure that called it (src/progress/steps.ts). */
 export interface StopReport {
   detail(line: string): void;
 }
@@ -52,14 +54,6 @@ async function answers(rpc: SupervisorRpc, timeoutMs: number): Promise<boolean> 
   } catch (err) {
     if (err instanceof SupervisorConnectionError) return false;
     return err instanceof SupervisorFault; // a fault is an answer (e.g. SHUTDOWN_STATE)
-  }
-}
-
-function send(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* gone meanwhile */
   }
 }
 
@@ -125,13 +119,14 @@ export async function stopSupervisord(
       if (exited) step.detail("it stopped its programs and exited");
       else step.detail(`it did not exit within ${t.exitMs / 1000} s`);
     }
-    if (pid !== undefined && isAlive(pid)) {
-      send(pid, "SIGTERM");
-      if (state === "T") send(pid, "SIGCONT");
+    const daemon = pid === undefined ? undefined : { pid, startTime: table.get(pid)?.startTime };
+    if (daemon !== undefined && pid !== undefined && isAlive(pid)) {
+      await signalProcess(daemon, "SIGTERM");
+      if (state === "T") await signalProcess(daemon, "SIGCONT");
       result.escalation = "TERM";
       step.detail(`sent TERM${state === "T" ? " + CONT" : ""} to PID ${pid}`);
       if (!(await pollUntil(() => !isAlive(pid), t.termMs))) {
-        send(pid, "SIGKILL");
+        await signalProcess(daemon, "SIGKILL");
         result.escalation = "KILL";
         const gone = await pollUntil(() => !isAlive(pid), t.termMs);
         step.detail(

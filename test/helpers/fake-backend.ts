@@ -1,0 +1,142 @@
+/**
+ * A scripted process manager for fast procedure tests (as honcho's tests drive its Manager with a fake
+ * process manager): every start of a program plays that program's scripted state history, one state per
+ * status() read, the last state staying; every call is recorded in order. No process is spawned.
+ */
+import type {
+  ApplyResult,
+  Backend,
+  DetailSink,
+  EmergencyStopResult,
+  ProgramState,
+  ProgramStatus,
+} from "../../src/backend/types";
+import type { ProcessInfo } from "../../src/inspect/processes";
+
+/** Options of {@link FakeBackend}. */
+export interface FakeOptions {
+  /** the label a real backend would have ("supervisord" or "systemd"); default supervisord */
+  label?: string;
+  /** supervisord-like (apply starts programs, orphans possible) or systemd-like */
+  like?: "supervisor" | "systemd";
+  /** state history each start plays, per program; default ["STARTING", "RUNNING"] */
+  script?: Record<string, ProgramState[]>;
+  /** what apply() returns (then resets to nothing changed) */
+  applied?: Partial<ApplyResult>;
+  /** apply() throws this (e.g. to test a failed rollback) */
+  applyError?: Error;
+  /** the log tail of each program */
+  logs?: Record<string, string>;
+  /** uptime reported for RUNNING programs, s (default 3600: past any startsecs) */
+  uptimeSeconds?: number;
+}
+
+/** The fake. `calls` holds "start NAME", "stop NAME", "apply", "shutdown", … in order. */
+export class FakeBackend implements Backend {
+  readonly kind: "supervisor" | "systemd";
+  readonly label: string;
+  readonly endpoint = "fake";
+  readonly fleetName: string;
+  readonly applyStartsPrograms: boolean;
+  readonly leavesOrphans: boolean;
+  readonly calls: string[] = [];
+  running = true;
+  private readonly history = new Map<string, ProgramState[]>();
+  private pids = 1_000_000;
+  private readonly pid = new Map<string, number>();
+
+  constructor(private readonly options: FakeOptions = {}) {
+    this.kind = options.like ?? "supervisor";
+    this.label = options.label ?? (this.kind === "systemd" ? "systemd" : "supervisord");
+    this.fleetName = this.kind === "systemd" ? "demo.target" : "supervisord";
+    this.applyStartsPrograms = this.kind === "supervisor";
+    this.leavesOrphans = this.kind === "supervisor";
+  }
+
+  /** Sets a program's current state without a start (e.g. RUNNING before a restart). */
+  set(name: string, state: ProgramState): void {
+    this.history.set(name, [state]);
+    if (state === "RUNNING") this.pid.set(name, this.pids++);
+  }
+
+  async isRunning(): Promise<boolean> {
+    return this.running;
+  }
+  async ensureRunning(): Promise<{ started: boolean }> {
+    this.calls.push("ensureRunning");
+    const started = !this.running;
+    this.running = true;
+    return { started };
+  }
+  async requireReachable(): Promise<void> {}
+  async apply(): Promise<ApplyResult> {
+    this.calls.push("apply");
+    if (this.options.applyError) throw this.options.applyError;
+    const result = { added: [], changed: [], removed: [], ...this.options.applied };
+    this.options.applied = undefined;
+    return result;
+  }
+  async start(name: string): Promise<void> {
+    this.calls.push(`start ${name}`);
+    if (this.history.get(name)?.at(-1) === "RUNNING") return; // a no-op for a running program
+    this.history.set(name, [...(this.options.script?.[name] ?? ["STARTING", "RUNNING"])]);
+    this.pid.set(name, this.pids++);
+  }
+  async stop(name: string): Promise<void> {
+    this.calls.push(`stop ${name}`);
+    this.history.set(name, ["STOPPED"]);
+    this.pid.delete(name);
+  }
+  async restart(name: string): Promise<void> {
+    await this.stop(name);
+    await this.start(name);
+  }
+  async status(names?: string[]): Promise<ProgramStatus[]> {
+    return (names ?? [...this.history.keys()]).map((name) => {
+      const states = this.history.get(name);
+      if (!states) return { name, state: "ABSENT" as const };
+      const state = states.length > 1 ? states.shift()! : states[0];
+      const running = state === "RUNNING" || state === "STARTING";
+      return {
+        name,
+        state,
+        pid: running ? this.pid.get(name) : undefined,
+        uptimeSeconds: state === "RUNNING" ? (this.options.uptimeSeconds ?? 3600) : undefined,
+        exitStatus: state === "EXITED" || state === "FATAL" ? 1 : undefined,
+      };
+    });
+  }
+  async tailLog(name: string): Promise<string> {
+    return this.options.logs?.[name] ?? "";
+  }
+  async shutdown(): Promise<void> {
+    this.calls.push("shutdown");
+    for (const name of this.history.keys()) this.history.set(name, ["STOPPED"]);
+    this.running = this.kind === "systemd";
+  }
+  programName(service: string): string {
+    return this.kind === "systemd" ? `demo-${service}.service` : service;
+  }
+  ownsProcess(_service: string, mainPid: number | undefined, pid: number, _p: Map<number, ProcessInfo>): boolean {
+    return mainPid !== undefined && pid === mainPid;
+  }
+  formerManagerPid(): number | undefined {
+    return undefined;
+  }
+  close(): void {
+    this.calls.push("close");
+  }
+  async emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult> {
+    this.calls.push(options.dryRun ? "emergencyStop --dry-run" : "emergencyStop");
+    step.detail(`fake: ${options.dryRun ? "would stop" : "stopping"} ${this.fleetName}`);
+    if (!options.dryRun) await this.shutdown();
+    return {
+      summary: options.dryRun ? "planned" : "stopped",
+      changes: options.dryRun ? [] : [`stopped ${this.fleetName}`],
+      answered: true,
+      orphanEvidence: this.leavesOrphans
+        ? { serverUrl: "unix:///nonexistent/fake.sock", observedChildren: new Map() }
+        : undefined,
+    };
+  }
+}
