@@ -5,7 +5,7 @@
  * PID reuse: a PID read now may name a different process a moment later. Every {@link ProcessInfo} carries
  * `startTime`; callers that act on a PID later (signal it, report it as "ours") should pass the startTime
  * they saw to {@link isAlive} (and src/signal/), which then treat a different start time as "gone".
- * The tree walks ({@link descendants}, {@link isInTree}) ignore a parent link when the "child" started
+ * The tree walks ({@link descendants}, {@link inProgramTree}) ignore a parent link when the "child" started
  * before its "parent" — that parent PID was reused and is not the real parent.
  */
 import { readFileSync, readdirSync } from "node:fs";
@@ -190,7 +190,7 @@ function plausibleParent(child: ProcessInfo, parent: ProcessInfo): boolean {
 /**
  * `rootPid` and every process below it (children, grandchildren, …) from ppid links. Includes the root
  * when it exists. Orphans re-parented to PID 1 or a subreaper are NOT found (their link is gone): use
- * {@link processGroupMembers} or {@link cgroupOf} for those.
+ * the process group ({@link inProgramTree}) or {@link cgroupOf} for those.
  */
 export async function descendants(rootPid: number, table?: ProcessTable): Promise<Set<number>> {
   const procs = table ?? (await listProcesses());
@@ -216,21 +216,6 @@ export async function descendants(rootPid: number, table?: ProcessTable): Promis
   return found;
 }
 
-/** true when `pid` is `rootPid` or one of its descendants (walks ppid links upward; see {@link descendants}). */
-export async function isInTree(pid: number, rootPid: number, table?: ProcessTable): Promise<boolean> {
-  const procs = table ?? (await listProcesses());
-  let current = procs.get(pid);
-  const seen = new Set<number>();
-  while (current && !seen.has(current.pid)) {
-    if (current.pid === rootPid) return true;
-    seen.add(current.pid);
-    const parent = procs.get(current.ppid);
-    if (!parent || !plausibleParent(current, parent)) return false;
-    current = parent;
-  }
-  return false;
-}
-
 /**
  * true when `pid` belongs to the program whose main PID is `root`: it is `root`, below it (ppid links
  * with plausible start times, at most 64 levels), or in its process group (supervisord's stopasgroup and
@@ -247,15 +232,6 @@ export function inProgramTree(pid: number, root: number, processes: Map<number, 
     current = parent;
   }
   return false;
-}
-
-/** PIDs whose process group is `pgid`, ascending (the members `kill(-pgid, sig)` would reach). */
-export async function processGroupMembers(pgid: number, table?: ProcessTable): Promise<number[]> {
-  const procs = table ?? (await listProcesses());
-  return [...procs.values()]
-    .filter((p) => p.pgid === pgid)
-    .map((p) => p.pid)
-    .sort((a, b) => a - b);
 }
 
 /**

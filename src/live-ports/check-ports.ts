@@ -12,7 +12,6 @@
  */
 import type { ProgramStatus } from "../backend/types";
 import type { Listener } from "../inspect/listeners";
-import type { ProcessInfo } from "../inspect/processes";
 import { availablePorts } from "../model/budget";
 import type { Model, Service } from "../model/types";
 import { leftoverEvidence, type OursFacts } from "./ours";

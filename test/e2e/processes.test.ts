@@ -8,9 +8,8 @@ import {
   cgroupOf,
   descendants,
   isAlive,
-  isInTree,
+  inProgramTree,
   listProcesses,
-  processGroupMembers,
   processInfo,
   systemdUnitOf,
 } from "../../src/inspect/processes";
@@ -63,9 +62,10 @@ describe("trees", () => {
     const table = await listProcesses();
     expect(table.get(pid)?.ppid).toBe(proc.pid);
     expect((await descendants(proc.pid, table)).has(pid)).toBe(true);
-    expect(await isInTree(pid, proc.pid, table)).toBe(true);
-    expect(await isInTree(proc.pid, pid, table)).toBe(false);
-    expect(await processGroupMembers(proc.pid, table)).toEqual([proc.pid, pid].sort((a, b) => a - b));
+    expect(inProgramTree(pid, proc.pid, table)).toBe(true);
+    expect(inProgramTree(proc.pid, pid, table)).toBe(false);
+    const group = [...table.values()].filter((p) => p.pgid === proc.pid).map((p) => p.pid);
+    expect(group.sort((a, b) => a - b)).toEqual([proc.pid, pid].sort((a, b) => a - b));
   });
 
   it("a node parent spawning a listening child: descendants() holds the listener; a stranger is not in the tree", async () => {
@@ -74,8 +74,9 @@ describe("trees", () => {
     const tree = await descendants(proc.pid);
     expect(tree.has(pid)).toBe(true);
     expect(tree.has(process.pid)).toBe(false);
-    expect(await isInTree(process.pid, proc.pid)).toBe(false);
-    expect(await processGroupMembers(proc.pid)).toContain(pid);
+    const table = await listProcesses();
+    expect(inProgramTree(process.pid, proc.pid, table)).toBe(false);
+    expect(table.get(pid)?.pgid).toBe(proc.pid);
   });
 
   it("descendants of a missing root is empty", async () => {

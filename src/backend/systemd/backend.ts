@@ -231,12 +231,6 @@ export class SystemdBackend implements Backend {
     await this.start(name);
   }
 
-  /** `systemctl restart PROJECT.target`: PartOf= carries the restart to every service (systemd.unit(5)). */
-  async restartAll(): Promise<void> {
-    const result = await this.systemctl.run(["restart", this.targetName]);
-    if (result.exitCode !== 0) throw systemctlError(result, `restart ${this.targetName}`, this.systemctl.scope);
-  }
-
   /** Status of the named services, or of every rendered or installed service. Unknown units are ABSENT. */
   async status(names?: string[]): Promise<ProgramStatus[]> {
     const list = names ?? (await this.knownServices());
@@ -244,8 +238,8 @@ export class SystemdBackend implements Backend {
     return records.map((record, i) => toProgramStatus(list[i], record));
   }
 
-  /** Raw `systemctl show` records of the named services (ControlGroup for port-owner checks). */
-  unitRecords(names: string[]): Promise<UnitRecord[]> {
+  /** Raw `systemctl show` records of the named services. */
+  private unitRecords(names: string[]): Promise<UnitRecord[]> {
     return this.systemctl.show(names.map((n) => this.unitName(n)));
   }
 
