@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { importSupervisordConf } from "../../src/manifest/import-supervisord";
+import { importSupervisordConf } from "../../src/manifest/import";
 import {
   expandPercent,
   readIni,

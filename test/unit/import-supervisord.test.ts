@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { UsageError } from "../../src/errors";
-import { importSupervisordConf } from "../../src/manifest/import-supervisord";
+import { importSupervisordConf } from "../../src/manifest/import";
 import { manifestSchema } from "../../src/manifest/schema";
 import { envFileLine, planSecrets, secretReason } from "../../src/manifest/secrets";
 import { validateManifest } from "../../src/manifest/validate";

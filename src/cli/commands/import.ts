@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ManifestError, UsageError } from "../../errors";
 import { importLegacyManifest } from "../../manifest/import-legacy";
-import { importSupervisordConf } from "../../manifest/import-supervisord";
+import { importSupervisordConf } from "../../manifest/import";
 import { manifestPath, parseManifestText } from "../../manifest/load";
 import { validateManifest } from "../../manifest/validate";
 import { writeFileAtomicSync } from "../../write/atomic";
