@@ -289,7 +289,7 @@ export function readProgram(
     problems.push(
       `${section.file}:${section.line}: [${section.name}] has no command=; supervisord refuses it too: add the command`,
     );
-  if (problems.length > before || command === undefined) return undefined;
+  if (command === undefined) return undefined;
 
   const processes: ProcessRead[] = [];
   const envRaw = r.raw("environment") ?? "";
@@ -311,7 +311,7 @@ export function readProgram(
     } catch (e) {
       problems.push((e as Error).message);
     }
-    if (cmd !== undefined && argv.length === 0 && problems.length === before)
+    if (cmd !== undefined && argv.length === 0)
       problems.push(
         `${r.where("command").file}:${r.where("command").line}: [${section.name}] command= has no words; supervisord cannot run it`,
       );

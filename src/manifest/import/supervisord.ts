@@ -555,8 +555,9 @@ function globalEnvironment(
 }
 
 function refusal(file: string, problems: string[]): UsageError {
+  const unique = [...new Set(problems)];
   return new UsageError(
-    `${file}: supervisord would refuse this configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`,
+    `${file}: supervisord would refuse this configuration (${unique.length} problem${unique.length === 1 ? "" : "s"}):\n  ${unique.join("\n  ")}`,
     "fix them in the configuration and import again; nothing was written",
   );
 }
