@@ -326,16 +326,18 @@ export function readProgram(
   if (problems.length > before) return undefined;
 
   // the template: process 0's values with %(process_num) and start-time %(ENV_X)s left as markers
-  const tv: PercentVars = { ...vars, numprocs: settings.numprocs };
+  // one process: %(process_num) is a constant of it, written as supervisord expands it
+  const tv: PercentVars = { ...vars, numprocs: settings.numprocs, process_num: settings.numprocsStart };
+  const mark = settings.numprocs > 1 ? markProcessNum : (text: string) => ({ text, padded: false });
   const startTimeUsed: string[] = [];
-  const envMarked = markProcessNum(envRaw);
+  const envMarked = mark(envRaw);
   const templateEnv = envMarked.text
     ? splitEnvironment(expandPercent(envMarked.text, tv), r.where("environment"))
     : new Map<string, string>();
   for (const [k, v] of templateEnv) tv[`ENV_${k}`] = v;
   const own = new Set(templateEnv.keys());
   const startTime = freeze ? new Set<string>() : new Set([...osEnv].filter((n) => !own.has(n) && !global.has(n)));
-  const cmdMarked = markProcessNum(command);
+  const cmdMarked = mark(command);
   const argvTemplate = splitCommand(
     expandPercent(markEnv(cmdMarked.text, startTime, startTimeUsed), tv),
     r.where("command"),
