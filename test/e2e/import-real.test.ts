@@ -220,3 +220,79 @@ describe("the real supervisord set", () => {
     }
   });
 });
+
+describe("orchestrate import on the set (the built CLI)", () => {
+  const cli = async (args: string[], env: Record<string, string>, cwd: string) => {
+    const { cliPath } = await import("../helpers/cli-project");
+    const { run } = await import("../../src/exec/run");
+    return run(process.execPath, [await cliPath(), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      timeoutMs: 60_000,
+    });
+  };
+
+  it("accepted: exit 0, the manifest written, --json gives the same report and the process → service mapping", async () => {
+    const c = cases.find((x) => x.dir === "13-misp-workers")!;
+    const cwd = mkdtempSync(join(root, "cli-"));
+    const r = await cli(["import", c.path, "--project", "misp", "--json"], c.environ, cwd);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as NonNullable<ImportResult["report"]> extends infer _
+      ? {
+          report: NonNullable<ImportResult["report"]>;
+          processes: NonNullable<ImportResult["processes"]>;
+          sources: string[];
+        }
+      : never;
+    const direct = outcomes.find((o) => o.dir === c.dir)!.result!;
+    expect(out.report).toEqual(direct.report);
+    expect(out.processes).toEqual(direct.processes);
+    expect(out.sources).toHaveLength(3);
+    const manifest = JSON.parse(readFileSync(join(cwd, "manifest.json"), "utf8"));
+    expect(manifest.services.default).toMatchObject({ instances: 5, autostart: false });
+  });
+
+  it("the text report: one summary of what changes, with the services it affects", async () => {
+    const c = cases.find((x) => x.dir === "04-docker-mailserver")!;
+    const r = await cli(["import", c.path, "--stdout"], c.environ, mkdtempSync(join(root, "cli-")));
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^changed on import:\n  - /m);
+    expect(r.stderr).toMatch(
+      /stopasgroup and killasgroup become true, so that no child outlives its program \(all 17 services\)/,
+    );
+    expect(r.stderr).toMatch(
+      /the command runs through \/bin\/sh -c so that %\(ENV_FETCHMAIL_POLL\)s is read when the program starts.*\(fetchmail\)/,
+    );
+    expect(r.stderr).toMatch(
+      /WARNING \[program:mailserver\] stdout_logfile=\/dev\/stdout: supervisord wrote it to its own output/,
+    );
+  });
+
+  it("refused: exit 2, file:line of every problem, nothing written", async () => {
+    const c = cases.find((x) => x.dir === "06-onlyoffice-ds-partial-REFUSED")!;
+    const cwd = mkdtempSync(join(root, "cli-"));
+    const r = await cli(["import", c.path], c.environ, cwd);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/conf\.d\/ds\.conf:\d+: \[group:ds\] programs="metrics"/);
+    expect(r.stderr).toMatch(/programs="example"[\s\S]*programs="adminpanel"/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("an unset %(ENV_X)s: exit 2 naming the variable to set", async () => {
+    const c = cases.find((x) => x.dir === "19-cvat-utils-unset-env-REFUSED")!;
+    const r = await cli(["import", c.path, "--stdout"], c.environ, mkdtempSync(join(root, "cli-")));
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/environment variable CVAT_REDIS_INMEM_HOST is not set .*export CVAT_REDIS_INMEM_HOST=/);
+  });
+
+  it("no program: exit 1", async () => {
+    const c = cases.find((x) => x.dir === "14-pretix")!;
+    const r = await cli(
+      ["import", join(SET, c.dir, "supervisord", "base.conf"), "--stdout"],
+      {},
+      mkdtempSync(join(root, "cli-")),
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no program found: .*base\.conf defines no \[program:x\] section/);
+  });
+});

@@ -225,6 +225,7 @@ describe("port detection", () => {
     [["python", "manage.py", "runserver", "8007"], 8007],
     [["granian", "--interface", "asgi", "app:app", "--port", "8008"], 8008],
     [["redis-server", "--listen", "8009"], 8009],
+    [["/usr/sbin/postgrey", "--inet=127.0.0.1:10023", "--delay=300"], 10023],
     [["/usr/bin/python3", "-m", "uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8010"], 8010],
     [["/bin/sh", "-c", "cd /srv && exec gunicorn -b :8011 app:app"], 8011],
     [["/bin/bash", "-lc", "source venv/bin/activate; uvicorn main:app --port=8012"], 8012],

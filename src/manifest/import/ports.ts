@@ -1,6 +1,6 @@
 /**
  * The port a program listens on, found in its argv the way people write it: `--port N`, `--port=N`,
- * `-p N`, `-pN`, `-b`/`--bind HOST:PORT`, `--bind=HOST:PORT`, `--listen [HOST:]PORT`, `--http-port`,
+ * `-p N`, `-pN`, `-b`/`--bind HOST:PORT`, `--bind=HOST:PORT`, `--listen`/`--inet [HOST:]PORT`, `--http-port`,
  * a bare `HOST:PORT` or `PORT` argument of gunicorn, uvicorn, daphne, granian and Django's runserver,
  * and the same forms inside a `bash -c`/`sh -c` script. A match says which argv word holds it and where,
  * so that the word can be rewritten with `{port}`.
@@ -18,7 +18,7 @@ export interface PortMatch {
 
 const isPort = (text: string) => /^\d{1,5}$/.test(text) && +text >= 1 && +text <= 65535;
 const SERVERS = /^(gunicorn|uvicorn|daphne|granian|hypercorn)$/;
-const VALUE_FLAGS = /^(--port|-p|--http-port|--listen|-b|--bind|--host-port)$/;
+const VALUE_FLAGS = /^(--port|-p|--http-port|--listen|--inet|-b|--bind|--host-port)$/;
 
 /** The port inside one flag value: `8000`, `HOST:8000`, `[::]:8000`, `unix:…` (none). */
 function inValue(value: string): { start: number; end: number } | undefined {
@@ -37,7 +37,7 @@ function inWords(argv: string[]): PortMatch | undefined {
     argv.includes("runserver");
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i];
-    const eq = /^(--port|--bind|--listen|--http-port|-b|-p)=(.*)$/.exec(w);
+    const eq = /^(--port|--bind|--listen|--inet|--http-port|-b|-p)=(.*)$/.exec(w);
     if (eq) {
       const hit = inValue(eq[2]);
       if (hit)
