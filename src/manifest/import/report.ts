@@ -61,13 +61,6 @@ export class ImportReport {
     for (const s of services) if (!same.services.includes(s)) same.services.push(s);
     for (const f of fields) if (!same.fields.includes(f)) same.fields.push(f);
   }
-
-  /** Whether the report names a difference of `field` for `service`. */
-  covers(service: string, field: ProcessField): boolean {
-    return this.items.some(
-      (i) => i.fields.includes(field) && (i.services.length === 0 || i.services.includes(service)),
-    );
-  }
 }
 
 const HEAD: Record<ReportKind, string> = {
