@@ -6,7 +6,8 @@
  * segment, hidden names only matched by a pattern starting with `.`), matches read in sorted order; a
  * pattern with no match is a warning; `%(here)s` in an included file means that file's folder. Included
  * files cannot include further files (their `[include]` is not followed). Sections of the same name are
- * merged, a later key winning (configparser `strict=False`). Source: supervisord docs "[include] Section
+ * merged, a later key winning (configparser `strict=False`); a `[DEFAULT]` section applies to the file it is in
+ * (configparser shares it across files: not imitated). Source: supervisord docs "[include] Section
  * Settings", supervisor options.py.
  */
 import { readdirSync, readFileSync } from "node:fs";
