@@ -15,6 +15,12 @@ export interface ImportResult {
   notes: string[];
   /** Files to create beside the manifest (e.g. secrets/NAME.env, mode 0o600). */
   files: PlannedFile[];
+  /** supervisord imports: the report as items (same content as `notes`), for `--json`. */
+  report?: import("./import/report").ReportItem[];
+  /** supervisord imports: which service (and instance) each process supervisord ran became. */
+  processes?: import("./import/report").ProcessMapping[];
+  /** supervisord imports: every file read (the main file, then the included ones). */
+  sources?: string[];
 }
 
 /** One service of a legacy manifest, its name already made a valid v1 name. */
@@ -208,7 +214,8 @@ export function applyGroups(
 ): void {
   const portsByGroup = new Map<string, number[]>(order.map((g) => [g, []]));
   for (const s of Object.values(manifest.services))
-    if (s.group && s.port !== undefined) portsByGroup.get(s.group)?.push(s.port);
+    if (s.group && s.port !== undefined)
+      for (let i = 0; i < (s.instances ?? 1); i++) portsByGroup.get(s.group)?.push(s.port + i);
   const groups: NonNullable<Manifest["groups"]> = {};
   for (const [group, range] of groupRanges(portsByGroup, safe)) {
     if (range === undefined) {

@@ -49,6 +49,16 @@ export const serviceSchema = z.strictObject({
   stopTimeout: seconds("time from stopSignal to SIGKILL (default 10)").optional(),
   user: z.string().min(1).optional().describe("run as this user (needs root)"),
   hardening: hardening.optional(),
+  // Manifest v1.1 keys, added minimally by the import branch so that imported manifests validate; the v11
+  // branch's definitions replace these on merge.
+  instances: z.number().int().min(1).max(1000).optional().describe("v1.1: processes of this service"),
+  ports: z.array(port).min(1).optional().describe("v1.1: one port per instance"),
+  type: z.enum(["service", "oneshot"]).optional().describe("v1.1: oneshot runs once and exits"),
+  autostart: z.boolean().optional().describe("v1.1: start with the fleet (default true)"),
+  restart: z.enum(["always", "on-failure", "never"]).optional().describe("v1.1: default always"),
+  exitCodes: z.array(z.number().int().min(0).max(255)).optional().describe("v1.1: expected exit codes"),
+  stderr: z.enum(["separate", "merge"]).optional().describe("v1.1: merge stderr into stdout's log"),
+  priority: z.number().int().optional().describe("v1.1: supervisord priority"),
 });
 
 /** The whole manifest v1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */

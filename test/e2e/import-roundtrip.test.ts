@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
-import { importSupervisordConf } from "../../src/manifest/import-supervisord";
+import { importSupervisordConf } from "../../src/manifest/import";
 import { validateManifest } from "../../src/manifest/validate";
 import { resolveModel } from "../../src/manifest/resolve";
 import { renderAll } from "../../src/render";

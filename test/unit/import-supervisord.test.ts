@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { UsageError } from "../../src/errors";
-import { importSupervisordConf } from "../../src/manifest/import-supervisord";
+import { OperationError, UsageError } from "../../src/errors";
+import { importSupervisordConf } from "../../src/manifest/import";
 import { manifestSchema } from "../../src/manifest/schema";
 import { envFileLine, planSecrets, secretReason } from "../../src/manifest/secrets";
 import { validateManifest } from "../../src/manifest/validate";
@@ -67,16 +67,18 @@ describe("the REC.IO fixture with its legacy manifest", () => {
     expect(manifest.services.main_app.env).toMatchObject({ DB_USER: "rec_io_user", PYTHONGC: "1" });
     expect(JSON.stringify(manifest) + notes.join("\n")).not.toMatch(/rec_io_password/);
     expect(notes.join("\n")).toMatch(
-      /secrets moved out of the environment of all 12 programs into secrets\/NAME.env \(mode 0600, envFile\): DB_PASSWORD \(name contains PASSWORD\)/,
+      /secrets moved out of environment= into secrets\/NAME.env \(mode 0600, envFile.*\): DB_PASSWORD \(name contains PASSWORD\).* \(all 12 services\)/,
     );
   });
 
   test("other sections and ignored keys are reported; keys equal to what orchestrate generates are not", () => {
     const text = notes.join("\n");
-    expect(text).toMatch(/\[supervisord\] nodaemon, logfile, pidfile, .* ignored: orchestrate generates its own/);
-    expect(text).toMatch(/\[unix_http_server\] ignored/);
-    expect(text).toMatch(/stdout_logfile= ignored in all 12 programs: logs go to logs\/NAME.out.log/);
-    expect(text).not.toMatch(/stopasgroup=|autostart=/);
+    expect(text).toMatch(
+      /\[supervisord\] nodaemon, logfile, pidfile, .* not imported: orchestrate runs its own supervisord/,
+    );
+    expect(text).toMatch(/\[unix_http_server\] not imported/);
+    expect(text).toMatch(/logs go to logs\/NAME.out.log and logs\/NAME.err.log.* \(all 12 services\)/);
+    expect(text).not.toMatch(/stopasgroup|autostart/);
   });
 });
 
@@ -100,7 +102,9 @@ describe("small configs", () => {
         ]);
         expect(manifest.groups?.default.range).toBe("9001-9003");
         expect(manifest.services.c.env).toBeUndefined();
-        expect(notes.join("\n")).toMatch(/c: environment HOST="0.0.0.0" dropped: orchestrate sets HOST itself/);
+        expect(notes.join("\n")).toMatch(
+          /environment HOST= is set by orchestrate itself \(the manifest's host\): HOST="0.0.0.0" dropped \(c\)/,
+        );
       },
     ],
     [
@@ -110,7 +114,7 @@ describe("small configs", () => {
       ({ manifest, notes }) => {
         expect(manifest.services.main_app.port).toBe(3001);
         expect(notes.join("\n")).toMatch(
-          /WARNING main_app: its command says --port 3001 but MASTER_PORT_MANIFEST.json says 3000/,
+          /WARNING main_app: the command says port 3001 but MASTER_PORT_MANIFEST.json says 3000; kept 3001/,
         );
       },
     ],
@@ -131,7 +135,7 @@ describe("small configs", () => {
       {},
       ({ manifest, notes }) => {
         expect(manifest.services.webapp).toBeDefined();
-        expect(notes.join("\n")).toMatch(/\[program:WebApp\] → service webapp/);
+        expect(notes.join("\n")).toMatch(/program names become valid service names: WebApp → webapp \(webapp\)/);
       },
     ],
     [
@@ -145,8 +149,11 @@ describe("small configs", () => {
           startSecs: 4,
           startRetries: 5,
           user: "svc",
+          priority: 5,
         });
-        expect(notes.join("\n")).toMatch(/priority= ignored in a: start order comes from dependsOn/);
+        expect(notes.join("\n")).toMatch(
+          /frozen at import:\n  - startsecs= uses %\(ENV_N\)s: imported with the value it has now \(a\)/,
+        );
       },
     ],
     [
@@ -159,18 +166,21 @@ describe("small configs", () => {
           directory: "/etc/sv",
           env: { G: "1" },
         });
-        expect(notes.join("\n")).toMatch(/\[supervisord\] environment= \(G\) is inherited by every program/);
+        expect(notes.join("\n")).not.toMatch(/no directory=/);
       },
     ],
     [
-      "include, group and eventlistener sections are reported",
-      "[include]\nfiles=conf.d/*.conf\n[group:g]\nprograms=a\n[eventlistener:e]\ncommand=/bin/e\n[program:a]\ncommand=/bin/a\n",
+      "group and eventlistener sections are reported; an [include] without match is a warning",
+      "[include]\nfiles=conf.d/*.conf\n[group:g]\nprograms=a\n[eventlistener:e]\ncommand=/bin/e\nevents=PROCESS_STATE\n[program:a]\ncommand=/bin/a\n",
       {},
-      ({ notes }) => {
+      ({ manifest, notes }) => {
         const text = notes.join("\n");
-        expect(text).toMatch(/WARNING \[include\] files=conf.d\/\*.conf not followed/);
-        expect(text).toMatch(/\[group:g\] ignored: orchestrate runs one program per group/);
-        expect(text).toMatch(/WARNING \[eventlistener:e\] not imported/);
+        expect(text).toMatch(/WARNING \[include\] files=: no file matches \/etc\/sv\/conf.d\/\*.conf/);
+        expect(text).toMatch(/not carried:\n  - \[group:g\]: manifest v1.1 has no process group.* \(a\)/);
+        expect(manifest.services.a.description).toBe("supervisord group g");
+        expect(text).toMatch(
+          /WARNING \[eventlistener:e\] \(\/etc\/sv\/sv.conf\) not imported: orchestrate has no event listeners/,
+        );
       },
     ],
     [
@@ -178,7 +188,9 @@ describe("small configs", () => {
       "[program:a]\ncommand=/bin/echo {port}\n",
       {},
       ({ notes }) => {
-        expect(notes.join("\n")).toMatch(/WARNING a: its command or env contains \{port\}/);
+        expect(notes.join("\n")).toMatch(
+          /WARNING a: its command contains \{port\}, \{instance\}, \{host\} or \{name\} literally/,
+        );
       },
     ],
     [
@@ -198,20 +210,72 @@ describe("small configs", () => {
 
   test.each<[string, string, RegExp]>([
     [
-      "numprocs > 1",
+      "numprocs > 1 without %(process_num) in process_name",
       "[program:a]\ncommand=/bin/a\nnumprocs=2\n",
-      /\/etc\/sv\/sv.conf:5: \[program:a\] numprocs="2": one program runs several processes/,
+      /\/etc\/sv\/sv.conf:3: \[program:a\] process_name="%\(program_name\)s": supervisord refuses numprocs > 1 without %\(process_num\)/,
     ],
     [
       "an unknown stopsignal",
-      "[program:a]\ncommand=/bin/a\nstopsignal=WINCH\n",
-      /sv.conf:5: \[program:a\] stopsignal="WINCH": the manifest's stopSignal is one of/,
+      "[program:a]\ncommand=/bin/a\nstopsignal=WINCHY\n",
+      /sv.conf:5: \[program:a\] stopsignal="WINCHY": supervisord refuses it: not a signal name or number/,
     ],
     [
       "a bad integer",
       "[program:a]\ncommand=/bin/a\nstartretries=lots\n",
-      /sv.conf:5: \[program:a\] startretries="lots": expected an integer from 0 to 100/,
+      /sv.conf:5: \[program:a\] startretries="lots": supervisord refuses it: not an integer/,
     ],
+    [
+      "a bad boolean",
+      "[program:a]\ncommand=/bin/a\nautostart=maybe\n",
+      /sv.conf:5: \[program:a\] autostart="maybe": supervisord refuses it: not a valid boolean value/,
+    ],
+    [
+      "a bad autorestart",
+      "[program:a]\ncommand=/bin/a\nautorestart=sometimes\n",
+      /sv.conf:5: \[program:a\] autorestart="sometimes": supervisord refuses it/,
+    ],
+    [
+      "bad exit codes",
+      "[program:a]\ncommand=/bin/a\nexitcodes=0,256\n",
+      /sv.conf:5: \[program:a\] exitcodes="0,256": supervisord refuses it: not a list of exit codes/,
+    ],
+    [
+      "stopasgroup=true with killasgroup=false",
+      "[program:a]\ncommand=/bin/a\nstopasgroup=true\nkillasgroup=false\n",
+      /sv.conf:6: \[program:a\] killasgroup="false": supervisord refuses stopasgroup=true with killasgroup=false/,
+    ],
+    [
+      "a group member that does not exist",
+      "[group:g]\nprograms=a,b\n[program:a]\ncommand=/bin/a\n",
+      /sv.conf:4: \[group:g\] programs="b": supervisord refuses it: \[group:g\] names unknown program b/,
+    ],
+    [
+      "an eventlistener without events",
+      "[eventlistener:e]\ncommand=/bin/e\n[program:a]\ncommand=/bin/a\n",
+      /sv.conf:3: \[eventlistener:e\] has no events=/,
+    ],
+    [
+      "an eventlistener with redirect_stderr",
+      "[eventlistener:e]\ncommand=/bin/e\nevents=TICK_5\nredirect_stderr=true\n[program:a]\ncommand=/bin/a\n",
+      /sv.conf:6: \[eventlistener:e\] redirect_stderr="true": supervisord refuses redirect_stderr=true in an eventlistener/,
+    ],
+    [
+      "an unknown event type",
+      "[eventlistener:e]\ncommand=/bin/e\nevents=TICK_7\n[program:a]\ncommand=/bin/a\n",
+      /sv.conf:5: \[eventlistener:e\] events="TICK_7": supervisord refuses it: unknown event type/,
+    ],
+    [
+      "an fcgi-program without socket",
+      "[fcgi-program:f]\ncommand=/bin/f\n[program:a]\ncommand=/bin/a\n",
+      /sv.conf:3: \[fcgi-program:f\] has no socket=/,
+    ],
+    ["an [include] without files", "[include]\n[program:a]\ncommand=/bin/a\n", /sv.conf:3: \[include\] has no files=/],
+    [
+      "an unset %(ENV_X)s, naming the variable",
+      "[program:a]\ncommand=/bin/a --token=%(ENV_API_TOKEN)s\n",
+      /sv.conf:4: \[program:a\] command=.*: environment variable API_TOKEN is not set .*; set it \(export API_TOKEN=…\) before importing/,
+    ],
+    ["a file without [supervisord]", "", /no \[supervisord\] section \(supervisord refuses the file/],
     [
       "a lone % in the command",
       "[program:a]\ncommand=/bin/a 100%\n",
@@ -229,9 +293,36 @@ describe("small configs", () => {
       /"\\"A\\"" is not a valid environment variable name/,
     ],
     ["a missing command", "[program:a]\ndirectory=/tmp\n", /sv.conf:3: \[program:a\] has no command=/],
-  ])("refuses %s, naming file, line, section, key and value", (_name, text, message) => {
-    expect(() => imp(head + text)).toThrowError(message);
-    expect(() => imp(head + text)).toThrowError(UsageError);
+  ])("refuses %s, naming file, line, section, key and value", (name, text, message) => {
+    const full = name === "a file without [supervisord]" ? "[program:a]\ncommand=/bin/a\n" : head + text;
+    expect(() => imp(full)).toThrowError(message);
+    expect(() => imp(full)).toThrowError(UsageError);
+  });
+
+  test("every problem of a file in one run (exit 2)", () => {
+    const text =
+      "[program:a]\ncommand=/bin/a\nautostart=maybe\n[program:b]\ncommand=/bin/b %(ENV_NOPE)s\nstartsecs=x\n";
+    let error: unknown;
+    try {
+      imp(head + text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    expect((error as UsageError).message).toMatch(/\(3 problems\)/);
+    expect((error as UsageError).message).toMatch(/autostart="maybe"[\s\S]*startsecs="x"[\s\S]*NOPE is not set/);
+  });
+
+  test("no program: exit 1, saying so", () => {
+    expect(() => imp(head + "[unix_http_server]\nfile=/tmp/s.sock\n")).toThrowError(
+      /no program found: \/etc\/sv\/sv.conf defines no \[program:x\] section/,
+    );
+    try {
+      imp(head);
+    } catch (e) {
+      expect((e as OperationError).exitCode).toBe(1);
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ManifestError, UsageError } from "../../errors";
 import { importLegacyManifest } from "../../manifest/import-legacy";
-import { importSupervisordConf } from "../../manifest/import-supervisord";
+import { importSupervisordConf } from "../../manifest/import";
 import { manifestPath, parseManifestText } from "../../manifest/load";
 import { validateManifest } from "../../manifest/validate";
 import { writeFileAtomicSync } from "../../write/atomic";
@@ -20,6 +20,8 @@ interface ImportOptions {
   project?: string;
   stdout?: boolean;
   force?: boolean;
+  json?: boolean;
+  freezeEnv?: boolean;
 }
 
 /** Adds `import`. */
@@ -31,10 +33,15 @@ export function registerImport(program: Command): void {
     .option("--project <name>", "project name for the new manifest")
     .option("--stdout", "print the manifest instead of writing it (secret files are then not written)")
     .option("--force", "overwrite an existing manifest")
+    .option("--json", "print the report (changed, not carried, frozen, warnings, process → service) as JSON on stdout")
+    .option(
+      "--freeze-env",
+      "write the value %(ENV_X)s has now into commands, instead of reading it when the program starts",
+    )
     .description("turn a legacy port manifest or a supervisord.conf into a v1 manifest")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n\nVariables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS) move to secrets/NAME.env (mode 0600).",
+      "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import /etc/supervisor/supervisord.conf --json | jq '.report[] | select(.kind == \"changed\")'\n\n[include] files= are followed as supervisord does. Variables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS)\nmove to secrets/NAME.env (mode 0600).\n\nExit: 0 imported · 1 no [program:x] found · 2 supervisord would refuse the file (every problem, file:line), or the manifest exists",
     )
     .action(
       action(program, (ctx, file: string, opts: ImportOptions) => {
@@ -50,10 +57,13 @@ export function registerImport(program: Command): void {
                   ? parseManifestText(readInput(resolve(opts.ports)), resolve(opts.ports))
                   : undefined,
                 project: opts.project,
+                freezeEnv: opts.freezeEnv,
               });
         const validation = validateManifest(result.manifest);
         if (validation.errors.length) throw new ManifestError(validation.problems, `${input} (imported)`);
         const json = JSON.stringify(result.manifest, null, 2) + "\n";
+        if (opts.json && opts.stdout)
+          throw new UsageError("--json and --stdout both print to stdout", "choose one of them");
         if (opts.stdout) {
           ctx.stdout.write(json);
         } else {
@@ -69,11 +79,32 @@ export function registerImport(program: Command): void {
           }
           for (const f of result.files) writeFileAtomicSync(resolve(dirname(target), f.path), f.content, f.mode);
           writeFileAtomicSync(target, json);
-          ctx.stdout.write(`wrote ${target} (${Object.keys(result.manifest.services).length} services)\n`);
+          const out = opts.json ? ctx.stderr : ctx.stdout;
+          out.write(`wrote ${target} (${Object.keys(result.manifest.services).length} services)\n`);
           for (const f of result.files)
-            ctx.stdout.write(`wrote ${resolve(dirname(target), f.path)} (mode ${f.mode.toString(8)})\n`);
+            out.write(`wrote ${resolve(dirname(target), f.path)} (mode ${f.mode.toString(8)})\n`);
         }
-        for (const note of result.notes) ctx.stderr.write(`note: ${note}\n`);
+        if (opts.json)
+          ctx.stdout.write(
+            JSON.stringify(
+              {
+                manifest: opts.stdout ? undefined : target,
+                services: Object.keys(result.manifest.services),
+                sources: result.sources ?? [input],
+                report: result.report ?? [],
+                notes: result.notes,
+                processes: result.processes ?? [],
+                files: result.files.map((f) => f.path),
+              },
+              null,
+              2,
+            ) + "\n",
+          );
+        else
+          for (const note of result.notes)
+            ctx.stderr.write(
+              /^(WARNING|note:|changed on|not carried|frozen at)/.test(note) ? `${note}\n` : `note: ${note}\n`,
+            );
         if (validation.warnings.length) ctx.stderr.write(formatProblems(ctx, validation.warnings, target));
         return 0;
       }),
