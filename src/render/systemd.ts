@@ -1,6 +1,14 @@
 /**
  * systemd renderer: the resolved model in, unit files out (`units/systemd/PROJECT-NAME.service` per
  * enabled service and one `units/systemd/PROJECT.target`). Pure and deterministic; nothing is written here.
+ *
+ * A service with the manifest v1.1 `instances` key gets the template unit `PROJECT-NAME@.service` (what all
+ * instances share) and one drop-in per instance, `PROJECT-NAME@I.service.d/instance.conf`, holding what
+ * differs: Description= with the port, ExecStart=, every Environment= (its own PORT, {instance} filled) and
+ * the log files. systemd reads `foo@I.service.d/` for the instance `foo@I.service` of the template
+ * `foo@.service` (systemd.unit(5), "drop-in directories"), so `PROJECT-NAME@I.service` gets exactly its port
+ * whatever `ports` says — a port derived from `%i` could only be `port + i`. The template has no ExecStart=,
+ * so an instance without a drop-in (one that was never generated) refuses to start.
  * Every value goes through src/render/systemd-escape.ts; the parse is checked against systemd itself in
  * test/e2e/systemd-oracle.test.ts.
  *
@@ -10,7 +18,7 @@
  */
 import { basename } from "node:path";
 import { UsageError } from "../errors";
-import type { Model, RenderedFile, Service } from "../model/types";
+import type { Instance, Model, RenderedFile, Service } from "../model/types";
 import { hardeningDirectives } from "./hardening";
 import { environmentAssignment, execStart, pathValue, textValue } from "./systemd-escape";
 
@@ -30,6 +38,27 @@ export function unitName(model: Model, service: Service | string): string {
   return `${model.project}-${typeof service === "string" ? service : service.name}.service`;
 }
 
+/** `PROJECT-NAME@.service`: the template unit of a service with the `instances` key. */
+export function templateName(model: Model, service: Service): string {
+  return `${model.project}-${service.name}@.service`;
+}
+
+/**
+ * The unit that runs one instance: `PROJECT-NAME.service` without the `instances` key (v1), else the
+ * template's instance `PROJECT-NAME@I.service` (I = index).
+ */
+export function instanceUnitName(model: Model, service: Service, instance: Instance): string {
+  return service.multi ? `${model.project}-${service.name}@${instance.index}.service` : unitName(model, service);
+}
+
+/** Every unit that runs an instance of `service`, in index order. */
+export function instanceUnits(model: Model, service: Service): string[] {
+  return service.instances.map((i) => instanceUnitName(model, service, i));
+}
+
+/** systemd `Restart=` for a manifest `restart` (systemd.service(5), `Restart=`). */
+export const RESTART = { always: "always", "on-failure": "on-failure", never: "no" } as const;
+
 /** `PROJECT.target`: wants every enabled service unit; each unit is PartOf= it. */
 export function targetName(model: Model): string {
   return `${model.project}.target`;
@@ -45,10 +74,11 @@ function seconds(value: number, service: string, field: string): string {
   return String(Number(value.toFixed(3)));
 }
 
-/** `trade_executor — Trade execution service (port 8001)`; parts left out when absent. */
-function description(service: Service): string {
-  const text = service.description.trim() ? `${service.name} — ${service.description.trim()}` : service.name;
-  return service.port === undefined ? text : `${text} (port ${service.port})`;
+/** `trade_executor — Trade execution service (port 8001)`; parts left out when absent. With `instances`: `trade_executor:1 — … (port 8002)`. */
+function description(service: Service, instance: Instance = service.instances[0]): string {
+  const name = service.multi ? instance.label : service.name;
+  const text = service.description.trim() ? `${name} — ${service.description.trim()}` : name;
+  return instance.port === undefined ? text : `${text} (port ${instance.port})`;
 }
 
 /** Units of the enabled services `service` depends on, in dependsOn order. */
@@ -66,7 +96,16 @@ function dependencyUnits(model: Model, service: Service): string[] {
         `remove "${name}" from services.${service.name}.dependsOn or add the service`,
       );
     }
-    return dependency.enabled ? [unitName(model, dependency)] : [];
+    return dependency.enabled ? instanceUnits(model, dependency) : [];
+  });
+}
+
+/** Dependency units a start of `service` pulls in (Wants=): not those of `autostart: false` services. */
+function wantedDependencies(model: Model, service: Service): string[] {
+  const byName = servicesByName.get(model)!;
+  return service.dependsOn.flatMap((name) => {
+    const dependency = byName.get(name)!;
+    return dependency.enabled && dependency.autostart ? instanceUnits(model, dependency) : [];
   });
 }
 
@@ -84,43 +123,65 @@ function userLine(service: Service): string[] {
   return [`User=${service.user}`];
 }
 
+/** The lines of one instance: ExecStart=, Environment=, the log files (in the unit, or in the instance's drop-in). */
+function instanceLines(service: Service, instance: Instance): string[] {
+  const where = (field: string) => ({ service: service.name, field });
+  const stdout = `append:${pathValue(instance.stdoutLog, where("StandardOutput"))}`;
+  return [
+    `ExecStart=${execStart(instance.argv, where("ExecStart"))}`,
+    ...Object.entries(instance.env).map(
+      ([key, value]) => `Environment=${environmentAssignment(key, value, where("Environment"))}`,
+    ),
+    ...(service.envFile ? [`EnvironmentFile=${pathValue(service.envFile, where("EnvironmentFile"))}`] : []),
+    `StandardOutput=${stdout}`,
+    // stderr "merge": the same append: file (systemd opens it twice with O_APPEND: lines interleave, none is lost)
+    `StandardError=${service.stderr === "merge" ? stdout : `append:${pathValue(instance.stderrLog, where("StandardError"))}`}`,
+  ];
+}
+
 /**
- * The unit of one service (shape in DESIGN.md). Type=exec, not simple: `systemctl start` then fails
- * when the program cannot be executed (missing file, bad WorkingDirectory, unknown User=) instead of
- * reporting success for a process that never ran (systemd.service(5), since 240). Start limits mirror
- * supervisord: 1 + startRetries starts, and a program that dies within startSecs each time uses them up:
- * StartLimitBurst = startRetries + 1, StartLimitIntervalSec = burst × (restartSec + startSecs).
+ * The unit of one service (shape in DESIGN.md), or with `instances` its template unit (no Description port,
+ * no ExecStart=/Environment=/logs: those are in each instance's drop-in, {@link renderInstanceDropIn}).
+ * Type=exec, not simple: `systemctl start` then fails when the program cannot be executed (missing file, bad
+ * WorkingDirectory, unknown User=) instead of reporting success for a process that never ran
+ * (systemd.service(5), since 240). A oneshot is Type=oneshot with RemainAfterExit=yes: active once it exited
+ * with success, so dependents ordered After= it start after it finished. Restart= is always|on-failure|no for
+ * restart always|on-failure|never; SuccessExitStatus= lists the exitCodes other than 0 (0 is always success).
+ * Start limits mirror supervisord: 1 + startRetries starts, and a program that dies within startSecs each time
+ * uses them up: StartLimitBurst = startRetries + 1, StartLimitIntervalSec = burst × (restartSec + startSecs).
  * @throws UsageError when a value cannot be written for systemd (see systemd-escape.ts), or for an
  * unknown dependency.
  */
 export function renderServiceUnit(model: Model, service: Service): RenderedFile {
   const where = (field: string) => ({ service: service.name, field });
   const dependencies = dependencyUnits(model, service);
+  const wanted = wantedDependencies(model, service);
   const burst = service.startRetries + 1;
   const interval = burst * (service.restartSec + service.startSecs);
+  const success = service.exitCodes.filter((c) => c !== 0);
+  const oneshot = service.type === "oneshot";
   const lines = [
     generatedHeader(basename(model.paths.manifest)),
     "",
     "[Unit]",
-    `Description=${textValue(description(service), where("Description"))}`,
+    `Description=${textValue(service.multi ? `${service.name} instance` : description(service), where("Description"))}`,
     `PartOf=${targetName(model)}`,
     `After=${["network.target", ...dependencies].join(" ")}`,
-    ...(dependencies.length ? [`Wants=${dependencies.join(" ")}`] : []),
+    ...(wanted.length ? [`Wants=${wanted.join(" ")}`] : []),
     `StartLimitIntervalSec=${seconds(interval, service.name, "StartLimitIntervalSec")}`,
     `StartLimitBurst=${burst}`,
     "",
     "[Service]",
-    "Type=exec",
+    ...(oneshot ? ["Type=oneshot", "RemainAfterExit=yes"] : ["Type=exec"]),
     ...userLine(service),
     `WorkingDirectory=${pathValue(service.directory, where("WorkingDirectory"))}`,
-    `ExecStart=${execStart(service.argv, where("ExecStart"))}`,
-    ...Object.entries(service.env).map(
-      ([key, value]) => `Environment=${environmentAssignment(key, value, where("Environment"))}`,
-    ),
-    ...(service.envFile ? [`EnvironmentFile=${pathValue(service.envFile, where("EnvironmentFile"))}`] : []),
-    `StandardOutput=append:${pathValue(service.stdoutLog, where("StandardOutput"))}`,
-    `StandardError=append:${pathValue(service.stderrLog, where("StandardError"))}`,
-    "Restart=on-failure",
+    ...(service.multi
+      ? service.envFile
+        ? [`EnvironmentFile=${pathValue(service.envFile, where("EnvironmentFile"))}`]
+        : []
+      : instanceLines(service, service.instances[0])),
+    `Restart=${RESTART[service.restart]}`,
+    ...(success.length ? [`SuccessExitStatus=${success.join(" ")}`] : []),
     `RestartSec=${seconds(service.restartSec, service.name, "RestartSec")}`,
     "KillMode=control-group",
     `KillSignal=SIG${service.stopSignal}`,
@@ -131,7 +192,30 @@ export function renderServiceUnit(model: Model, service: Service): RenderedFile 
     `WantedBy=${targetName(model)}`,
   ];
   return {
-    path: `${SYSTEMD_UNITS_DIR}/${unitName(model, service)}`,
+    path: `${SYSTEMD_UNITS_DIR}/${service.multi ? templateName(model, service) : unitName(model, service)}`,
+    content: `${lines.join("\n")}\n`,
+    mode: UNIT_MODE,
+  };
+}
+
+/**
+ * `units/systemd/PROJECT-NAME@I.service.d/instance.conf`: what instance I of a service with `instances` does
+ * not share with its template: Description= (with its port), ExecStart=, Environment= (PORT = its port),
+ * EnvironmentFile= omitted (in the template), StandardOutput=/StandardError=.
+ * @throws UsageError when a value cannot be written for systemd.
+ */
+export function renderInstanceDropIn(model: Model, service: Service, instance: Instance): RenderedFile {
+  const lines = [
+    generatedHeader(basename(model.paths.manifest)),
+    "",
+    "[Unit]",
+    `Description=${textValue(description(service, instance), { service: service.name, field: "Description" })}`,
+    "",
+    "[Service]",
+    ...instanceLines({ ...service, envFile: undefined }, instance),
+  ];
+  return {
+    path: `${SYSTEMD_UNITS_DIR}/${instanceUnitName(model, service, instance)}.d/instance.conf`,
     content: `${lines.join("\n")}\n`,
     mode: UNIT_MODE,
   };
@@ -143,13 +227,17 @@ function hardeningSection(service: Service): string[] {
 }
 
 /**
- * The project's target: Wants= every enabled service unit, in manifest order. No After= is written:
+ * The project's target: Wants= every unit of an enabled service with autostart (each instance of a template),
+ * in manifest order; an `autostart: false` service is PartOf= it (stopped with it) but not wanted. No After= is written:
  * systemd adds After= from a target to every unit it Wants= (systemd.target(5), default dependencies),
  * so the target is reached once its services have started. WantedBy=multi-user.target starts it at boot
  * once enabled.
  */
 export function renderTarget(model: Model): RenderedFile {
-  const wants = model.services.filter((s) => s.enabled).map((s) => `Wants=${unitName(model, s)}`);
+  const wants = model.services
+    .filter((s) => s.enabled && s.autostart)
+    .flatMap((s) => instanceUnits(model, s))
+    .map((unit) => `Wants=${unit}`);
   const lines = [
     generatedHeader(basename(model.paths.manifest)),
     "",
@@ -164,10 +252,18 @@ export function renderTarget(model: Model): RenderedFile {
 }
 
 /**
- * Every systemd file of the project: the target first, then one unit per enabled service in manifest
- * order. Disabled services get no unit (module header).
+ * Every systemd file of the project: the target first, then per enabled service in manifest order its unit
+ * (or template unit followed by one drop-in per instance). Disabled services get no unit (module header).
  * @throws UsageError when any value cannot be written for systemd.
  */
 export function renderSystemd(model: Model): RenderedFile[] {
-  return [renderTarget(model), ...model.services.filter((s) => s.enabled).map((s) => renderServiceUnit(model, s))];
+  return [
+    renderTarget(model),
+    ...model.services
+      .filter((s) => s.enabled)
+      .flatMap((s) => [
+        renderServiceUnit(model, s),
+        ...(s.multi ? s.instances.map((i) => renderInstanceDropIn(model, s, i)) : []),
+      ]),
+  ];
 }
