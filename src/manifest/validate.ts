@@ -7,6 +7,8 @@ import type { Problem } from "../errors";
 import { closestNames } from "../model/suggest";
 import { dependencyRules } from "./rules/dependencies";
 import { commandRules } from "./rules/commands";
+import { instanceRules } from "./rules/instances";
+import { referenceRules } from "./rules/references";
 import { nameRules } from "./rules/names";
 import { portRules } from "./rules/ports";
 import { stringRules } from "./rules/strings";
@@ -32,6 +34,8 @@ export function validateManifest(raw: unknown): Validation {
     ...portRules(view),
     ...dependencyRules(view),
     ...commandRules(view),
+    ...instanceRules(view),
+    ...referenceRules(view),
   );
   const errors = problems.filter((p) => p.severity === "error");
   return {
