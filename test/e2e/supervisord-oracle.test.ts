@@ -194,7 +194,7 @@ describe("the hostile model, as supervisord reads it", () => {
         stderr_logfile: s.stderrLog,
         stdout_logfile_maxbytes: model.logs.maxBytes,
         stdout_logfile_backups: model.logs.backups,
-        priority: s.priority,
+        priority: s.programPriority,
         startsecs: s.startSecs,
         startretries: s.startRetries,
         stopsignal: s.stopSignal,
