@@ -11,6 +11,7 @@ export const PORT_BLOCKS = {
   "procedure-fleet": { low: 24100, high: 24199 },
   "cli-lookups": { low: 24200, high: 24299 },
   "cli-misc": { low: 24300, high: 24399 },
+  "systemd-v11": { low: 31000, high: 31199 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -8,13 +8,17 @@ import { resolveModel } from "../../../src/manifest/resolve";
 import { validateManifest } from "../../../src/manifest/validate";
 import type { Model } from "../../../src/model/types";
 
-/** The manifest; `argv0` is the program every service runs. */
-export function v11Manifest(argv0 = "/usr/bin/node"): Record<string, unknown> {
+/**
+ * The manifest; `argv0` is the program every service runs; `base` the first port of group api (pool is
+ * base+100…base+199): 22100 for the goldens and oracles (nothing listens), a test's own block when it starts them.
+ */
+export function v11Manifest(argv0 = "/usr/bin/node", base = 22100): Record<string, unknown> {
+  const p = (offset: number) => base + offset;
   return {
     project: "demo",
     host: "127.0.0.1",
-    groups: { api: { range: "22100-22199" }, pool: { range: "22200-22299" } },
-    ports: { reserved: { "22201": "kept" } },
+    groups: { api: { range: `${p(0)}-${p(99)}` }, pool: { range: `${p(100)}-${p(199)}` } },
+    ports: { reserved: { [String(p(101))]: "kept" } },
     services: {
       migrate: {
         type: "oneshot",
@@ -25,7 +29,7 @@ export function v11Manifest(argv0 = "/usr/bin/node"): Record<string, unknown> {
       },
       users: {
         group: "api",
-        port: 22101,
+        port: p(1),
         instances: 2,
         command: [argv0, "users", "--port", "{port}", "--shard={instance}"],
         env: { SHARD: "shard-{instance}", LOG_FMT: "{{levelname}} 100%" },
@@ -35,7 +39,7 @@ export function v11Manifest(argv0 = "/usr/bin/node"): Record<string, unknown> {
       },
       pinned: {
         group: "api",
-        ports: [22110, 22120],
+        ports: [p(10), p(20)],
         instances: 2,
         command: [argv0, "pinned"],
         restart: "on-failure",
@@ -46,7 +50,7 @@ export function v11Manifest(argv0 = "/usr/bin/node"): Record<string, unknown> {
       pooled: { group: "pool", instances: 2, command: [argv0, "pooled", "{port}"] },
       gateway: {
         group: "api",
-        port: 22100,
+        port: p(0),
         command: [argv0, "gateway", "--users={url:users}"],
         env: { USERS_URL: "{url:users}/v1", USERS_PORT: "{port:users}", POOL: "{url:pooled}" },
         dependsOn: ["users", "pooled"],
@@ -59,8 +63,8 @@ export function v11Manifest(argv0 = "/usr/bin/node"): Record<string, unknown> {
 }
 
 /** The resolved model rooted at `root` (/srv/demo for the goldens). @throws when the manifest has an error. */
-export function v11Model(root = "/srv/demo", argv0 = "/usr/bin/node"): Model {
-  const v = validateManifest(v11Manifest(argv0));
+export function v11Model(root = "/srv/demo", argv0 = "/usr/bin/node", base = 22100): Model {
+  const v = validateManifest(v11Manifest(argv0, base));
   if (!v.manifest) throw new Error(JSON.stringify(v.errors, null, 2));
   return resolveModel(v.manifest, join(root, "manifest.json"));
 }
