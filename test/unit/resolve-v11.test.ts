@@ -104,3 +104,13 @@ describe("resolveModel v1.1", () => {
     expect(programPriority(0, 999)).toBeLessThan(programPriority(1, 0));
   });
 });
+
+describe("init's starter manifest", () => {
+  it("validates without a problem and resolves its {url:api} reference", async () => {
+    const { starterManifest } = await import("../../src/cli/commands/init");
+    const v = validateManifest(JSON.parse(starterManifest("demo")));
+    expect(v.problems).toEqual([]);
+    const model = resolveModel(v.manifest!, "/srv/demo/manifest.json");
+    expect(model.services[0].env.PUBLIC_URL).toBe("http://127.0.0.1:8001");
+  });
+});
