@@ -114,3 +114,17 @@ describe("init's starter manifest", () => {
     expect(model.services[0].env.PUBLIC_URL).toBe("http://127.0.0.1:8001");
   });
 });
+
+describe("library lookups with instances", () => {
+  it("getPort is instance 0, getPorts every instance, a worker throws", async () => {
+    const { getPort, getPorts, listPorts } = await import("../../src/index");
+    const model = resolveModel(validateManifest(manifest).manifest!, "/srv/demo/manifest.json");
+    expect(getPort("users", model)).toBe(8001);
+    expect(getPorts("users", model)).toEqual([8001, 8002]);
+    expect(getPorts("v1", model)).toEqual([8030]);
+    expect(getPorts("pooled", model)).toEqual([8100, 8102, 8103]);
+    expect(() => getPorts("migrate", model)).toThrow(/no port/);
+    expect(() => getPorts("user", model)).toThrow(/users/);
+    expect(listPorts(model).users).toBe(8001);
+  });
+});
