@@ -128,3 +128,20 @@ describe("library lookups with instances", () => {
     expect(listPorts(model).users).toBe(8001);
   });
 });
+
+describe("orchestrate ports report with instances", () => {
+  it("has a row per instance, named NAME:I", async () => {
+    const { listPortsReport } = await import("../../src/model/ports-report");
+    const model = resolveModel(validateManifest(manifest).manifest!, "/srv/demo/manifest.json");
+    const core = listPortsReport(model).groups.find((g) => g.name === "core")!;
+    expect(core.services.map((s) => [s.name, s.port])).toEqual([
+      ["users:0", 8001],
+      ["users:1", 8002],
+      ["pinned:0", 8010],
+      ["pinned:1", 8020],
+      ["gateway", 8000],
+      ["v1", 8030],
+    ]);
+    expect(core.used).toBe(6);
+  });
+});
