@@ -74,7 +74,10 @@ export const serviceSchema = z.strictObject({
       "POSIX-shell words or an argv array; {port} {host} {name} {instance} {port:NAME} {url:NAME} are replaced",
     ),
   directory: z.string().min(1).optional().describe("working directory, relative to the manifest's folder (default .)"),
-  env: z.record(z.string().regex(ENV_KEY), z.string()).optional().describe("extra environment; values are strings"),
+  env: z
+    .record(z.string().regex(ENV_KEY), z.string())
+    .optional()
+    .describe("extra environment; values are strings; the command's placeholders are replaced here too"),
   envFile: z.string().min(1).optional().describe("KEY=value file with secrets, never copied into generated files"),
   description: z.string().optional(),
   technology: z.string().optional().describe("python, node, … (shown in PORTS.md)"),

@@ -128,7 +128,7 @@ const rows: Row[] = [
   [
     "instances 0",
     (m) => (m.services.api.instances = 0),
-    { severity: "error", field: "instances", service: "api", message: /not valid/ },
+    { severity: "error", field: "instances", service: "api", message: /not valid/, fix: /1 to 1000/ },
   ],
   // lifecycle
   [
@@ -164,17 +164,17 @@ const rows: Row[] = [
   [
     "unknown type",
     (m) => (m.services.api.type = "daemon"),
-    { severity: "error", field: "type", service: "api", message: /not valid/ },
+    { severity: "error", field: "type", service: "api", message: /not valid/, fix: /"oneshot"/ },
   ],
   [
     "unknown restart policy",
     (m) => (m.services.api.restart = "sometimes"),
-    { severity: "error", field: "restart", service: "api", message: /not valid/ },
+    { severity: "error", field: "restart", service: "api", message: /not valid/, fix: /"on-failure"/ },
   ],
   [
     "exit code above 255",
     (m) => (m.services.api.exitCodes = [0, 256]),
-    { severity: "error", field: "exitCodes.1", service: "api", message: /not valid/ },
+    { severity: "error", field: "exitCodes.1", service: "api", message: /not valid/, fix: /0-255/ },
   ],
   [
     "exitCodes without 0",
@@ -184,7 +184,7 @@ const rows: Row[] = [
   [
     "stderr other than separate/merge",
     (m) => (m.services.api.stderr = "null"),
-    { severity: "error", field: "stderr", service: "api", message: /not valid/ },
+    { severity: "error", field: "stderr", service: "api", message: /not valid/, fix: /"merge"/ },
   ],
   [
     "autostart false, stderr merge, priority",
@@ -194,7 +194,7 @@ const rows: Row[] = [
   [
     "priority outside 0-999",
     (m) => (m.services.api.priority = 1000),
-    { severity: "error", field: "priority", service: "api", message: /not valid/ },
+    { severity: "error", field: "priority", service: "api", message: /not valid/, fix: /0 to 999/ },
   ],
   [
     "priority not an integer",
