@@ -1,14 +1,14 @@
 /**
- * The orchestrate library. `import { loadManifest, getPort, getServiceUrl, listPorts } from "orchestrate"`.
+ * The orchestrate library. `import { loadManifest, getPort, getPorts, getServiceUrl, listPorts } from "orchestrate"`.
  * Every lookup throws for an unknown service (UnknownServiceError, naming the closest known names):
  * there is never a silent fallback port.
  */
 import { loadProject } from "./manifest";
-import { portOf, urlOf } from "./model/lookup";
+import { portOf, portsOf, urlOf } from "./model/lookup";
 import type { Model } from "./model/types";
 
 /** Types of the resolved model that the library functions take and return. */
-export type { Model, Service, Group, External, PortRange, ProjectPaths, RenderedFile } from "./model/types";
+export type { Model, Service, Instance, Group, External, PortRange, ProjectPaths, RenderedFile } from "./model/types";
 /** Types of a manifest as written (schema-validated JSON). */
 export type { Manifest, ServiceEntry } from "./manifest/schema";
 /** One validation finding, as carried by ManifestError.problems. */
@@ -43,12 +43,20 @@ function modelOf(source?: Model | string): Model {
 }
 
 /**
- * The port of a service.
+ * The port of a service (instance 0's when it has several: see getPorts).
  * @param source a loaded Model, or a manifest path (loaded once and cached), default ./manifest.json
  * @throws UnknownServiceError naming the known services; UsageError for a worker without a port.
  */
 export function getPort(name: string, source?: Model | string): number {
   return portOf(modelOf(source), name);
+}
+
+/**
+ * The ports of every instance of a service (manifest v1.1 `instances`), instance 0 first; `[port]` for a
+ * service with one instance. @throws like getPort.
+ */
+export function getPorts(name: string, source?: Model | string): number[] {
+  return portsOf(modelOf(source), name);
 }
 
 /** `http://HOST:PORT` + endpoint (the seeds' get_service_url). @throws like getPort. */

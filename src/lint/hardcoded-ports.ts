@@ -102,8 +102,12 @@ function lineFindings(line: string, family: Family, managed: ReadonlyMap<number,
     text ??= line.trim().slice(0, 200);
     const column = index + 1;
     if (isManaged) {
-      const message = `${port} is the port of ${service} in manifest.json, written into the code`;
-      found.push({ column, port, text, reason: "managed-port", service, message, fix: fixFor(family, port, service) });
+      const inUrl = URL_BEFORE.test(before);
+      const message = inUrl
+        ? `${port} is the port of ${service} in manifest.json, written into the code as a URL`
+        : `${port} is the port of ${service} in manifest.json, written into the code`;
+      const fix = inUrl ? urlFixFor(family, port, service) : fixFor(family, port, service);
+      found.push({ column, port, text, reason: "managed-port", service, message, fix });
     } else {
       const message = `port number ${port} written ${context}`;
       found.push({ column, port, text, reason: "port-literal", message, fix: fixFor(family, port) });
@@ -134,6 +138,22 @@ function fixFor(family: Family, port: number, service = "NAME"): string {
   return (
     `read PORT from the environment: ${READ_PORT[family]} — or, for another service's port, ${lookup}; ` +
     `if ${port} is intended, add the comment "${ALLOW_MARKER}" to the line`
+  );
+}
+
+/** `http://HOST:` right before the number: the code holds a service's URL. */
+const URL_BEFORE = /\bhttp:\/\/(?:\[[^\]\s]*\]|[\w.-]+):$/;
+
+/**
+ * The fix for a service's URL written into code: pass it in from the manifest (`"NAME_URL": "{url:NAME}"` in
+ * the service's env, resolved by generate), or look it up (port_config.get_service_url in Python).
+ */
+function urlFixFor(family: Family, port: number, service: string): string {
+  const variable = envName(service).replace(/_PORT$/, "_URL");
+  const lookup = family === "python" ? ` or port_config.get_service_url("${service}") (units/port_config.py)` : "";
+  return (
+    `add "${variable}": "{url:${service}}" to this service's env in manifest.json and read ${variable} from the ` +
+    `environment${lookup}; if ${port} is intended, add the comment "${ALLOW_MARKER}" to the line`
   );
 }
 

@@ -5,10 +5,10 @@ import { collectSourceFiles } from "./scan-files";
 import { findHardcodedPorts, type LintFinding } from "./hardcoded-ports";
 import type { Model, Service } from "../model/types";
 
-/** Every managed port (services and externals) → who owns it. */
+/** Every managed port (every instance of every service, and externals) → who owns it. */
 export function managedPortOwners(model: Model): Map<number, string> {
   const ports = new Map<number, string>();
-  for (const s of model.services) if (s.port !== undefined) ports.set(s.port, s.name);
+  for (const s of model.services) for (const i of s.instances) if (i.port !== undefined) ports.set(i.port, s.name);
   for (const e of model.external) ports.set(e.port, e.name);
   return ports;
 }

@@ -7,7 +7,9 @@ import type { Manifest } from "./schema";
 import { fillPlaceholders, splitCommand } from "../model/command";
 import { projectPaths } from "../model/paths";
 import { parseRanges } from "../model/port-ranges";
-import type { Model, Service } from "../model/types";
+import { chooseFreePorts, instancePorts } from "../model/instances";
+import { hostUrl } from "../model/lookup";
+import type { Instance, Model, Service } from "../model/types";
 
 /** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
 export const SERVICE_DEFAULTS = {
@@ -21,34 +23,82 @@ export const SERVICE_DEFAULTS = {
 /** supervisord log rotation defaults: 10 MiB, 5 backups (supervisord's own defaults are 50 MB / 10). */
 export const LOG_DEFAULTS = { maxBytes: 10 * 1024 * 1024, backups: 5 } as const;
 
+/** Manifest `priority` assumed for a service that does not write one (so v1 level-0 programs keep priority 100). */
+export const DEFAULT_PRIORITY = 100;
+
+/**
+ * supervisord `priority` of a service's programs: `1000 × level + (priority ?? 100)`. The dependency level
+ * decides first (a dependency always starts before its dependents, whatever their `priority`), the manifest's
+ * `priority` (0-999) second, among the services of one level; lower starts first and stops last
+ * (supervisord docs, [program:x] `priority`).
+ */
+export function programPriority(level: number, priority: number | undefined): number {
+  return 1000 * level + (priority ?? DEFAULT_PRIORITY);
+}
+
 /**
  * Builds the model. `manifest` must have passed validateManifest (no errors): this function trusts
- * names, ranges and dependencies and does not re-check them.
+ * names, ranges and dependencies and does not re-check them. Ports of instances chosen from the group
+ * (`instances` without `port`/`ports`) are chosen here, by src/model/instances.ts.
  * @param manifestPath absolute path of manifest.json; relative paths in the manifest resolve against its folder.
  */
 export function resolveModel(manifest: Manifest, manifestPath: string): Model {
   const paths = projectPaths(manifestPath);
   const host = manifest.host ?? "localhost";
   const levels = dependencyLevels(manifest);
+  const portsOf = resolvePorts(manifest);
+  const port0 = (name: string) => portsOf.get(name)?.[0];
+  const reference = (kind: "port" | "url", name: string) => {
+    const p = port0(name);
+    return p === undefined ? undefined : kind === "port" ? String(p) : hostUrl(host, p);
+  };
   const services: Service[] = Object.entries(manifest.services).map(([name, s]) => {
     const directory = resolvePath(paths.root, s.directory ?? ".");
-    const values = { port: s.port, host, name };
     const words = typeof s.command === "string" ? splitCommand(s.command) : s.command;
-    const argv = words.map((w) => fillPlaceholders(w, values));
-    if (argv[0].includes("/") && !isAbsolute(argv[0])) argv[0] = resolvePath(directory, argv[0]);
-    const env: Record<string, string> = {};
-    if (s.port !== undefined) env.PORT = String(s.port);
-    env.HOST = host;
-    env.SERVICE_NAME = name;
-    for (const [k, v] of Object.entries(s.env ?? {})) env[k] = fillPlaceholders(v, values);
+    const multi = s.instances !== undefined;
+    const type = s.type ?? "service";
+    const stderr = s.stderr ?? "separate";
+    const ports = portsOf.get(name);
+    const instances: Instance[] = Array.from({ length: s.instances ?? 1 }, (_, index) => {
+      const port = ports?.[index];
+      const values = { port, host, name, instance: index, reference };
+      const argv = words.map((w) => fillPlaceholders(w, values));
+      if (argv[0].includes("/") && !isAbsolute(argv[0])) argv[0] = resolvePath(directory, argv[0]);
+      const env: Record<string, string> = {};
+      if (port !== undefined) env.PORT = String(port);
+      env.HOST = host;
+      env.SERVICE_NAME = name;
+      for (const [k, v] of Object.entries(s.env ?? {})) env[k] = fillPlaceholders(v, values);
+      const program = multi ? `${name}@${index}` : name;
+      const stdoutLog = join(paths.logs, `${program}.out.log`);
+      return {
+        index,
+        port,
+        program,
+        label: multi ? `${name}:${index}` : name,
+        argv,
+        env,
+        stdoutLog,
+        stderrLog: stderr === "merge" ? stdoutLog : join(paths.logs, `${program}.err.log`),
+      };
+    });
     const level = levels.get(name) ?? 0;
+    const first = instances[0];
     return {
       name,
       group: s.group,
-      port: s.port,
-      argv,
+      port: first.port,
+      instances,
+      multi,
+      type,
+      autostart: s.autostart ?? true,
+      restart: s.restart ?? (type === "oneshot" ? "never" : "always"),
+      exitCodes: s.exitCodes ?? [0],
+      stderr,
+      priority: s.priority,
+      argv: first.argv,
       directory,
-      env,
+      env: first.env,
       envFile: s.envFile === undefined ? undefined : resolvePath(paths.root, s.envFile),
       description: s.description ?? "",
       technology: s.technology,
@@ -64,9 +114,9 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       user: s.user,
       hardening: s.hardening ?? manifest.hardening ?? "default",
       level,
-      priority: Math.min(999, 100 + 10 * level),
-      stdoutLog: join(paths.logs, `${name}.out.log`),
-      stderrLog: join(paths.logs, `${name}.err.log`),
+      programPriority: programPriority(level, s.priority),
+      stdoutLog: first.stdoutLog,
+      stderrLog: first.stderrLog,
     };
   });
   const byLevel: string[][] = [];
@@ -115,4 +165,50 @@ export function dependencyLevels(manifest: Pick<Manifest, "services">): Map<stri
   };
   for (const name of Object.keys(manifest.services)) levelOf(name);
   return levels;
+}
+
+/**
+ * Ports of every service's instances, by name: written ones (`ports`, or `port + i`), then, in manifest
+ * order, the lowest free ports of the group for services with `instances` and neither key (never for a
+ * oneshot). Workers are absent from the map.
+ */
+export function resolvePorts(manifest: Manifest): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const taken = new Set<number>([
+    ...(manifest.ports?.avoid ?? []),
+    ...Object.keys(manifest.ports?.reserved ?? {}).map(Number),
+    ...Object.values(manifest.external ?? {}).map((e) => e.port),
+  ]);
+  const entries = Object.entries(manifest.services);
+  for (const [name, s] of entries) {
+    const written = instancePorts({ port: s.port, ports: s.ports, instances: s.instances ?? 1 });
+    if (!written) continue;
+    out.set(name, written);
+    for (const p of written) taken.add(p);
+  }
+  const allowed = manifest.ports?.allowed ? parseRanges(manifest.ports.allowed) : undefined;
+  for (const [name, s] of entries) {
+    if (out.has(name) || !choosesPorts(s)) continue;
+    const range = manifest.groups?.[s.group!]?.range;
+    if (range === undefined) continue;
+    out.set(name, chooseFreePorts(parseRanges(range), { allowed, taken }, s.instances!));
+  }
+  return out;
+}
+
+/** True when the service's instance ports are chosen from its group: `instances` and group, no port/ports, not a oneshot. */
+export function choosesPorts(s: {
+  instances?: unknown;
+  port?: unknown;
+  ports?: unknown;
+  group?: unknown;
+  type?: unknown;
+}): boolean {
+  return (
+    s.instances !== undefined &&
+    s.port === undefined &&
+    s.ports === undefined &&
+    typeof s.group === "string" &&
+    s.type !== "oneshot"
+  );
 }

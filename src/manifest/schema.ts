@@ -1,5 +1,5 @@
 /**
- * Manifest v1 as a zod schema: the shapes and per-value rules of every key in DESIGN.md.
+ * Manifest v1.1 as a zod schema (every v1 manifest is a v1.1 manifest that means the same): the shapes and per-value rules of every key in DESIGN.md.
  * Cross-field rules (port conflicts, ranges, cycles) live in ./rules/ (run by ./validate.ts) so that every problem is
  * reported in one run. `manifest.schema.json` is generated from this file (scripts/write-schema.mjs).
  */
@@ -17,6 +17,14 @@ export const PORT_TEXT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|6
 export const RANGE_TEXT = /^\d{1,5}(-\d{1,5})?$/;
 /** Signals supervisord's `stopsignal` accepts (supervisord docs, [program:x] stopsignal). */
 export const STOP_SIGNALS = ["TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2"] as const;
+/** Most instances of one service (each is a program / unit instance of its own). */
+export const MAX_INSTANCES = 1000;
+/**
+ * Range of the manifest's `priority`: 0-999, the values supervisord documents around its default 999
+ * (supervisord docs, [program:x] `priority`). The generated supervisord priority adds the dependency level
+ * (see resolve.ts `programPriority`).
+ */
+export const PRIORITY_RANGE = { min: 0, max: 999 } as const;
 
 const port = z.number().int().min(1).max(65535).describe("TCP port, 1-65535");
 const range = z.union([z.string().regex(RANGE_TEXT), port]).describe('port or "LOW-HIGH" range');
@@ -29,12 +37,47 @@ const hardening = z
 /** One entry of `services` (DESIGN.md); times in seconds, defaults applied later by resolveModel. */
 export const serviceSchema = z.strictObject({
   group: z.string().optional().describe("a key of groups: the port range the port must lie in"),
-  port: port.optional().describe("omit for a worker without a port"),
+  port: port.optional().describe("omit for a worker without a port; instance i listens on port + i"),
+  instances: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_INSTANCES)
+    .optional()
+    .describe("processes of this service (default 1); {instance} is 0-based"),
+  ports: z.array(port).min(1).optional().describe("one port per instance, instead of port (length = instances)"),
+  type: z.enum(["service", "oneshot"]).optional().describe("oneshot: a task run to completion (no port, no health)"),
+  autostart: z.boolean().optional().describe("false: generated, but started only by orchestrate start (default true)"),
+  restart: z
+    .enum(["always", "on-failure", "never"])
+    .optional()
+    .describe('when the manager restarts an exited program (default "always"; "never" for a oneshot)'),
+  exitCodes: z
+    .array(z.number().int().min(0).max(255))
+    .min(1)
+    .optional()
+    .describe("exit codes that count as success (default [0])"),
+  stderr: z
+    .enum(["separate", "merge"])
+    .optional()
+    .describe('"merge": stderr goes to the stdout log (default separate)'),
+  priority: z
+    .number()
+    .int()
+    .min(PRIORITY_RANGE.min)
+    .max(PRIORITY_RANGE.max)
+    .optional()
+    .describe("among services free to start together, lower starts first and stops last (default 100)"),
   command: z
     .union([z.string().min(1), z.array(z.string()).min(1)])
-    .describe("POSIX-shell words or an argv array; {port} {host} {name} are replaced"),
+    .describe(
+      "POSIX-shell words or an argv array; {port} {host} {name} {instance} {port:NAME} {url:NAME} are replaced",
+    ),
   directory: z.string().min(1).optional().describe("working directory, relative to the manifest's folder (default .)"),
-  env: z.record(z.string().regex(ENV_KEY), z.string()).optional().describe("extra environment; values are strings"),
+  env: z
+    .record(z.string().regex(ENV_KEY), z.string())
+    .optional()
+    .describe("extra environment; values are strings; the command's placeholders are replaced here too"),
   envFile: z.string().min(1).optional().describe("KEY=value file with secrets, never copied into generated files"),
   description: z.string().optional(),
   technology: z.string().optional().describe("python, node, … (shown in PORTS.md)"),
@@ -49,22 +92,15 @@ export const serviceSchema = z.strictObject({
   stopTimeout: seconds("time from stopSignal to SIGKILL (default 10)").optional(),
   user: z.string().min(1).optional().describe("run as this user (needs root)"),
   hardening: hardening.optional(),
-  // Manifest v1.1 keys, added minimally by the import branch so that imported manifests validate; the v11
-  // branch's definitions replace these on merge.
-  instances: z.number().int().min(1).max(1000).optional().describe("v1.1: processes of this service"),
-  ports: z.array(port).min(1).optional().describe("v1.1: one port per instance"),
-  type: z.enum(["service", "oneshot"]).optional().describe("v1.1: oneshot runs once and exits"),
-  autostart: z.boolean().optional().describe("v1.1: start with the fleet (default true)"),
-  restart: z.enum(["always", "on-failure", "never"]).optional().describe("v1.1: default always"),
-  exitCodes: z.array(z.number().int().min(0).max(255)).optional().describe("v1.1: expected exit codes"),
-  stderr: z.enum(["separate", "merge"]).optional().describe("v1.1: merge stderr into stdout's log"),
-  priority: z.number().int().optional().describe("v1.1: supervisord priority"),
 });
 
-/** The whole manifest v1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */
+/** The whole manifest v1.1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
-  version: z.literal(1).optional(),
+  version: z
+    .union([z.literal(1), z.literal(1.1)])
+    .optional()
+    .describe("manifest version: 1 or 1.1 (1.1 keys are accepted either way)"),
   project: z.string().regex(PROJECT_NAME).describe("[a-z][a-z0-9-]*; prefixes systemd units and the target"),
   host: z.string().min(1).optional().describe("host used in service URLs and given as HOST (default localhost)"),
   ports: z

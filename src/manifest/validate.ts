@@ -7,6 +7,8 @@ import type { Problem } from "../errors";
 import { closestNames } from "../model/suggest";
 import { dependencyRules } from "./rules/dependencies";
 import { commandRules } from "./rules/commands";
+import { instanceRules } from "./rules/instances";
+import { referenceRules } from "./rules/references";
 import { nameRules } from "./rules/names";
 import { portRules } from "./rules/ports";
 import { stringRules } from "./rules/strings";
@@ -32,6 +34,8 @@ export function validateManifest(raw: unknown): Validation {
     ...portRules(view),
     ...dependencyRules(view),
     ...commandRules(view),
+    ...instanceRules(view),
+    ...referenceRules(view),
   );
   const errors = problems.filter((p) => p.severity === "error");
   return {
@@ -104,12 +108,14 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
     const key = path[path.length - 1];
     return [{ ...base, message: `"${field}" is required`, fix: `add "${key}": ${describeExpected(key)}` }];
   }
+  const last = path[path.length - 1];
   return [
     {
       ...base,
       value,
       message: `${JSON.stringify(value)} is not valid: ${issue.message}`,
-      fix: describeExpected(path[path.length - 1]),
+      // exitCodes.1 / ports.0: the list's key says what is expected
+      fix: describeExpected(/^\d+$/.test(last ?? "") ? path[path.length - 2] : last),
     },
   ];
 }
@@ -126,6 +132,22 @@ function describeExpected(key: string | undefined): string {
       return 'use an HTTP path starting with "/", e.g. "/health"';
     case "command":
       return 'a command string ("python3 app.py --port {port}") or an argv array of strings';
+    case "instances":
+      return "use an integer from 1 to 1000 (the number of processes)";
+    case "ports":
+      return "use a list of ports (integers 1-65535), one per instance";
+    case "type":
+      return 'use "service" (runs until stopped) or "oneshot" (runs to completion)';
+    case "autostart":
+      return "use true or false";
+    case "restart":
+      return 'use "always", "on-failure" or "never"';
+    case "exitCodes":
+      return "use a list of exit codes, integers 0-255, e.g. [0, 2]";
+    case "stderr":
+      return 'use "separate" (own log) or "merge" (into the stdout log)';
+    case "priority":
+      return "use an integer from 0 to 999 (lower starts first among services of one dependency level)";
     case "range":
       return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
     default:

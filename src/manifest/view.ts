@@ -2,6 +2,7 @@
  * A lenient view of a manifest that may not have passed the schema: every rule reads through it, so a
  * wrong type in one service does not hide the problems of the others (every problem in one run).
  */
+import { chooseFreePorts } from "../model/instances";
 import { parseRanges } from "../model/port-ranges";
 import type { PortRange } from "../model/types";
 
@@ -18,6 +19,18 @@ export interface ServiceView {
   /** false only when written `enabled: false`. */
   enabled: boolean;
   health?: string;
+  /** `instances` when an integer 1-1000, else 1. */
+  instances: number;
+  /** `type` as written when "oneshot", else "service". */
+  type: "service" | "oneshot";
+  /**
+   * Port of each instance, index order: written (`ports`, else `port + i`) or chosen from the group (`chosen`
+   * true; src/model/instances.ts). Empty for a worker. `field` is where the port comes from: "port",
+   * "ports.I" or "instances" (chosen).
+   */
+  instancePorts: Array<{ index: number; port: number; field: string }>;
+  /** True when the instance ports were chosen from the group, not written. */
+  chosen: boolean;
   /** The service's object as written, for rules that read other keys. */
   raw: Record<string, unknown>;
 }
@@ -64,6 +77,13 @@ export function viewOf(raw: unknown): ManifestView {
       dependsOn: Array.isArray(o.dependsOn) ? o.dependsOn.filter((d): d is string => typeof d === "string") : [],
       enabled: o.enabled !== false,
       health: typeof o.health === "string" ? o.health : undefined,
+      instances:
+        Number.isInteger(o.instances) && (o.instances as number) >= 1 && (o.instances as number) <= 1000
+          ? (o.instances as number)
+          : 1,
+      type: o.type === "oneshot" ? ("oneshot" as const) : ("service" as const),
+      instancePorts: [] as ServiceView["instancePorts"],
+      chosen: false,
       raw: o,
     };
   });
@@ -77,7 +97,7 @@ export function viewOf(raw: unknown): ManifestView {
   for (const [port, reason] of Object.entries(isObject(ports.reserved) ? ports.reserved : {})) {
     if (isPort(Number(port))) reserved.set(Number(port), String(reason));
   }
-  return {
+  const view: ManifestView = {
     host: typeof m.host === "string" ? m.host : "localhost",
     services,
     groups,
@@ -87,4 +107,41 @@ export function viewOf(raw: unknown): ManifestView {
     allowed: Array.isArray(ports.allowed) ? tryRanges(ports.allowed) : undefined,
     allowPrivileged: ports.allowPrivileged === true,
   };
+  fillInstancePorts(view);
+  return view;
+}
+
+/**
+ * Sets `instancePorts` of every service: written ports first (`ports` when every entry is a port, else
+ * `port + i`; ports above 65535 are kept for the port rules to report), then chosen ones in manifest order,
+ * as src/manifest/resolve.ts `resolvePorts` chooses them.
+ */
+function fillInstancePorts(view: ManifestView): void {
+  const taken = new Set<number>([...view.avoid, ...view.reserved.keys(), ...view.external.map((e) => e.port)]);
+  for (const s of view.services) {
+    const ports = s.raw.ports;
+    if (Array.isArray(ports) && ports.length > 0 && ports.every(isPort)) {
+      s.instancePorts = (ports as number[]).map((port, index) => ({ index, port, field: `ports.${index}` }));
+    } else if (s.port !== undefined && ports === undefined) {
+      s.instancePorts = Array.from({ length: s.instances }, (_, index) => ({
+        index,
+        port: s.port! + index,
+        field: "port",
+      }));
+    }
+    for (const p of s.instancePorts) taken.add(p.port);
+  }
+  for (const s of view.services) {
+    const o = s.raw;
+    if (o.instances === undefined || o.port !== undefined || o.ports !== undefined || s.group === undefined) continue;
+    if (s.type === "oneshot") continue;
+    const ranges = view.groups.get(s.group);
+    if (!ranges) continue;
+    s.chosen = true;
+    s.instancePorts = chooseFreePorts(ranges, { allowed: view.allowed, taken }, s.instances).map((port, index) => ({
+      index,
+      port,
+      field: "instances",
+    }));
+  }
 }

@@ -23,7 +23,7 @@ export interface GroupBudget {
   ranges: PortRange[];
   /** Distinct ports in the group's ranges. */
   total: number;
-  /** Ports of the services of this group (enabled or not, in range or not), ascending; workers have none. */
+  /** Ports of every instance of the services of this group (enabled or not, in range or not), ascending; workers have none. */
   used: number[];
   /** Ports available for allocation. */
   free: number;
@@ -82,7 +82,7 @@ function takenIndex(model: Model): TakenIndex {
   for (const p of model.ports.avoid) mark(p, 0);
   for (const p of model.ports.reserved.keys()) mark(p, 1);
   for (const e of model.external) mark(e.port, 2);
-  for (const s of model.services) mark(s.port, 3);
+  for (const s of model.services) for (const i of s.instances) mark(i.port, 3);
   const ports = Int32Array.from(reasonOf.keys()).sort();
   const prefix = REASONS.map(() => new Int32Array(ports.length + 1));
   for (let i = 0; i < ports.length; i++) {
@@ -118,14 +118,17 @@ function* walk(ranges: readonly PortRange[], taken: Int32Array): Generator<numbe
   }
 }
 
-/** Group name → ports of its services (workers have none), in one pass over the services. */
+/** Group name → ports of its services' instances (workers have none), in one pass over the services. */
 function usedPorts(model: Model): Map<string, number[]> {
   const used = new Map<string, number[]>();
   for (const s of model.services) {
-    if (s.group === undefined || s.port === undefined) continue;
-    const list = used.get(s.group);
-    if (list) list.push(s.port);
-    else used.set(s.group, [s.port]);
+    if (s.group === undefined) continue;
+    for (const { port } of s.instances) {
+      if (port === undefined) continue;
+      const list = used.get(s.group);
+      if (list) list.push(port);
+      else used.set(s.group, [port]);
+    }
   }
   return used;
 }

@@ -87,13 +87,69 @@ export function splitCommand(command: string): string[] {
   return words;
 }
 
-/** The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`. */
-export const PLACEHOLDERS = ["port", "host", "name"] as const;
+/** The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`, `{instance}`. */
+export const PLACEHOLDERS = ["port", "host", "name", "instance"] as const;
+/** The reference placeholders: `{port:NAME}` (instance 0's port of NAME) and `{url:NAME}` (`http://HOST:PORT`). */
+export const REFERENCES = ["port", "url"] as const;
 
-/** Replaces `{port}`, `{host}`, `{name}` in one string. `{port}` with no port is left for validation to refuse. */
-export function fillPlaceholders(text: string, values: { port?: number; host: string; name: string }): string {
-  return text.replace(/\{(port|host|name)\}/g, (whole, key: string) => {
-    if (key === "port") return values.port === undefined ? whole : String(values.port);
-    return key === "host" ? values.host : values.name;
+/**
+ * One placeholder found in a string: `{key}` or `{key:arg}`; `{{key}}` is the literal text `{key}` and is
+ * reported with `literal: true`. `offset` is the 0-based index of the opening brace.
+ */
+export interface PlaceholderMatch {
+  text: string;
+  key: string;
+  arg?: string;
+  literal: boolean;
+  offset: number;
+}
+
+const PLACEHOLDER = /\{\{([a-z_]+(?::[^{}\s]*)?)\}\}|\{([a-z_]+)(?::([^{}\s]*))?\}/g;
+
+/** Every `{key}`, `{key:arg}` and `{{…}}` of `text`, left to right. */
+export function findPlaceholders(text: string): PlaceholderMatch[] {
+  const out: PlaceholderMatch[] = [];
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    if (m[1] !== undefined) out.push({ text: m[0], key: m[1].split(":")[0], literal: true, offset: m.index ?? 0 });
+    else out.push({ text: m[0], key: m[2], arg: m[3], literal: false, offset: m.index ?? 0 });
+  }
+  return out;
+}
+
+/** What {@link fillPlaceholders} replaces; a placeholder whose value is unknown is left as written. */
+export interface PlaceholderValues {
+  port?: number;
+  host: string;
+  name: string;
+  /** `{instance}`: 0-based index of the instance (absent: left as written). */
+  instance?: number;
+  /** `{port:NAME}` / `{url:NAME}`: the text to put in, or undefined when NAME has no port. */
+  reference?: (kind: "port" | "url", name: string) => string | undefined;
+}
+
+/**
+ * Replaces `{port}`, `{host}`, `{name}`, `{instance}`, `{port:NAME}`, `{url:NAME}` in one string, and
+ * `{{key}}` by the literal `{key}`. Anything it cannot fill (`{port}` without a port, an unknown key) is
+ * left as written for validation to refuse.
+ */
+export function fillPlaceholders(text: string, values: PlaceholderValues): string {
+  return text.replace(PLACEHOLDER, (whole, literal: string | undefined, key: string, arg: string | undefined) => {
+    if (literal !== undefined) return `{${literal}}`;
+    if (arg !== undefined) {
+      if (key !== "port" && key !== "url") return whole;
+      return values.reference?.(key, arg) ?? whole;
+    }
+    switch (key) {
+      case "port":
+        return values.port === undefined ? whole : String(values.port);
+      case "host":
+        return values.host;
+      case "name":
+        return values.name;
+      case "instance":
+        return values.instance === undefined ? whole : String(values.instance);
+      default:
+        return whole;
+    }
   });
 }

@@ -26,8 +26,19 @@ export function portOf(model: Model, name: string): number {
 export function urlOf(model: Model, name: string, path = ""): string {
   const port = portOf(model, name);
   const suffix = path && !path.startsWith("/") ? `/${path}` : path;
-  const host = model.host.includes(":") && !model.host.startsWith("[") ? `[${model.host}]` : model.host;
-  return `http://${host}:${port}${suffix}`;
+  return `${hostUrl(model.host, port)}${suffix}`;
+}
+
+/** `http://HOST:PORT`; an IPv6 literal host is bracketed (`http://[::1]:8001`). `{url:NAME}` resolves to this. */
+export function hostUrl(host: string, port: number): string {
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** Every instance port of a service, instance 0 first. @throws like {@link portOf}. */
+export function portsOf(model: Model, name: string): number[] {
+  portOf(model, name);
+  return findService(model, name).instances.map((i) => i.port!);
 }
 
 /** Names of the given services, each checked. @throws UnknownServiceError for the first unknown one. */

@@ -1,6 +1,6 @@
 /** The data behind `orchestrate ports`: services by group with budgets, workers, externals, reserved, avoided. */
 import { groupBudget } from "./budget";
-import type { Model, PortRange } from "./types";
+import type { Model, PortRange, Service } from "./types";
 
 /** What `orchestrate ports [--json]` shows; groups in manifest order. */
 export interface PortsReport {
@@ -10,7 +10,7 @@ export interface PortsReport {
     name: string;
     description: string;
     ranges: PortRange[];
-    /** Services of the group that have a port, enabled or not. */
+    /** Services of the group that have a port, enabled or not; one row per instance (name NAME:I) with `instances`. */
     services: Array<{ name: string; port?: number; description: string; enabled: boolean }>;
     /** Numbers of ports: the group's services', available ones, all in its ranges (GroupBudget, ./budget.ts). */
     used: number;
@@ -28,6 +28,18 @@ export interface PortsReport {
   avoid: number[];
 }
 
+/** One row per instance: NAME without the `instances` key, NAME:I with it. */
+function rows(services: Service[]): Array<{ name: string; port?: number; description: string; enabled: boolean }> {
+  return services.flatMap((s) =>
+    s.instances.map((i) => ({
+      name: s.multi ? i.label : s.name,
+      port: i.port,
+      description: s.description,
+      enabled: s.enabled,
+    })),
+  );
+}
+
 /** Builds the report (the library's listPorts gives the flat name → port map instead). */
 export function listPortsReport(model: Model): PortsReport {
   const withPort = model.services.filter((s) => s.port !== undefined);
@@ -40,18 +52,18 @@ export function listPortsReport(model: Model): PortsReport {
         name: g.name,
         description: g.description,
         ranges: g.ranges,
-        services: withPort
-          .filter((s) => s.group === g.name)
-          .map((s) => ({ name: s.name, port: s.port, description: s.description, enabled: s.enabled })),
+        services: rows(withPort.filter((s) => s.group === g.name)),
         used: budget.used.length,
         free: budget.free,
         total: budget.total,
         nextFree: budget.nextFree,
       };
     }),
-    ungrouped: withPort
-      .filter((s) => !s.group)
-      .map((s) => ({ name: s.name, port: s.port, description: s.description })),
+    ungrouped: rows(withPort.filter((s) => !s.group)).map(({ name, port, description }) => ({
+      name,
+      port,
+      description,
+    })),
     workers: model.services.filter((s) => s.port === undefined).map((s) => s.name),
     external: model.external.map((e) => ({ name: e.name, port: e.port, description: e.description })),
     reserved: [...model.ports.reserved].map(([port, reason]) => ({ port, reason })),

@@ -31,16 +31,55 @@ export interface ProjectPaths {
   supervisordLog: string;
 }
 
+/**
+ * One process of a service: manifest v1.1 `instances` (supervisord: one program per instance; systemd: one
+ * instance of the template unit PROJECT-NAME@.service, or the plain unit PROJECT-NAME.service without the
+ * `instances` key).
+ */
+export interface Instance {
+  /** 0-based index; `{instance}` in command and env */
+  index: number;
+  /** this instance's port (`port + index`, or `ports[index]`); undefined for a worker */
+  port?: number;
+  /** supervisord program name: NAME when the manifest has no `instances` key (v1 unchanged), else NAME@I */
+  program: string;
+  /** how commands name it: NAME (no `instances` key) or NAME:I */
+  label: string;
+  /** argv and env of this instance with {instance}/{port} filled */
+  argv: string[];
+  env: Record<string, string>;
+  /** Absolute log files: logs/PROGRAM.out.log and logs/PROGRAM.err.log (the same file with `stderr: "merge"`). */
+  stdoutLog: string;
+  stderrLog: string;
+}
+
 /** A service, fully resolved. Times are in seconds, as in the manifest. */
 export interface Service {
   name: string;
   group?: string;
+  /** Instance 0's port. */
   port?: number;
-  /** Exact argv the program receives; placeholders replaced, argv[0] as written or resolved. */
+  /** Every process of the service; always at least one, `instances[0].port === port`. */
+  instances: Instance[];
+  /** True when the manifest has the `instances` key: programs are NAME@I and units PROJECT-NAME@I.service. */
+  multi: boolean;
+  /** "oneshot": runs to completion, succeeds on an exit code in `exitCodes`; never has a port. */
+  type: "service" | "oneshot";
+  /** false: generated, but not started by restart (or by the manager at its own start). Default true. */
+  autostart: boolean;
+  /** When the manager restarts an exited process. Default "always" ("never" for a oneshot). */
+  restart: "always" | "on-failure" | "never";
+  /** Exit codes that count as success (an expected exit). Default [0]. */
+  exitCodes: number[];
+  /** "merge": stderr goes to the stdout log. Default "separate". */
+  stderr: "separate" | "merge";
+  /** The manifest's `priority` (0-999), when written. */
+  priority?: number;
+  /** Instance 0's argv: exact argv the program receives; placeholders replaced, argv[0] as written or resolved. */
   argv: string[];
   /** Absolute working directory. */
   directory: string;
-  /** Environment added to the base: PORT (when set), HOST, SERVICE_NAME, then the manifest's env, in that order. */
+  /** Instance 0's environment added to the base: PORT (when set), HOST, SERVICE_NAME, then the manifest's env, in that order. */
   env: Record<string, string>;
   /** Absolute path of the secrets file; its content is never read into generated files. */
   envFile?: string;
@@ -59,9 +98,12 @@ export interface Service {
   hardening: "default" | "strict";
   /** Dependency level: 0 for services without dependsOn, else 1 + the highest level of its dependencies. */
   level: number;
-  /** supervisord `priority` (lower starts first), derived from `level`. */
-  priority: number;
-  /** Absolute log files: logs/NAME.out.log and logs/NAME.err.log. */
+  /**
+   * supervisord `priority` of every program of the service (lower starts first, stops last): keeps the
+   * dependency order first and the manifest's `priority` second (formula in src/manifest/resolve.ts).
+   */
+  programPriority: number;
+  /** Instance 0's absolute log files: logs/NAME.out.log and logs/NAME.err.log (NAME@0 with `instances`). */
   stdoutLog: string;
   stderrLog: string;
 }

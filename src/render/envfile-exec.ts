@@ -189,8 +189,12 @@ export function envFileAssignment(key: string, value: string): string {
  * `units/env/NAME.env`, mode 0o600: the values of `service.env` that supervisord's `environment=` cannot
  * hold, or undefined when there are none.
  */
-export function renderEnvFile(model: Model, service: Service): RenderedFile | undefined {
-  const { file } = splitEnvironment(service);
+export function renderEnvFile(
+  model: Model,
+  service: Service,
+  instance = service.instances[0],
+): RenderedFile | undefined {
+  const { file } = splitEnvironment(service, instance);
   const keys = Object.keys(file);
   if (keys.length === 0) return undefined;
   const lines = [
@@ -198,5 +202,9 @@ export function renderEnvFile(model: Model, service: Service): RenderedFile | un
     `; Values of services.${service.name}.env that supervisord's environment= cannot hold; loaded by units/bin/envfile-exec.`,
     ...keys.map((k) => envFileAssignment(k, file[k])),
   ];
-  return { path: rel(model, generatedEnvFilePath(model, service)), content: lines.join("\n") + "\n", mode: 0o600 };
+  return {
+    path: rel(model, generatedEnvFilePath(model, service, instance)),
+    content: lines.join("\n") + "\n",
+    mode: 0o600,
+  };
 }

@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors";
 import { isRepresentableEnvValue } from "./supervisord-escape";
-import type { Model, Service } from "../model/types";
+import type { Instance, Model, Service } from "../model/types";
 
 /** What to spawn for a service: `argv` exec'd with no shell in `cwd`, environment = base + `env`. */
 export interface LaunchSpec {
@@ -35,20 +35,26 @@ export function envfileExecPath(model: Model): string {
   return join(model.paths.units, "bin", "envfile-exec");
 }
 
-/** Absolute path of the generated env file for values supervisord cannot hold inline: `<units>/env/NAME.env`. */
-export function generatedEnvFilePath(model: Model, service: Service): string {
-  return join(model.paths.units, "env", `${service.name}.env`);
+/**
+ * Absolute path of the generated env file for values supervisord cannot hold inline: `<units>/env/PROGRAM.env`
+ * (NAME.env without the `instances` key, NAME@I.env with it). `instance` defaults to instance 0.
+ */
+export function generatedEnvFilePath(model: Model, service: Service, instance = service.instances[0]): string {
+  return join(model.paths.units, "env", `${instance.program}.env`);
 }
 
 /**
- * Splits `service.env` (order kept) into values supervisord's `environment=` can hold (`inline`) and the
- * rest (`file`), which go to the generated env file.
+ * Splits the environment of one instance (default: instance 0, i.e. `service.env`; order kept) into values
+ * supervisord's `environment=` can hold (`inline`) and the rest (`file`), which go to the generated env file.
  * @throws UsageError for a value containing NUL, which no environment variable can hold.
  */
-export function splitEnvironment(service: Service): { inline: Record<string, string>; file: Record<string, string> } {
+export function splitEnvironment(
+  service: Service,
+  instance: Pick<Instance, "env"> = service,
+): { inline: Record<string, string>; file: Record<string, string> } {
   const inline: Record<string, string> = {};
   const file: Record<string, string> = {};
-  for (const [key, value] of Object.entries(service.env)) {
+  for (const [key, value] of Object.entries(instance.env)) {
     if (value.includes("\0")) {
       throw new UsageError(
         `services.${service.name}.env.${key}: expected a string without NUL characters, found ${JSON.stringify(value)}`,
@@ -62,15 +68,15 @@ export function splitEnvironment(service: Service): { inline: Record<string, str
 }
 
 /**
- * The launch of `service`: its own argv when everything fits inline, else the wrapper
- * `[<units>/bin/envfile-exec, generated env file?, envFile?, "--", ...service.argv]`.
+ * The launch of one instance of `service` (default instance 0): its own argv when everything fits inline,
+ * else the wrapper `[<units>/bin/envfile-exec, generated env file?, envFile?, "--", ...instance.argv]`.
  * @throws UsageError (see {@link splitEnvironment}).
  */
-export function launchSpec(model: Model, service: Service): LaunchSpec {
-  const { inline, file } = splitEnvironment(service);
+export function launchSpec(model: Model, service: Service, instance = service.instances[0]): LaunchSpec {
+  const { inline, file } = splitEnvironment(service, instance);
   const envFiles: string[] = [];
-  if (Object.keys(file).length > 0) envFiles.push(generatedEnvFilePath(model, service));
+  if (Object.keys(file).length > 0) envFiles.push(generatedEnvFilePath(model, service, instance));
   if (service.envFile !== undefined) envFiles.push(service.envFile);
-  const argv = envFiles.length > 0 ? [envfileExecPath(model), ...envFiles, "--", ...service.argv] : [...service.argv];
+  const argv = envFiles.length > 0 ? [envfileExecPath(model), ...envFiles, "--", ...instance.argv] : [...instance.argv];
   return { argv, cwd: service.directory, env: inline, envFiles };
 }

@@ -76,7 +76,8 @@ function inline(value: PyValue): string {
 
 /**
  * Renders `units/port_config.py` (mode 0644). Deterministic: same model, same bytes. Services keep
- * manifest order; workers are listed with port None so that get_port can say "it is a worker".
+ * manifest order; workers are listed with port None so that get_port can say "it is a worker". A service
+ * with `instances` also has "ports" (every instance, index order) for get_ports; get_port is instance 0.
  */
 export function renderPortConfigPy(model: Model): RenderedFile {
   const services = table(
@@ -84,6 +85,7 @@ export function renderPortConfigPy(model: Model): RenderedFile {
       s.name,
       {
         port: s.port ?? null,
+        ...(s.multi && s.port !== undefined ? { ports: s.instances.map((i) => i.port!) } : {}),
         group: s.group ?? null,
         enabled: s.enabled,
         technology: s.technology ?? null,

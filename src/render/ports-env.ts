@@ -20,9 +20,16 @@ export function portVariable(name: string): string {
   return `${/^[0-9]/.test(base) ? "_" : ""}${base}_PORT`;
 }
 
+/** `NAME_PORTS` (every instance's port, comma-separated): {@link portVariable} with `_PORTS`. */
+export function portsVariable(name: string): string {
+  return `${portVariable(name)}S`;
+}
+
 /**
  * Renders `units/ports.env`: ORCHESTRATE_PROJECT, ORCHESTRATE_HOST, one `NAME_PORT` per service with a
- * port (disabled ones too: their port stays theirs) and per external. Workers appear as comments.
+ * port (instance 0's; disabled ones too: their port stays theirs) and per external; a service with the
+ * `instances` key also gets `NAME_PORTS=8001,8002` (every instance, index order; a comma needs no quoting in
+ * sh or systemd). Workers appear as comments.
  * Throws UsageError when two names map to one variable (naming both) or when the host cannot be written
  * unquoted.
  */
@@ -65,6 +72,11 @@ export function renderPortsEnv(model: Model): RenderedFile {
     claim(variable, `service "${s.name}"`);
     // No trailing comment: systemd would keep it as part of the value.
     lines.push(`${variable}=${s.port}`);
+    if (s.multi) {
+      const all = portsVariable(s.name);
+      claim(all, `service "${s.name}" (all instances)`);
+      lines.push(`${all}=${s.instances.map((i) => i.port).join(",")}`);
+    }
   }
   if (model.external.length) lines.push("", "# external");
   for (const e of model.external) {

@@ -20,12 +20,19 @@ export function serviceUrl(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
-/** One service in ports.json. A worker (no port) has `port` and `url` null; a service without group has `group` null. */
+/**
+ * One service in ports.json. A worker (no port) has `port` and `url` null; a service without group has `group`
+ * null. `port`/`url` are instance 0's; a service with the manifest's `instances` key also lists every instance's
+ * port and URL, in index order (`ports`, `urls`), and `type: "oneshot"` is written when it is one.
+ */
 export interface PortsJsonService {
   port: number | null;
   url: string | null;
+  ports?: number[];
+  urls?: string[];
   group: string | null;
   enabled: boolean;
+  type?: "oneshot";
 }
 
 /** The document written to `units/ports.json`. Keys keep manifest order; `reserved`/`avoid` are ascending. */
@@ -50,11 +57,14 @@ function dict<T>(): Record<string, T> {
 export function portsJson(model: Model): PortsJson {
   const services = dict<PortsJsonService>();
   for (const s of model.services) {
+    const ports = s.instances.flatMap((i) => (i.port === undefined ? [] : [i.port]));
     services[s.name] = {
       port: s.port ?? null,
       url: s.port === undefined ? null : serviceUrl(model.host, s.port),
+      ...(s.multi && ports.length ? { ports, urls: ports.map((p) => serviceUrl(model.host, p)) } : {}),
       group: s.group ?? null,
       enabled: s.enabled,
+      ...(s.type === "oneshot" ? { type: "oneshot" as const } : {}),
     };
   }
   const external: PortsJson["external"] = dict();

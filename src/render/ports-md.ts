@@ -33,10 +33,14 @@ function tableOf(header: string[], rows: (string | number)[][]): string[] {
   return [row(header), `|${header.map(() => "---").join("|")}|`, ...rows.map(row)];
 }
 
-/** `enabled`, `disabled` (keeps its port, runs nothing) or `worker` (enabled, no port). */
-export function serviceStatus(s: Service): "enabled" | "disabled" | "worker" {
+/**
+ * `enabled`, `disabled` (keeps its port, runs nothing), `worker` (enabled, no port), `oneshot` (a task run to
+ * completion); `, manual` is added for `autostart: false` (started only by `orchestrate start`).
+ */
+export function serviceStatus(s: Service): string {
   if (!s.enabled) return "disabled";
-  return s.port === undefined ? "worker" : "enabled";
+  const kind = s.type === "oneshot" ? "oneshot" : s.port === undefined ? "worker" : "enabled";
+  return s.autostart ? kind : `${kind}, manual`;
 }
 
 /** Port order, workers last, manifest order among equals. */
@@ -47,10 +51,19 @@ function byPort(services: Service[]): Service[] {
     .map(({ s }) => s);
 }
 
+/** One row per instance: NAME for a service without `instances`, NAME:I with its own port otherwise. */
 function serviceTable(services: Service[]): string[] {
   return tableOf(
     ["Service", "Port", "Technology", "Description", "Status"],
-    byPort(services).map((s) => [s.name, s.port ?? "—", s.technology ?? "", s.description, serviceStatus(s)]),
+    byPort(services).flatMap((s) =>
+      s.instances.map((i) => [
+        s.multi ? i.label : s.name,
+        i.port ?? "—",
+        s.technology ?? "",
+        s.description,
+        serviceStatus(s),
+      ]),
+    ),
   );
 }
 

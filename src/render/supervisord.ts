@@ -1,8 +1,14 @@
 /**
  * The supervisord renderer: the model in, files out (never written here). `units/supervisord.conf` is a
  * private supervisord (unix socket and pidfile under run/, logs under logs/) that includes one
- * `units/supervisor/NAME.conf` per enabled service; each program file also works on its own from
- * /etc/supervisor/conf.d (absolute paths only, no `%(here)s`, no `[group:]`).
+ * `units/supervisor/PROGRAM.conf` per instance of each enabled service; each program file also works on its
+ * own from /etc/supervisor/conf.d (absolute paths only, no `%(here)s`).
+ *
+ * One program per instance (NAME@I), not `numprocs` and not a `[group:]`: supervisord's `update` restarts every
+ * process of a program whose section changed, and every member of a group it adds to (supervisord docs,
+ * supervisorctl `update`), so scaling a service from 2 to 3 instances would restart the 2 that run. With a
+ * program each, adding NAME@2 leaves NAME@0 and NAME@1 with their PIDs, and every process gets its own PORT
+ * and argv without `%(process_num)d` expansion.
  *
  * Every value goes through src/render/supervisord-escape.ts; keys and defaults follow FACTS.md "keys for a
  * program that binds a port". Output is deterministic: no timestamps, manifest order.
@@ -24,8 +30,14 @@ import {
 /** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (FACTS.md). */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-/** Program names supervisord and supervisorctl accept safely (DESIGN.md service names; not `all`). */
-const PROGRAM_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+/**
+ * Program names supervisord and supervisorctl accept safely: DESIGN.md service names (not `all`), with
+ * `@I` for an instance of a service that has the `instances` key (`:` is supervisorctl's group separator).
+ */
+const PROGRAM_NAME = /^[a-z0-9][a-z0-9_.-]*(?:@\d+)?$/;
+
+/** supervisord `autorestart` for a manifest `restart` (supervisord docs, [program:x] `autorestart`). */
+export const AUTORESTART = { always: "true", "on-failure": "unexpected", never: "false" } as const;
 
 /** Characters `glob.glob` treats specially in the `[include]` pattern that supervisord builds. */
 const GLOB_CHARS = /[*?[\]]/;
@@ -113,34 +125,59 @@ export function renderSupervisordConf(model: Model): RenderedFile {
   return { path: rel(model, p.supervisordConf), content: lines.join("\n") + "\n", mode: 0o644 };
 }
 
+/** True when the program section needs `exitcodes=` (supervisord's default is 0, v1 never wrote it). */
+function writesExitCodes(service: Service): boolean {
+  return (
+    service.type === "oneshot" ||
+    service.restart !== "always" ||
+    service.exitCodes.length !== 1 ||
+    service.exitCodes[0] !== 0
+  );
+}
+
 /**
- * `units/supervisor/NAME.conf`: one `[program:NAME]` running {@link launchSpec}'s argv in the service's
- * directory with its inline environment (PORT, HOST, SERVICE_NAME, then the manifest's env; every value
- * quoted), autostart/autorestart, start and stop settings, stopasgroup/killasgroup (FACTS.md: else a
- * wrapper's child keeps the port), priority, logs with rotation from `model.logs`, and `user=` when set.
- * `stopwaitsecs` is `stopTimeout` rounded up (supervisord takes whole seconds).
+ * `units/supervisor/PROGRAM.conf`: one `[program:PROGRAM]` for one instance of a service (default instance 0;
+ * PROGRAM is NAME, or NAME@I when the manifest has `instances`), running {@link launchSpec}'s argv in the
+ * service's directory with the instance's inline environment (its own PORT, HOST, SERVICE_NAME, then the
+ * manifest's env with {instance}/{port} filled; every value quoted), start and stop settings,
+ * stopasgroup/killasgroup (FACTS.md: else a wrapper's child keeps the port), priority, logs with rotation from
+ * `model.logs`, and `user=` when set. Keys from manifest v1.1 (supervisord docs, [program:x]):
+ * `autostart` = the manifest's autostart; `autorestart` = true|unexpected|false for restart
+ * always|on-failure|never; `exitcodes` = exitCodes (written when not the v1 default); a oneshot gets
+ * `startsecs=0` (RUNNING at once, then EXITED with an expected or unexpected code); `stderr: "merge"` gives
+ * `redirect_stderr=true` and no stderr_logfile. `stopwaitsecs` is `stopTimeout` rounded up (whole seconds).
  * @throws UsageError for a name or value supervisord cannot read back exactly.
  */
-export function renderProgram(model: Model, service: Service): RenderedFile {
-  const name = service.name;
+export function renderProgram(model: Model, service: Service, instance = service.instances[0]): RenderedFile {
+  const name = instance.program;
   if (!PROGRAM_NAME.test(name) || name === "all") {
     throw new UsageError(
-      `services.${name}: expected a name matching ${PROGRAM_NAME} other than "all", found ${JSON.stringify(name)}`,
+      `services.${service.name}: expected a name matching ${PROGRAM_NAME} other than "all", found ${JSON.stringify(name)}`,
       "rename the service",
     );
   }
-  const spec = launchSpec(model, service);
-  const at = (field: string) => ({ service: name, field });
+  const spec = launchSpec(model, service, instance);
+  const at = (field: string) => ({ service: service.name, field });
   const env = Object.entries(spec.env).map(([k, v]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
       throw new UsageError(
-        `services.${name}.env: expected a variable name, found ${JSON.stringify(k)}`,
+        `services.${service.name}.env: expected a variable name, found ${JSON.stringify(k)}`,
         "use letters, digits and _",
       );
     }
     return `${k}=${environmentValue(v, at(`env.${k}`))}`;
   });
   const logs = model.logs;
+  const where = `services.${service.name}`;
+  const startSecs = service.type === "oneshot" ? 0 : service.startSecs;
+  const stderr =
+    service.stderr === "merge"
+      ? ["redirect_stderr=true"]
+      : [
+          `stderr_logfile=${logfileValue(instance.stderrLog, at("stderrLog"))}`,
+          `stderr_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
+          `stderr_logfile_backups=${count(logs.backups, "logs.backups")}`,
+        ];
   const lines = [
     header(model),
     "",
@@ -149,21 +186,22 @@ export function renderProgram(model: Model, service: Service): RenderedFile {
     `directory=${pathValue(spec.cwd, at("directory"))}`,
     ...(env.length > 0 ? [`environment=${env.join(",")}`] : []),
     ...(service.user !== undefined ? [`user=${plainValue(service.user, at("user"))}`] : []),
-    "autostart=true",
-    "autorestart=true",
-    `startsecs=${count(service.startSecs, `services.${name}.startSecs`)}`,
-    `startretries=${count(service.startRetries, `services.${name}.startRetries`)}`,
+    `autostart=${service.autostart}`,
+    `autorestart=${AUTORESTART[service.restart]}`,
+    ...(writesExitCodes(service)
+      ? [`exitcodes=${service.exitCodes.map((c) => count(c, `${where}.exitCodes`)).join(",")}`]
+      : []),
+    `startsecs=${count(startSecs, `${where}.startSecs`)}`,
+    `startretries=${count(service.startRetries, `${where}.startRetries`)}`,
     `stopsignal=${service.stopSignal}`,
-    `stopwaitsecs=${count(Math.ceil(service.stopTimeout), `services.${name}.stopTimeout`)}`,
+    `stopwaitsecs=${count(Math.ceil(service.stopTimeout), `${where}.stopTimeout`)}`,
     "stopasgroup=true",
     "killasgroup=true",
-    `priority=${count(service.priority, `services.${name}.priority`)}`,
-    `stdout_logfile=${logfileValue(service.stdoutLog, at("stdoutLog"))}`,
+    `priority=${count(service.programPriority, `${where}.priority`)}`,
+    `stdout_logfile=${logfileValue(instance.stdoutLog, at("stdoutLog"))}`,
     `stdout_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
     `stdout_logfile_backups=${count(logs.backups, "logs.backups")}`,
-    `stderr_logfile=${logfileValue(service.stderrLog, at("stderrLog"))}`,
-    `stderr_logfile_maxbytes=${count(logs.maxBytes, "logs.maxBytes")}`,
-    `stderr_logfile_backups=${count(logs.backups, "logs.backups")}`,
+    ...stderr,
   ];
   return {
     path: rel(model, `${model.paths.supervisorDir}/${name}.conf`),
@@ -172,16 +210,23 @@ export function renderProgram(model: Model, service: Service): RenderedFile {
   };
 }
 
+/** Every program file of a service: one per instance, in index order (module header: why no `[group:]`). */
+export function renderPrograms(model: Model, service: Service): RenderedFile[] {
+  return service.instances.map((i) => renderProgram(model, service, i));
+}
+
 /**
- * Every supervisord file of the project: the conf, one program per ENABLED service (a disabled service gets
- * none; its port stays reserved by validation), then `units/bin/envfile-exec` and `units/env/NAME.env` when
+ * Every supervisord file of the project: the conf, one program per instance of each ENABLED service (a
+ * disabled service gets none; its port stays reserved by validation), then `units/bin/envfile-exec` and `units/env/NAME.env` when
  * some enabled service needs them. Paths are relative to `model.paths.root`.
  * @throws UsageError (see {@link renderSupervisordConf} and {@link renderProgram}).
  */
 export function renderSupervisord(model: Model): RenderedFile[] {
   const enabled = model.services.filter((s) => s.enabled);
-  const files = [renderSupervisordConf(model), ...enabled.map((s) => renderProgram(model, s))];
-  const envFiles = enabled.map((s) => renderEnvFile(model, s)).filter((f): f is RenderedFile => f !== undefined);
+  const files = [renderSupervisordConf(model), ...enabled.flatMap((s) => renderPrograms(model, s))];
+  const envFiles = enabled
+    .flatMap((s) => s.instances.map((i) => renderEnvFile(model, s, i)))
+    .filter((f): f is RenderedFile => f !== undefined);
   if (enabled.some((s) => launchSpec(model, s).envFiles.length > 0)) files.push(renderEnvfileExec(model));
   return [...files, ...envFiles];
 }

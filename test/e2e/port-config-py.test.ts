@@ -13,6 +13,7 @@ import { run } from "../../src/exec/run";
 import { pyLiteral, renderPortConfigPy } from "../../src/render/port-config-py";
 import { renderPortsEnv } from "../../src/render/ports-env";
 import { artifactsModel, HOSTILE } from "../golden/artifacts/model";
+import { v11Model } from "../golden/v11/manifest";
 
 const PYTHON = "/usr/bin/python3";
 let root: string;
@@ -204,5 +205,37 @@ describe("ports.env read by sh", () => {
       .map((l) => l.split("="));
     expect(listed).toHaveLength(11);
     for (const [key, value] of listed) expect(seen.get(key)).toBe(value);
+  });
+});
+
+describe("generated port_config.py of a manifest v1.1 with instances", () => {
+  let v11Root: string;
+  beforeAll(() => {
+    v11Root = mkdtempSync(join(tmpdir(), "orchestrate-port-config-v11-"));
+    mkdirSync(join(v11Root, "units"));
+    writeFileSync(join(v11Root, "units", "port_config.py"), renderPortConfigPy(v11Model(v11Root)).content);
+  });
+  afterAll(() => rmSync(v11Root, { recursive: true, force: true }));
+
+  it("get_port is instance 0, get_ports every instance; one instance and externals give [port]; a worker raises", async () => {
+    const code = [
+      "import json, port_config as p",
+      "out = [p.get_port('users'), p.get_ports('users'), p.get_ports('pinned'), p.get_ports('pooled'), p.get_ports('gateway')]",
+      "l = p.get_ports('users'); l.append(1)",
+      "out.append(p.get_ports('users'))",
+      "try:\n    p.get_ports('migrate')\nexcept LookupError as e:\n    out.append(type(e).__name__)",
+      "try:\n    p.get_ports('userz')\nexcept KeyError as e:\n    out.append(str(e))",
+      "print(json.dumps(out))",
+    ].join("\n");
+    const result = await run(PYTHON, ["-B", "-W", "error", "-c", code], {
+      cwd: v11Root,
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", PYTHONPATH: join(v11Root, "units") },
+      timeoutMs: 20_000,
+    });
+    expect(result.stderr).toBe("");
+    const out = JSON.parse(result.stdout);
+    expect(out.slice(0, 6)).toEqual([22101, [22101, 22102], [22110, 22120], [22200, 22202], [22100], [22101, 22102]]);
+    expect(out[6]).toBe("NoPortError");
+    expect(out[7]).toMatch(/unknown service 'userz'.*did you mean 'users'/);
   });
 });

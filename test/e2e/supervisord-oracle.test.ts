@@ -20,6 +20,7 @@ import { renderSupervisord } from "../../src/render/supervisord";
 import { environmentValue, isRepresentableEnvValue } from "../../src/render/supervisord-escape";
 import { hostileModel, FILE_ENV } from "../golden/supervisor/model";
 import { makeModel, type ServiceInput } from "../helpers/model";
+import { v11Model } from "../golden/v11/manifest";
 
 const PYTHON = "/usr/bin/python3";
 const ORACLE = join(__dirname, "..", "oracle", "supervisor_oracle.py");
@@ -194,7 +195,7 @@ describe("the hostile model, as supervisord reads it", () => {
         stderr_logfile: s.stderrLog,
         stdout_logfile_maxbytes: model.logs.maxBytes,
         stdout_logfile_backups: model.logs.backups,
-        priority: s.priority,
+        priority: s.programPriority,
         startsecs: s.startSecs,
         startretries: s.startRetries,
         stopsignal: s.stopSignal,
@@ -303,6 +304,80 @@ const piece = (extra: string[]) => fc.oneof(fc.constantFrom(...CHARS, ...extra),
 const word = fc.array(piece([]), { maxLength: 8 }).map((p) => p.join(""));
 const envValue = fc.array(piece(["\n", "\r"]), { maxLength: 8 }).map((p) => p.join(""));
 const service = fc.record({ words: fc.array(word, { maxLength: 5 }), env: fc.array(envValue, { maxLength: 4 }) });
+
+describe("manifest v1.1 (test/golden/v11/manifest.ts), as supervisord reads it", () => {
+  let model: Model;
+  let result: OracleResult;
+
+  beforeAll(async () => {
+    const root = join(base, "v11");
+    const printer = join(root, "bin", "print.py");
+    model = v11Model(root, printer);
+    writeAll(root, renderSupervisord(model));
+    mkdirSync(dirname(printer), { recursive: true });
+    writeFileSync(
+      printer,
+      "#!/usr/bin/python3\nimport json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ)}))\n",
+    );
+    chmodSync(printer, 0o755);
+    result = await oracle.load(model.paths.supervisordConf);
+  });
+
+  it("loads without error or warning", () => {
+    expect(result.error).toBeUndefined();
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("has one program per instance, each its own group (no [group:]), with the instance's argv, env and PORT", () => {
+    const instances = model.services.flatMap((s) => s.instances.map((i) => ({ s, i })));
+    expect(result.programs.map((p) => p.name).sort()).toEqual(instances.map(({ i }) => i.program).sort());
+    for (const { s, i } of instances) {
+      const p = result.programs.find((x) => x.name === i.program)!;
+      const spec = launchSpec(model, s, i);
+      expect(p.group, i.program).toBe(i.program);
+      expect(p.argv, i.program).toEqual(spec.argv);
+      expect(p.environment, i.program).toEqual(spec.env);
+      expect(p.environment?.PORT, i.program).toBe(i.port === undefined ? undefined : String(i.port));
+      const out = JSON.parse(runExact(p.argv, { ...baseEnvironment(), ...p.environment }, p.directory!));
+      expect(out.argv, i.program).toEqual(i.argv.slice(1));
+      expect(out.env, i.program).toMatchObject(i.env);
+    }
+  });
+
+  it("reads every lifecycle key exactly as the model says", () => {
+    const autorestart = { always: "true", "on-failure": "unexpected", never: "false" };
+    for (const s of model.services) {
+      for (const i of s.instances) {
+        const p = result.programs.find((x) => x.name === i.program)!;
+        expect(p, i.program).toMatchObject({
+          autostart: s.autostart,
+          autorestart: autorestart[s.restart],
+          exitcodes: s.exitCodes,
+          startsecs: s.type === "oneshot" ? 0 : s.startSecs,
+          redirect_stderr: s.stderr === "merge",
+          priority: s.programPriority,
+          stdout_logfile: i.stdoutLog,
+        });
+        if (s.stderr === "separate") expect(p.stderr_logfile, i.program).toBe(i.stderrLog);
+      }
+    }
+    const by = (program: string) => result.programs.find((x) => x.name === program)!;
+    // the written keys, spelled out: the table above could not catch a model that is wrong itself
+    expect(by("migrate")).toMatchObject({
+      autorestart: "false",
+      startsecs: 0,
+      exitcodes: [0, 2],
+      redirect_stderr: true,
+    });
+    expect(by("pinned@1")).toMatchObject({ autorestart: "unexpected", exitcodes: [0, 3], priority: 5 });
+    expect(by("reindex")).toMatchObject({ autostart: false, autorestart: "false" });
+    expect(by("users@1").environment).toMatchObject({ PORT: "22102", SHARD: "shard-1", LOG_FMT: "{levelname} 100%" });
+    expect(by("gateway").environment).toMatchObject({ USERS_URL: "http://127.0.0.1:22101/v1", USERS_PORT: "22101" });
+    // dependency order first, then the manifest's priority
+    expect(by("migrate").priority).toBeLessThan(by("users@0").priority as number);
+    expect(by("users@0").priority).toBeLessThan(by("gateway").priority as number);
+  });
+});
 
 describe("property: whatever the words and values, supervisord reads exactly the model", () => {
   it("holds for 200 random batches of programs", async () => {

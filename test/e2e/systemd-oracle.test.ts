@@ -17,7 +17,15 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
 import type { Model, RenderedFile } from "../../src/model/types";
-import { renderSystemd, targetName, unitName } from "../../src/render/systemd";
+import {
+  instanceUnitName,
+  instanceUnits,
+  renderSystemd,
+  targetName,
+  templateName,
+  unitName,
+} from "../../src/render/systemd";
+import { v11Model } from "../golden/v11/manifest";
 import { hostileModel } from "../golden/systemd/hostile-model";
 import { makeModel, type ServiceInput } from "../helpers/model";
 
@@ -57,11 +65,15 @@ function writeProject(model: Model, files: RenderedFile[]): string {
     dirs.add(s.directory);
     dirs.add(dirname(s.stdoutLog));
     dirs.add(dirname(s.stderrLog));
+    for (const i of s.instances) dirs.add(dirname(i.stdoutLog));
     if (s.envFile) dirs.add(dirname(s.envFile));
   }
   for (const dir of dirs) mkdirSync(dir, { recursive: true });
   for (const s of model.services) if (s.envFile) writeFileSync(s.envFile, "SECRET=never-in-units\n", { mode: 0o644 });
-  for (const f of files) writeFileSync(join(model.paths.root, f.path), f.content, { mode: f.mode });
+  for (const f of files) {
+    mkdirSync(dirname(join(model.paths.root, f.path)), { recursive: true }); // drop-in folders
+    writeFileSync(join(model.paths.root, f.path), f.content, { mode: f.mode });
+  }
   makeReadable(dirname(model.paths.root));
   return model.paths.systemdDir;
 }
@@ -282,6 +294,100 @@ describe("systemd 252 reads the generated units exactly as the model", () => {
       else expect(scores[s.name], s.name).toBeGreaterThan(9);
     }
     console.info(`systemd-analyze security scores: ${JSON.stringify(scores)}`);
+  });
+});
+
+describe("manifest v1.1 (test/golden/v11/manifest.ts): systemd 252 reads each instance and key as the model", () => {
+  let model: Model;
+  let unitDir: string;
+  let units: Map<string, ParsedUnit>;
+
+  beforeAll(async () => {
+    requireTools();
+    model = v11Model(tempRoot("v11 %i"), process.execPath);
+    unitDir = writeProject(model, renderSystemd(model));
+    const fromTarget = await systemdTest(unitDir, targetName(model));
+    expect(warningsAbout(fromTarget.stderr, model)).toEqual([]);
+    units = fromTarget.units;
+    // autostart false: not wanted by the target, so loaded on its own
+    const manual = model.services.filter((s) => !s.autostart);
+    for (const s of manual) {
+      const alone = await systemdTest(unitDir, unitName(model, s));
+      units.set(unitName(model, s), alone.units.get(unitName(model, s))!);
+    }
+  });
+
+  it("systemd-analyze verify: every instance unit exits 0 with nothing on stderr", async () => {
+    for (const s of model.services) {
+      for (const unit of instanceUnits(model, s)) {
+        const result = await run(ANALYZE, ["verify", unit], {
+          env: { PATH, SYSTEMD_UNIT_PATH: `${unitDir}:` },
+          timeoutMs: 30_000,
+        });
+        expect({ unit, exitCode: result.exitCode, stderr: result.stderr }).toEqual({ unit, exitCode: 0, stderr: "" });
+      }
+    }
+  });
+
+  it("each instance unit gets its own argv, environment (its PORT) and log files from its drop-in", () => {
+    for (const s of model.services) {
+      for (const i of s.instances) {
+        const unit = instanceUnitName(model, s, i);
+        const parsed = units.get(unit);
+        expect(parsed, `systemd did not load ${unit}`).toBeDefined();
+        expect(parsed!.settings.get("Unit Load State"), unit).toEqual(["loaded"]);
+        expect(
+          parsed!.execStart.map((argv) => argv.map(expandLikeExec)),
+          unit,
+        ).toEqual([i.argv]);
+        expect(parsed!.env, unit).toEqual(Object.entries(i.env));
+        expect(Object.fromEntries(parsed!.env).PORT, unit).toBe(i.port === undefined ? undefined : String(i.port));
+        expect(parsed!.settings.get("StandardOutputFileToAppend"), unit).toEqual([i.stdoutLog]);
+        expect(parsed!.settings.get("StandardErrorFileToAppend"), unit).toEqual([i.stderrLog]);
+        if (s.multi) {
+          expect(parsed!.settings.get("Fragment Path"), unit).toEqual([join(unitDir, templateName(model, s))]);
+          expect(parsed!.settings.get("DropIn Path"), unit).toEqual([join(unitDir, `${unit}.d`, "instance.conf")]);
+        }
+      }
+    }
+    expect(Object.fromEntries(units.get("demo-users@1.service")!.env)).toMatchObject({
+      PORT: "22102",
+      SHARD: "shard-1",
+    });
+    expect(Object.fromEntries(units.get("demo-pinned@1.service")!.env).PORT).toBe("22120");
+  });
+
+  it("reads Type, RemainAfterExit, Restart and StandardError as the model says", () => {
+    for (const s of model.services) {
+      for (const unit of instanceUnits(model, s)) {
+        const settings = units.get(unit)!.settings;
+        expect(settings.get("Type"), unit).toEqual([s.type === "oneshot" ? "oneshot" : "exec"]);
+        expect(settings.get("RemainAfterExit"), unit).toEqual([s.type === "oneshot" ? "yes" : "no"]);
+        expect(settings.get("Restart"), unit).toEqual([
+          { always: "always", "on-failure": "on-failure", never: "no" }[s.restart],
+        ]);
+        expect(settings.get("StandardError"), unit).toEqual(["append"]);
+        expect(settings.get("PartOf"), unit).toEqual([`${targetName(model)} (origin-file)`]);
+      }
+    }
+    const migrate = units.get("demo-migrate.service")!.settings;
+    expect(migrate.get("StandardErrorFileToAppend")).toEqual(migrate.get("StandardOutputFileToAppend"));
+  });
+
+  it("the target wants every instance of every autostart service, and not the manual one", () => {
+    const wanted = (units.get(targetName(model))!.settings.get("Wants") ?? []).map((w) => w.split(" ")[0]);
+    expect(wanted.sort()).toEqual(
+      model.services
+        .filter((s) => s.autostart)
+        .flatMap((s) => instanceUnits(model, s))
+        .sort(),
+    );
+    expect(wanted).not.toContain("demo-reindex.service");
+    // a dependent is ordered after every instance of its dependency
+    const after = (units.get("demo-gateway.service")!.settings.get("After") ?? []).map((w) => w.split(" ")[0]);
+    expect(after).toEqual(
+      expect.arrayContaining(["demo-users@0.service", "demo-users@1.service", "demo-pooled@1.service"]),
+    );
   });
 });
 

@@ -13,11 +13,31 @@ export function projectPaths(root: string): ProjectPaths {
 
 export type ServiceInput = Partial<Service> & { name: string; argv: string[] };
 
+/**
+ * A service with every default of resolve.ts. Without `instances`, one instance (program NAME) is made from
+ * port/argv/env/logs; with `instances`, argv/env/port/logs of the service are taken from instance 0.
+ */
 export function makeService(root: string, input: ServiceInput): Service {
   const env: Record<string, string> = {};
   if (input.port !== undefined) env.PORT = String(input.port);
   env.HOST = "127.0.0.1";
   env.SERVICE_NAME = input.name;
+  const fullEnv = { ...env, ...(input.env ?? {}) };
+  const stdoutLog = input.stdoutLog ?? join(root, "logs", `${input.name}.out.log`);
+  const stderrLog = input.stderrLog ?? join(root, "logs", `${input.name}.err.log`);
+  const instances = input.instances ?? [
+    {
+      index: 0,
+      port: input.port,
+      program: input.name,
+      label: input.name,
+      argv: input.argv,
+      env: fullEnv,
+      stdoutLog,
+      stderrLog,
+    },
+  ];
+  const first = instances[0];
   return {
     description: "",
     directory: root,
@@ -31,11 +51,20 @@ export function makeService(root: string, input: ServiceInput): Service {
     stopTimeout: 10,
     hardening: "default",
     level: 0,
-    priority: 100,
-    stdoutLog: join(root, "logs", `${input.name}.out.log`),
-    stderrLog: join(root, "logs", `${input.name}.err.log`),
+    programPriority: 100,
+    multi: input.instances !== undefined,
+    type: "service",
+    autostart: true,
+    restart: "always",
+    exitCodes: [0],
+    stderr: "separate",
     ...input,
-    env: { ...env, ...(input.env ?? {}) },
+    instances,
+    port: first.port,
+    argv: first.argv,
+    env: first.env,
+    stdoutLog: first.stdoutLog,
+    stderrLog: first.stderrLog,
   };
 }
 

@@ -12,6 +12,8 @@ export const PORT_BLOCKS = {
   "cli-lookups": { low: 24200, high: 24299 },
   "cli-misc": { low: 24300, high: 24399 },
   "recover-fake": { low: 24400, high: 24449 },
+  "systemd-v11": { low: 31000, high: 31199 },
+  "supervisord-v11": { low: 31200, high: 31399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -71,6 +71,7 @@ def program(config, group):
         "stderr_logfile_maxbytes": config.stderr_logfile_maxbytes,
         "stderr_logfile_backups": config.stderr_logfile_backups,
         "redirect_stderr": config.redirect_stderr,
+        "exitcodes": list(config.exitcodes),
     }
 
 

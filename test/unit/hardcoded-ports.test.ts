@@ -248,3 +248,19 @@ describe("collectSourceFiles", () => {
     );
   });
 });
+
+describe("a managed URL in code (manifest v1.1 references)", () => {
+  it("suggests passing {url:NAME} through the manifest, and get_service_url in Python", () => {
+    const managed = new Map([[8001, "users_api"]]);
+    const [py] = findHardcodedPorts([{ path: "a.py", text: 'USERS = "http://127.0.0.1:8001/v1"\n' }], managed);
+    expect(py).toMatchObject({ port: 8001, reason: "managed-port", service: "users_api" });
+    expect(py.message).toMatch(/as a URL/);
+    expect(py.fix).toMatch(/"USERS_API_URL": "\{url:users_api\}"/);
+    expect(py.fix).toMatch(/get_service_url\("users_api"\)/);
+    const [js] = findHardcodedPorts([{ path: "a.js", text: 'fetch("http://localhost:8001/x")\n' }], managed);
+    expect(js.fix).toMatch(/\{url:users_api\}/);
+    expect(js.fix).not.toMatch(/get_service_url/);
+    const [plain] = findHardcodedPorts([{ path: "a.js", text: "app.listen(8001)\n" }], managed);
+    expect(plain.fix).not.toMatch(/\{url:/);
+  });
+});

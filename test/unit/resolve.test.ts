@@ -64,7 +64,9 @@ describe("resolveModel", () => {
   });
   it("orders by dependency level: dependencies start first", () => {
     expect(model.levels).toEqual([["db"], ["api"], ["web"]]);
-    expect([by("db").priority, by("api").priority, by("web").priority]).toEqual([100, 110, 120]);
+    // supervisord priority = 1000 × level + (priority ?? 100): increasing with the level (v1: 100 + 10 × level)
+    expect([by("db").programPriority, by("api").programPriority, by("web").programPriority]).toEqual([100, 1100, 2100]);
+    expect(by("db").priority).toBeUndefined();
   });
   it("keeps disabled services out of the start levels", () => {
     expect(model.levels.flat()).not.toContain("off");

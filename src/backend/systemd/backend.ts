@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { OperationError } from "../../errors";
 import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
 import { cgroupOf, inProgramTree, type ProcessInfo } from "../../inspect/processes";
-import { serviceUnitName } from "../../render/systemd";
+import { serviceUnitName } from "../../render/systemd-names";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
 import {
   activateInstall,

@@ -7,7 +7,10 @@ import { projectPaths } from "../../model/paths";
 import { ensureDir, writeFileAtomicSync } from "../../write/atomic";
 import { action } from "../program";
 
-/** The starter manifest: one group, one service answering /health, an external and the avoid list. */
+/**
+ * The starter manifest: one group, one service answering /health (with the v1.1 keys `restart` and `stderr`
+ * at their defaults, and a `{url:NAME}` reference in env), an external and the avoid list.
+ */
 export function starterManifest(project: string): string {
   return (
     JSON.stringify(
@@ -25,6 +28,9 @@ export function starterManifest(project: string): string {
             command: "/usr/bin/python3 -m http.server {port} --bind {host}",
             description: "Example service: replace the command with yours",
             health: "/",
+            env: { PUBLIC_URL: "{url:api}" },
+            restart: "always",
+            stderr: "separate",
           },
         },
       },

@@ -1,11 +1,11 @@
-/** Rules for command, health and placeholders: the command splits into words, {port} needs a port. */
+/** Rules for command and health: the command splits into words, {port} and health need a port. */
 import type { Problem } from "../../errors";
 import { CommandSyntaxError, splitCommand } from "../../model/command";
 import type { ManifestView } from "../view";
 
 /**
- * Problems of command, placeholders and health: unsplittable commands, {port}/health without a port (errors),
- * unknown `{x}` placeholders and startSecs >= readyTimeout (warnings; both in seconds).
+ * Problems of command and health: unsplittable commands, {port}/health without a port (errors) and
+ * startSecs >= readyTimeout (a warning; both in seconds). Other placeholders: ./references.ts.
  */
 export function commandRules(view: ManifestView): Problem[] {
   const problems: Problem[] = [];
@@ -31,7 +31,8 @@ export function commandRules(view: ManifestView): Problem[] {
       }
     } else if (Array.isArray(s.command)) words = s.command.filter((w): w is string => typeof w === "string");
     const texts = [...words, ...Object.values(s.env).filter((v): v is string => typeof v === "string")];
-    if (s.port === undefined && texts.some((t) => t.includes("{port}"))) {
+    const hasPort = s.instancePorts.length > 0;
+    if (!hasPort && texts.some((t) => t.includes("{port}"))) {
       problems.push({
         severity: "error",
         path: `${path}.command`,
@@ -42,22 +43,7 @@ export function commandRules(view: ManifestView): Problem[] {
         fix: `set "port", or remove {port}`,
       });
     }
-    for (const t of texts) {
-      for (const m of t.matchAll(/\{([a-z_]+)\}/g)) {
-        if (!["port", "host", "name"].includes(m[1])) {
-          problems.push({
-            severity: "warning",
-            path: `${path}.command`,
-            service: s.name,
-            field: "command",
-            value: m[0],
-            message: `"${m[0]}" looks like a placeholder but only {port}, {host} and {name} are replaced`,
-            fix: `use one of those, or ignore this if the braces are meant literally`,
-          });
-        }
-      }
-    }
-    if (s.health !== undefined && s.port === undefined) {
+    if (s.health !== undefined && !hasPort) {
       problems.push({
         severity: "error",
         path: `${path}.health`,

@@ -12,7 +12,7 @@ import type { ManifestView } from "../view";
 /** Lowest port in `ranges` that no rule forbids and nobody owns; undefined when there is none. */
 export function nextFreePort(view: ManifestView, ranges: PortRange[]): number | undefined {
   const taken = new Set<number>([
-    ...view.services.flatMap((s) => (s.port ? [s.port] : [])),
+    ...view.services.flatMap((s) => s.instancePorts.map((i) => i.port)),
     ...view.external.map((e) => e.port),
     ...view.reserved.keys(),
     ...view.avoid,
@@ -63,45 +63,7 @@ export function portRules(view: ManifestView): Problem[] {
           : `add "${s.group}" to groups with its port range`,
       );
     }
-    const port = s.port;
-    if (port === undefined) continue;
-    const other = owners.get(port);
-    if (other) err("port", port, `port ${port} is already taken by ${other}`, freeHint(view, s.group));
-    else owners.set(port, `service ${s.name}`);
-    if (view.reserved.has(port))
-      err(
-        "port",
-        port,
-        `port ${port} is reserved: ${view.reserved.get(port)}`,
-        `choose another port, or remove ${port} from ports.reserved if this service is what it was kept for; ${freeHint(view, s.group)}`,
-      );
-    if (view.avoid.has(port)) err("port", port, `port ${port} is in ports.avoid`, freeHint(view, s.group));
-    if (view.allowed && !inRanges(port, view.allowed))
-      err(
-        "port",
-        port,
-        `port ${port} is outside ports.allowed (${formatRanges(view.allowed)})`,
-        freeHint(view, s.group),
-      );
-    const ranges = s.group ? view.groups.get(s.group) : undefined;
-    if (ranges && !inRanges(port, ranges))
-      err(
-        "port",
-        port,
-        `port ${port} is outside the range of group ${s.group} (${formatRanges(ranges)})`,
-        `${freeHint(view, s.group)}, or widen the group's range`,
-      );
-    if (port < 1024 && !view.allowPrivileged) {
-      problems.push({
-        severity: "warning",
-        path: `${path}.port`,
-        service: s.name,
-        field: "port",
-        value: port,
-        message: `port ${port} is privileged (< 1024): the program needs root or CAP_NET_BIND_SERVICE`,
-        fix: 'use a port >= 1024, or set "ports.allowPrivileged": true',
-      });
-    }
+    for (const instance of s.instancePorts) checkPort(view, s.name, s.group, instance, owners, problems);
   }
   for (const [port, reason] of view.reserved) {
     if (view.avoid.has(port))
@@ -115,4 +77,59 @@ export function portRules(view: ManifestView): Problem[] {
       });
   }
   return problems;
+}
+
+/**
+ * The port policy for one instance port: one owner, not reserved, not avoided, inside ports.allowed and the
+ * group's range, at most 65535, a warning below 1024. A port of instance i > 0 is named as such.
+ */
+function checkPort(
+  view: ManifestView,
+  name: string,
+  group: string | undefined,
+  instance: { index: number; port: number; field: string },
+  owners: Map<number, string>,
+  problems: Problem[],
+): void {
+  const { port, field } = instance;
+  const path = `services.${name}.${field}`;
+  const err = (message: string, fix: string) =>
+    problems.push({ severity: "error", path, service: name, field, value: port, message, fix });
+  const what = field === "port" && instance.index === 0 ? `port ${port}` : `port ${port} of instance ${instance.index}`;
+  const owner = instance.index === 0 ? `service ${name}` : `instance ${instance.index} of service ${name}`;
+  if (port > 65535) {
+    err(
+      `${what} is above 65535 (port ${port - instance.index} + instance ${instance.index})`,
+      `lower "port", or write the ports out with "ports"`,
+    );
+    return;
+  }
+  const other = owners.get(port);
+  if (other) err(`${what} is already taken by ${other}`, freeHint(view, group));
+  else owners.set(port, owner);
+  if (view.reserved.has(port))
+    err(
+      `${what} is reserved: ${view.reserved.get(port)}`,
+      `choose another port, or remove ${port} from ports.reserved if this service is what it was kept for; ${freeHint(view, group)}`,
+    );
+  if (view.avoid.has(port)) err(`${what} is in ports.avoid`, freeHint(view, group));
+  if (view.allowed && !inRanges(port, view.allowed))
+    err(`${what} is outside ports.allowed (${formatRanges(view.allowed)})`, freeHint(view, group));
+  const ranges = group ? view.groups.get(group) : undefined;
+  if (ranges && !inRanges(port, ranges))
+    err(
+      `${what} is outside the range of group ${group} (${formatRanges(ranges)})`,
+      `${freeHint(view, group)}, or widen the group's range`,
+    );
+  if (port < 1024 && !view.allowPrivileged) {
+    problems.push({
+      severity: "warning",
+      path,
+      service: name,
+      field,
+      value: port,
+      message: `${what} is privileged (< 1024): the program needs root or CAP_NET_BIND_SERVICE`,
+      fix: 'use a port >= 1024, or set "ports.allowPrivileged": true',
+    });
+  }
 }

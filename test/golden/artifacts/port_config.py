@@ -9,6 +9,7 @@ Use it from service code instead of a hand-kept table, by changing one import:
     from port_config import get_port           # when units/ is on PYTHONPATH
 
     port = get_port("trade_executor")          # int; raises instead of guessing
+    ports = get_ports("users_api")             # [int, ...]: every instance, instance 0 first
 
 Same meaning as the old backend.core.port_config, except that an unknown name raises
 UnknownServiceError (a KeyError) naming the closest known names instead of returning 3000, and a
@@ -24,6 +25,7 @@ import os
 
 __all__ = [
     "get_port",
+    "get_ports",
     "list_all_ports",
     "get_service_url",
     "get_port_info",
@@ -112,7 +114,7 @@ def get_host():
 
 
 def get_port(service_name):
-    """Port of a service (or external) of the manifest, as an int.
+    """Port of a service (or external) of the manifest, as an int (instance 0's; get_ports gives all).
 
     Raises UnknownServiceError (KeyError) for an unknown name, NoPortError (LookupError) for a worker.
     """
@@ -120,6 +122,18 @@ def get_port(service_name):
     if port is None:
         raise NoPortError(service_name)
     return port
+
+
+def get_ports(service_name):
+    """Ports of every instance of a service, instance 0 first, as a new list of ints ([port] for a
+    service with one instance, or an external).
+
+    Raises UnknownServiceError (KeyError) for an unknown name, NoPortError (LookupError) for a worker.
+    """
+    entry = _entry(service_name)
+    if entry["port"] is None:
+        raise NoPortError(service_name)
+    return list(entry.get("ports") or [entry["port"]])
 
 
 def list_all_ports():

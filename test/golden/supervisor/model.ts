@@ -81,7 +81,7 @@ export function hostileModel(root: string, argv0 = "/srv/demo/bin/server", user 
       envFile: join(root, "secrets", "worker.env"),
       dependsOn: ["api"],
       level: 1,
-      priority: 200,
+      programPriority: 200,
     },
     { name: "hostile_env", port: 18097, argv: [argv0, "env"], env: { FINE: "fine", ...FILE_ENV } },
     { name: "legacy", port: 18098, argv: [argv0], enabled: false },
