@@ -57,9 +57,15 @@ export async function transact(
   } catch (e) {
     const failedStep = state.report.records.find((r) => r.status === "failed");
     const reason = e instanceof Error ? e.message : String(e);
-    restoreSnapshot(options.paths, options.snapshot);
     let backendNote = "";
     let restored = true;
+    let filesNote = "manifest and units/ restored byte for byte";
+    try {
+      restoreSnapshot(options.paths, options.snapshot);
+    } catch (restoreError) {
+      filesNote = `restoring failed: ${(restoreError as Error).message} (every file is whole: the old or the new version)`;
+      restored = false;
+    }
     if (state.backendTouched) {
       try {
         await state.backendTouched.apply();
@@ -73,9 +79,18 @@ export async function transact(
     state.report.rolledBack(state.report.records.filter((r) => r.status === "ok").map((r) => r.number));
     ctx.stderr.write(
       `${paint(ctx, "red", "✗")} ${options.command}: step ${failedStep ? `${failedStep.number} (${failedStep.title})` : "?"} failed: ${reason}\n` +
-        `  rolled back: manifest and units/ restored byte for byte${backendNote}.${restored ? " Nothing changed." : ""}\n`,
+        `  rolled back: ${filesNote}${backendNote}.${restored ? " Nothing changed." : ""}\n`,
     );
-    recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "rolled back", reason });
+    try {
+      recordChange(options.paths, {
+        command: options.command,
+        changes: options.changes,
+        outcome: "rolled back",
+        reason,
+      });
+    } catch {
+      /* a full disk must not hide the step's own error */
+    }
     if (!(e instanceof StepFailed)) throw e;
     return 1;
   }

@@ -3,16 +3,17 @@ import { createTwoFilesPatch } from "diff";
 import { join } from "node:path";
 import type { Plan } from "./plan";
 import { readState, sha256, STATE_FILE } from "./plan";
-import { ensureDir, removeFile, writeFileAtomicSync } from "./atomic";
+import { ensureDir, refuseLinkedLogs, removeFile, writeFileAtomicSync } from "./atomic";
 import type { ProjectPaths } from "../model/types";
 
 /**
  * Writes every added/changed file atomically, removes files that were ours and are no longer rendered,
- * creates logs/ and run/, and records the rendered set in units/.generated.json (written last, so a crash
+ * creates logs/ and run/ (refusing symlinked log files and a symlinked run/), and records the rendered set in units/.generated.json (written last, so a crash
  * before it leaves the old record: the next generate finishes the job).
  */
 export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">): void {
   ensureDir(paths.logs);
+  refuseLinkedLogs(paths.logs);
   ensureDir(paths.run, 0o700);
   // first record old and new files as ours, so a file added just before a kill -9 is still removable later
   const before = readState(plan.root).files;

@@ -1,42 +1,254 @@
 /**
- * The one place that writes files. Every write is atomic (temp file in the same folder, fsync,
- * rename: write-file-atomic), so a crash or kill -9 leaves the old file or the new one, never a torn one.
+ * The one place that writes files. Every write is atomic: the whole content goes to a temp file in the same
+ * folder (every byte written, short writes continued), fsync'd, its size checked, then renamed over the
+ * target, and the folder fsync'd (rename(2), fsync(2)). A crash, kill -9 or full disk leaves the old file or
+ * the whole new one, never a torn one. A symlink at the target is replaced, never written through (rename
+ * replaces the link itself, POSIX rename(2)), and nothing is ever chmodded through a link.
+ *
+ * A full disk, exhausted quota or read-only file system is reported as {@link DiskError} (exit 1) naming
+ * the path; the temp file is removed again.
  */
-import { appendFileSync, mkdirSync, rmSync, chmodSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { DiskError, OperationError } from "../errors";
+
+/** Name of the project's private state folder (socket, pidfile, journal, last-good): see src/model/paths.ts. */
+const RUN_DIR = "run";
 
 /**
  * Writes `content` to `path` atomically, creating parent folders. With `mode` the file gets exactly that
- * mode (rendered files); without, an existing file keeps its own (a 0600 manifest stays 0600), a new one
- * gets 0o644.
+ * mode (rendered files); without, an existing file keeps its own (a 0600 manifest stays 0600; for a
+ * symlink, the mode of what it points to), a new one gets 0o644. As root, an existing regular file keeps
+ * its owner. A symlink at `path` is replaced by a regular file (never followed).
+ * @throws DiskError (exit 1) for ENOSPC, EDQUOT, EROFS (the old file is left as it was).
+ * @throws OperationError when the parent is a `run/` folder that is a symlink (see {@link ensureDir}).
  */
 export function writeFileAtomicSync(path: string, content: string | Buffer, mode?: number): void {
-  mkdirSync(dirname(path), { recursive: true });
+  const data = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  const dir = dirname(path);
+  ensureParent(dir);
   let wanted = mode;
-  if (wanted === undefined) {
+  let owner: { uid: number; gid: number } | undefined;
+  try {
+    const link = lstatSync(path);
+    if (link.isFile()) owner = { uid: link.uid, gid: link.gid };
+    if (wanted === undefined) wanted = (link.isSymbolicLink() ? statSync(path) : link).mode & 0o7777;
+  } catch {
+    /* no such file (or a dangling link): a new file */
+  }
+  wanted ??= 0o644;
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let done = 0;
+    while (done < data.length) {
+      const n = writeSync(fd, data, done, data.length - done, done);
+      if (n <= 0) throw Object.assign(new Error(`short write to ${tmp}`), { code: "EIO" });
+      done += n;
+    }
+    fsyncSync(fd);
+    const size = fstatSync(fd).size;
+    if (size !== data.length)
+      throw Object.assign(new Error(`${tmp} holds ${size} bytes instead of ${data.length}`), { code: "EIO" });
+    if (owner && process.getuid?.() === 0) fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, wanted); // on the temp file's descriptor: never through a link
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failed */
+      }
+    }
     try {
-      wanted = statSync(path).mode & 0o7777;
+      unlinkSync(tmp);
     } catch {
-      wanted = 0o644;
+      /* never created, or already renamed */
+    }
+    throw diskError(e, path);
+  }
+  syncDir(dir);
+}
+
+/** fsync(2) on a folder, so a rename in it survives a power loss; best effort (some file systems refuse). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    /* not supported here */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The errno codes that mean "the disk cannot take this write". */
+const DISK_CODES: Record<string, string> = {
+  ENOSPC: "disk full",
+  EDQUOT: "disk quota exhausted",
+  EROFS: "read-only file system",
+};
+
+/** Turns ENOSPC/EDQUOT/EROFS into a DiskError naming `path`; any other error is returned unchanged. */
+export function diskError(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code && code in DISK_CODES) return new DiskError(path, DISK_CODES[code], code);
+  return e;
+}
+
+function ensureParent(dir: string): void {
+  if (basename(dir) === RUN_DIR) ensurePrivateDir(dir);
+  else ensureDir(dir);
+}
+
+/**
+ * Creates a folder (and parents) if missing. A folder named `run` (the project's private state folder:
+ * supervisord's socket and pidfile, the journal, last-good) is handled by {@link ensurePrivateDir}: a real
+ * folder, mode 0700, never a symlink, whoever creates it first.
+ * @throws DiskError for ENOSPC, EDQUOT, EROFS; OperationError for a symlinked `run/`.
+ */
+export function ensureDir(path: string, mode = 0o755): void {
+  if (basename(path) === RUN_DIR) return ensurePrivateDir(path);
+  try {
+    mkdirSync(path, { recursive: true, mode });
+  } catch (e) {
+    throw diskError(e, path);
+  }
+}
+
+/**
+ * Makes `path` a real folder of mode 0700: created if missing, chmodded to 0700 if it is a folder with
+ * other bits, refused if it is a symlink or anything else (socket, pidfile and last-good must never land
+ * outside the project).
+ * @throws OperationError (exit 1) for a symlink or a non-folder; DiskError for ENOSPC, EDQUOT, EROFS.
+ */
+export function ensurePrivateDir(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(path, { mode: 0o700 });
+      st = lstatSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw diskError(e, path);
+      st = lstatSync(path);
     }
   }
-  writeFileAtomic.sync(path, content, { mode: wanted, fsync: true });
-  chmodSync(path, wanted); // write-file-atomic keeps an existing file's mode; the rendered mode wins
+  if (st.isSymbolicLink())
+    throw new OperationError(
+      `${path} is a symlink: refusing to put supervisord's socket, pidfile, the journal and last-good through it`,
+      `run/ must be a real folder of the project: remove the link ("rm ${path}"); orchestrate creates it with mode 0700`,
+    );
+  if (!st.isDirectory())
+    throw new OperationError(`${path} is not a folder`, `remove it; orchestrate creates run/ with mode 0700`);
+  if ((st.mode & 0o777) !== 0o700) {
+    try {
+      chmodNoFollow(path, 0o700); // O_NOFOLLOW: a link swapped in after lstat is not followed
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EPERM" || code === "ELOOP")
+        throw new OperationError(
+          `${path} has mode ${(st.mode & 0o777).toString(8)} and cannot be made 0700 (${code}): it holds supervisord's socket and the journal`,
+          `run orchestrate as the folder's owner (uid ${st.uid}), or "chmod 700 ${path}"`,
+        );
+      throw diskError(e, path);
+    }
+  }
 }
 
-/** Creates a folder (and parents) if missing. */
-export function ensureDir(path: string, mode = 0o755): void {
-  mkdirSync(path, { recursive: true, mode });
+function chmodNoFollow(path: string, mode: number): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Removes a file if present (never a folder). */
+/**
+ * Refuses log files that are symlinks in `logs` (a symlinked `logs/` folder itself is fine: a deliberate
+ * choice, e.g. a bigger disk). supervisord and systemd (`append:`) open the log paths and would append a
+ * program's output to whatever a planted link points to (/etc/passwd under a root supervisord).
+ * @throws OperationError (exit 1) listing every `*.log` / `*.log.N` entry that is a symlink.
+ */
+export function refuseLinkedLogs(logs: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(logs);
+  } catch {
+    return; // not there yet
+  }
+  const linked = names
+    .filter((n) => /\.log(\.\d+)?$/.test(n))
+    .filter((n) => {
+      try {
+        return lstatSync(join(logs, n)).isSymbolicLink();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+  if (linked.length)
+    throw new OperationError(
+      `log file${linked.length === 1 ? "" : "s"} in ${logs} ${linked.length === 1 ? "is a symlink" : "are symlinks"}: ${linked
+        .map((n) => `${n} → ${readlinkSync(join(logs, n))}`)
+        .join(
+          ", ",
+        )}; supervisord and systemd would append program output through ${linked.length === 1 ? "it" : "them"}`,
+      `remove ${linked.length === 1 ? "it" : "them"} (a symlinked logs/ folder is allowed; a single log file is not)`,
+    );
+}
+
+/** Removes a file if present (never a folder; a symlink itself, never what it points to). */
 export function removeFile(path: string): void {
-  rmSync(path, { force: true });
+  try {
+    rmSync(path, { force: true });
+  } catch (e) {
+    throw diskError(e, path);
+  }
 }
 
-/** Appends one line to a file opened O_APPEND (a single small write is not interleaved with other appenders). */
+/**
+ * Appends one line to a file opened O_APPEND (a single small write is not interleaved with other appenders).
+ * @throws DiskError for ENOSPC, EDQUOT, EROFS.
+ */
 export function appendLine(path: string, line: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, line.endsWith("\n") ? line : line + "\n", { mode });
+  ensureParent(dirname(path));
+  let fd: number | undefined;
+  try {
+    // O_NOFOLLOW: a link planted at the journal's place is refused (ELOOP), never appended through
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode);
+    const data = Buffer.from(line.endsWith("\n") ? line : line + "\n", "utf8");
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+  } catch (e) {
+    throw diskError(e, path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

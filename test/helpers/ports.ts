@@ -11,6 +11,8 @@ export const PORT_BLOCKS = {
   "procedure-fleet": { low: 24100, high: 24199 },
   "cli-lookups": { low: 24200, high: 24299 },
   "cli-misc": { low: 24300, high: 24399 },
+  "safety-disk": { low: 30000, high: 30099 },
+  "safety-cli": { low: 30100, high: 30199 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
