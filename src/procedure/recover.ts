@@ -47,7 +47,7 @@ export interface RecoverOptions {
   backend?: SupervisordBackendOptions;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /**
  * Runs the six steps and prints them. Exit code: 0 the fleet is back and verified (or, with dryRun, the
@@ -118,7 +118,7 @@ async function recoverLocked(
   const targets = findLeftovers(models, facts, table, listeners, exclude);
   if (exclude.size > 1)
     s2.detail(
-      `${plural(exclude.size - 1, "process")} under the running supervisord: its own shutdown (step 1) stops them`,
+      `${plural(exclude.size - 1, "process", "processes")} under the running supervisord: its own shutdown (step 1) stops them`,
     );
   for (const t of targets)
     s2.detail(
