@@ -1,6 +1,8 @@
 /** Applies a plan: atomic writes, removal of files an earlier generate owned, then the state file. */
 import { createTwoFilesPatch } from "diff";
+import { lstatSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { OperationError } from "../errors";
 import type { Plan } from "./plan";
 import { readState, sha256, STATE_FILE } from "./plan";
 import { ensureDir, refuseLinkedLogs, removeFile, writeFileAtomicSync } from "./atomic";
@@ -12,6 +14,7 @@ import type { ProjectPaths } from "../model/types";
  * before it leaves the old record: the next generate finishes the job).
  */
 export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">): void {
+  refuseLinkedFolders(plan);
   ensureDir(paths.logs);
   refuseLinkedLogs(paths.logs);
   ensureDir(paths.run, 0o700);
@@ -26,6 +29,31 @@ export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">)
     else writeFileAtomicSync(path, change.after!, change.mode);
   }
   writeState(plan.root, rendered);
+}
+
+/**
+ * Refuses a plan whose files lie below a symlinked folder of the project (units/, units/supervisor/, …):
+ * program files, env files with secrets and removals would land where the link points.
+ * @throws OperationError naming each such folder and its target.
+ */
+function refuseLinkedFolders(plan: Plan): void {
+  const folders = new Set<string>();
+  for (const c of plan.changes) {
+    const parts = c.path.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join("/"));
+  }
+  const linked = [...folders].sort().filter((f) => {
+    try {
+      return lstatSync(join(plan.root, f)).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  });
+  if (linked.length)
+    throw new OperationError(
+      `${linked.map((f) => `${join(plan.root, f)} is a symlink to ${readlinkSync(join(plan.root, f))}`).join("; ")}: generated files (and env files with secrets) would be written and removed through it`,
+      `make ${linked.length === 1 ? "it a real folder" : "them real folders"} (rm the link; generate recreates it)`,
+    );
 }
 
 function writeState(root: string, files: Record<string, string>): void {

@@ -64,6 +64,37 @@ describe("links planted in units/", () => {
     });
   }
 
+  it("generate --dry-run does not read through a planted link (the secret never lands in the diff)", async () => {
+    const p = project();
+    expect((await orchestrate(p, "generate")).exitCode).toBe(0);
+    const secret = secretFile();
+    rmSync(join(p.paths.units, "ports.env"));
+    symlinkSync(secret, join(p.paths.units, "ports.env"));
+    const r = await orchestrate(p, "generate", "--dry-run");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`a symlink to ${secret}`);
+    expect(r.stdout).not.toContain("hunter2");
+  });
+
+  for (const folder of ["units", "units/supervisor", "units/bin"]) {
+    it(`a symlinked ${folder}/ is refused: nothing is written or removed where it points`, async () => {
+      const p = makeCliProject("orch-link-", {
+        project: "links",
+        services: { api: { ...fixture("binds-port.js", 30150), envFile: "secrets/api.env" } }, // units/bin/envfile-exec
+      });
+      made.push(p.root);
+      const elsewhere = mkdtempSync("/tmp/orch-elsewhere-");
+      made.push(elsewhere);
+      writeFileSync(join(elsewhere, "keep.conf"), "not ours\n");
+      mkdirSync(join(p.root, folder, ".."), { recursive: true });
+      symlinkSync(elsewhere, join(p.root, folder));
+      const r = await orchestrate(p, "generate");
+      expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(`${join(p.root, folder)} is a symlink to ${elsewhere}`);
+      expect(readdirSync(elsewhere)).toEqual(["keep.conf"]);
+    });
+  }
+
   it("a link whose target does not exist yet is replaced, nothing is created where it points", async () => {
     const p = project();
     mkdirSync(p.paths.units, { recursive: true });
