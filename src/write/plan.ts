@@ -59,8 +59,8 @@ export function readState(root: string): GeneratedState {
   }
 }
 
-/** `units/…` without `..`, `.` or empty segments. */
-function isUnitsPath(path: string): boolean {
+/** `units/…` without `..`, `.` or empty segments: the only paths generate ever writes or removes. */
+export function isUnitsPath(path: string): boolean {
   const parts = path.split("/");
   return parts[0] === "units" && parts.length > 1 && parts.every((p) => p !== "" && p !== "." && p !== "..");
 }
