@@ -1,11 +1,11 @@
 /** Applies a plan: atomic writes, removal of files an earlier generate owned, then the state file. */
 import { createTwoFilesPatch } from "diff";
 import { lstatSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { OperationError } from "../errors";
 import type { Plan } from "./plan";
 import { readState, sha256, STATE_FILE } from "./plan";
-import { ensureDir, refuseLinkedLogs, removeFile, writeFileAtomicSync } from "./atomic";
+import { ensureDir, refuseLinkedLogs, removeFile, removeStaleTemps, writeFileAtomicSync } from "./atomic";
 import type { ProjectPaths } from "../model/types";
 
 /**
@@ -23,6 +23,9 @@ export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">)
   const rendered: Record<string, string> = {};
   for (const f of plan.rendered) rendered[f.path] = sha256(f.content);
   if (plan.changes.some((c) => c.kind === "added")) writeState(plan.root, { ...before, ...rendered });
+  // temp files of a writer killed before its rename: the old files are whole, the temps are litter
+  for (const dir of new Set([plan.root, ...plan.rendered.map((f) => dirname(join(plan.root, f.path)))]))
+    removeStaleTemps(dir);
   for (const change of plan.changes) {
     const path = join(plan.root, change.path);
     if (change.kind === "removed") removeFile(path);

@@ -92,6 +92,38 @@ export function writeFileAtomicSync(path: string, content: string | Buffer, mode
   syncDir(dir);
 }
 
+/** Name of a temp file of {@link writeFileAtomicSync}: `.NAME.PID.RANDOM.tmp`. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes temp files of {@link writeFileAtomicSync} in `dir` whose writer is gone (a kill -9 between
+ * open and rename leaves one; the target itself was never touched). A live writer's temp file is kept.
+ */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    if (lstatSync(dir).isSymbolicLink()) return; // never clean where a link points
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // alive (or not ours to signal): leave it
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+    }
+    try {
+      if (lstatSync(join(dir, name)).isFile()) unlinkSync(join(dir, name));
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
 /** fsync(2) on a folder, so a rename in it survives a power loss; best effort (some file systems refuse). */
 function syncDir(dir: string): void {
   let fd: number | undefined;
