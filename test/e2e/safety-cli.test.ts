@@ -133,6 +133,18 @@ const cases: Case[] = [
     /invalid UTF-8 at line 2, column 57/,
   ],
   [
+    "modify-service --env __proto__=1 (never silently dropped)",
+    m({ api }),
+    ["modify-service", "api", "--env", "__proto__=1"],
+    /--env __proto__: "__proto__" cannot be an environment variable name/,
+  ],
+  [
+    "add-service --env constructor=1",
+    m({ api }),
+    ["add-service", "b", "--command", "/bin/true", "--env", "constructor=1", "--no-start"],
+    /--env constructor: "constructor" cannot be/,
+  ],
+  [
     "1e400",
     `{"project": "h", "services": {"api": {"command": "x", "port": 1e400}}}`,
     ["validate"],
