@@ -39,7 +39,8 @@ export function extendSnapshot(paths: ProjectPaths, snap: Snapshot, extra: Itera
 }
 
 /**
- * Restores everything captured: each file (deleting those that did not exist), then the manifest text;
+ * Restores everything captured: files the change added are deleted first (freeing space), then each
+ * changed file is written back, then the manifest text;
  * files already as captured are not written again (on a full disk, every write avoided is one that cannot fail).
  * Every write is atomic, so a failing one (a full disk) leaves that file as the change left it, whole;
  * the others are still restored.
@@ -55,7 +56,9 @@ export function restoreSnapshot(paths: ProjectPaths, snap: Snapshot): void {
       failed.push({ path, error });
     }
   };
-  for (const [p, state] of snap.files) {
+  // removals first: on a full disk they free the space the rewrites' temp files need
+  const files = [...snap.files].sort(([, a], [, b]) => Number(a !== null) - Number(b !== null));
+  for (const [p, state] of files) {
     const path = join(paths.root, p);
     const now = read(path);
     if (state === null ? now === null : now?.content === state.content && now.mode === state.mode) continue; // untouched

@@ -49,7 +49,7 @@ function tree(dir: string, rel = ""): Map<string, string> {
 /**
  * Runs `script` (sh) inside a private mount namespace with $P the project folder (a fresh tmpfs of
  * `sizeKb`), $CLI the orchestrate command and $OUT a folder outside the namespace. Helpers in the script:
- * `fill` leaves 4 KB free on the tmpfs, `unfill` frees it again, `orch ARGS…` runs the CLI with its output
+ * `fill [KB]` leaves 4 KB (or KB) free on the tmpfs, `unfill` frees it again, `orch ARGS…` runs the CLI with its output
  * in $OUT/NAME.{rc,out,err} (NAME = $STEP).
  */
 async function inNamespace(name: string, sizeKb: number, files: Record<string, string>, script: string) {
@@ -63,7 +63,7 @@ P=${out}/ns-${name}; OUT=${dir}; CLI="${cli}"
 mkdir -p "$P" "$OUT"
 mount -t tmpfs -o size=${sizeKb}k tmpfs "$P"
 cp -a ${stage}/. "$P"/
-fill() { head -c 4096 /dev/zero > "$P/.keep4k"; dd if=/dev/zero of="$P/.fill" bs=4096 2>/dev/null || true; rm -f "$P/.keep4k"; }
+fill() { head -c \$((\${1:-4} * 1024)) /dev/zero > "$P/.keep4k"; dd if=/dev/zero of="$P/.fill" bs=4096 2>/dev/null || true; rm -f "$P/.keep4k"; }
 unfill() { rm -f "$P/.fill"; }
 orch() { (cd "$P" && $CLI --no-color "$@" >"$OUT/$STEP.out" 2>"$OUT/$STEP.err"; echo $? >"$OUT/$STEP.rc"); }
 snap() { rm -rf "$OUT/$1"; mkdir -p "$OUT/$1"; cp -a "$P/manifest.json" "$OUT/$1/"; [ -d "$P/units" ] && cp -a "$P/units" "$OUT/$1/"; ls -a "$P" "$P/units" > "$OUT/$1.ls" 2>&1; true; }
@@ -135,13 +135,14 @@ unfill; STEP=fresh; orch generate; snap fresh
       { "manifest.json": manifest(services) },
       `
 STEP=first; orch generate; snap old
-fill; STEP=add; orch add-service quotes --command "${process.execPath} ${join(FIXTURES, "binds-port.js")}" --port ${ports[1]} --description "${"q".repeat(3000)}"; snap after
+fill 12; STEP=add; orch add-service quotes --command "${process.execPath} ${join(FIXTURES, "binds-port.js")}" --port ${ports[1]} --no-start; snap after
 `,
     );
     const add = ns.step("add");
     expect(add.rc, add.stdout + add.stderr).toBe(1);
     expect(add.stderr).not.toMatch(/internal error/);
     expect(add.stdout + add.stderr).toMatch(/disk full: cannot write \S+\/units\/\S+ \(ENOSPC\)/);
+    expect(add.stderr).toMatch(/step 4 \(generate units\/\) failed: disk full/); // the manifest was written: the restore path ran
     expect(add.stderr).toMatch(/rolled back: manifest and units\/ restored byte for byte/);
     expect(ns.tree("after").get("manifest.json")).toBe(ns.tree("old").get("manifest.json"));
     expectWhole(ns.tree("after"), ns.tree("old"), new Map());
@@ -168,6 +169,37 @@ STEP=ro; orch generate; snap after
     expect(ro.stderr).toMatch(/read-only file system: cannot write \/tmp\/orch-disk-\w+\/ns-ro\/units\/\S+ \(EROFS\)/);
     const old = ns.tree("old");
     for (const [path, text] of ns.tree("after")) if (path !== "manifest.json") expect(text, path).toBe(old.get(path));
+  });
+});
+
+describe.skipIf(!isRoot)("read-only project folders (bind mounts, in a private mount namespace)", () => {
+  it("add-service with a read-only units/ fails at step 4, restores manifest.json, exits 1; a read-only project still validates", async () => {
+    const services = { api: fixture("binds-port.js", ports[2]) };
+    const ns = await inNamespace(
+      "ro2",
+      4096,
+      { "manifest.json": manifest(services) },
+      `
+STEP=first; orch generate; snap old
+mount --bind "$P/units" "$P/units" && mount -o remount,bind,ro "$P/units"
+STEP=add; orch add-service quotes --command /bin/true --port ${ports[3]} --no-start; snap after
+umount "$P/units"
+mount --bind "$P" "$P" && mount -o remount,bind,ro "$P"
+STEP=validate; orch validate
+STEP=gen; orch generate
+`,
+    );
+    const add = ns.step("add");
+    expect(add.rc, add.stdout + add.stderr).toBe(1);
+    expect(add.stderr).toMatch(
+      /step 4 \(generate units\/\) failed: read-only file system: cannot write \S+\/units\/\S+ \(EROFS\)/,
+    );
+    expect(ns.tree("after").get("manifest.json")).toBe(ns.tree("old").get("manifest.json"));
+    expect(ns.step("validate").rc, ns.step("validate").stderr).toBe(0);
+    const gen = ns.step("gen");
+    expect(gen.rc, gen.stderr).toBe(1);
+    expect(gen.stderr).toMatch(/read-only file system/);
+    expect(gen.stderr).not.toMatch(/internal error/);
   });
 });
 
