@@ -28,7 +28,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { DiskError, OperationError } from "../errors";
+import { DiskError, OperationError, UsageError } from "../errors";
 
 /** Name of the project's private state folder (socket, pidfile, journal, last-good): see src/model/paths.ts. */
 const RUN_DIR = "run";
@@ -55,7 +55,12 @@ export function writeFileAtomicSync(path: string, content: string | Buffer, mode
     /* no such file (or a dangling link): a new file */
   }
   wanted ??= 0o644;
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  // at most 1 + 200 + 1 + 10 + 1 + 8 + 4 bytes: a temp name fits wherever the target's 255-byte name does
+  const stem = Buffer.from(basename(path))
+    .subarray(0, 200)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
+  const tmp = join(dir, `.${stem}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -144,10 +149,18 @@ const DISK_CODES: Record<string, string> = {
   EROFS: "read-only file system",
 };
 
-/** Turns ENOSPC/EDQUOT/EROFS into a DiskError naming `path`; any other error is returned unchanged. */
+/**
+ * Turns ENOSPC/EDQUOT/EROFS into a DiskError naming `path`, ENAMETOOLONG into a UsageError (exit 2: a
+ * name the file system cannot hold); any other error is returned unchanged.
+ */
 export function diskError(e: unknown, path: string): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code && code in DISK_CODES) return new DiskError(path, DISK_CODES[code], code);
+  if (code === "ENAMETOOLONG")
+    return new UsageError(
+      `file name too long for the file system: ${path} (ENAMETOOLONG: at most 255 bytes per name, 4095 per path)`,
+      "shorten the service or project name, or move the project to a folder with a shorter path",
+    );
   return e;
 }
 

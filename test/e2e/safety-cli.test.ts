@@ -168,6 +168,22 @@ describe("hostile manifests exit 2 naming the field, nothing written", () => {
     expect(r.exitCode, r.out).toBe(0);
   });
 
+  it("a service name of exactly the limit (243 for project h) generates every file", async () => {
+    const dir = project(m({ ["a".repeat(243)]: { command: "/bin/true" } }));
+    const r = await cli(dir, "generate");
+    expect(r.exitCode, r.out).toBe(0);
+    expect(existsSync(join(dir, "units", "supervisor", `${"a".repeat(243)}.conf`))).toBe(true);
+  });
+
+  it("a project name too long for any unit name", async () => {
+    const r = await cli(
+      project(JSON.stringify({ project: "p".repeat(250), services: { a: { command: "x" } } })),
+      "generate",
+    );
+    expect(r.exitCode, r.out).toBe(2);
+    expect(r.out).toMatch(/project name is 250 characters long.*at most 245/);
+  });
+
   it("three bad directories are reported in one run", async () => {
     const services = Object.fromEntries(
       ["a", "b", "c"].map((s, i) => [s, { command: "x", port: 30100 + i, directory: `${s} ` }]),

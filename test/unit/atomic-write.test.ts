@@ -81,6 +81,15 @@ describe("writeFileAtomicSync", () => {
   });
 });
 
+describe("long names", () => {
+  it("a 255-byte file name is written (its temp name is shortened), a longer one is a UsageError", () => {
+    const d = dir();
+    writeFileAtomicSync(join(d, "a".repeat(255)), "x");
+    expect(readdirSync(d)).toEqual(["a".repeat(255)]);
+    expect(() => writeFileAtomicSync(join(d, "a".repeat(256)), "x")).toThrow(/file name too long.*ENAMETOOLONG/);
+  });
+});
+
 describe("removeStaleTemps", () => {
   it("removes temp files of dead writers only", () => {
     const d = dir();

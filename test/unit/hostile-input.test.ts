@@ -64,6 +64,11 @@ const rows: Row[] = [
     (m) => (m.services["a".repeat(255 - "demo-.service".length + 1)] = { command: "x" }),
     [{ path: `services.${"a".repeat(243)}`, message: /243 characters long.*"demo-NAME\.service".*at most 242/ }],
   ],
+  [
+    "a project name too long for any unit name",
+    (m) => (m.project = "p".repeat(246)),
+    [{ path: "project", message: /project name is 246 characters long.*at most 245/ }],
+  ],
   ["a service name of exactly the limit", (m) => (m.services["a".repeat(242)] = { command: "x" }), null],
   // item 12
   [

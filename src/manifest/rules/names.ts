@@ -30,7 +30,10 @@ export function maxServiceNameLength(project: string): { max: number; longest: s
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Error Problems for special keys (see {@link SPECIAL_KEYS}) as service, group, external or env names. */
+/**
+ * Error Problems for special keys (see {@link SPECIAL_KEYS}) as service, group, external or env names, and
+ * for a project name too long for any systemd unit name.
+ */
 export function keyRules(raw: unknown): Problem[] {
   const problems: Problem[] = [];
   const m = isObject(raw) ? raw : {};
@@ -45,6 +48,16 @@ export function keyRules(raw: unknown): Problem[] {
       fix: `rename it, e.g. "${key.replace(/_/g, "")}_${kind.includes("variable") ? "VALUE" : "x"}"`,
     });
   const keysOf = (o: unknown) => (isObject(o) ? Object.keys(o) : []);
+  const longest = NAME_MAX - "-x.service".length; // PROJECT-NAME.service with a one-character NAME
+  if (typeof m.project === "string" && m.project.length > longest)
+    problems.push({
+      severity: "error",
+      path: "project",
+      field: "project",
+      value: m.project,
+      message: `project name is ${m.project.length} characters long; systemd units are named "PROJECT-NAME.service" (at most ${NAME_MAX} bytes), so it can have at most ${longest}`,
+      fix: `shorten it to ${longest} characters or fewer (it prefixes every unit name)`,
+    });
   for (const k of keysOf(m.services)) if (SPECIAL_KEYS.has(k)) special("services", "a service name", k);
   for (const k of keysOf(m.external)) if (SPECIAL_KEYS.has(k)) special("external", "an external name", k);
   for (const k of keysOf(m.groups)) {
@@ -72,7 +85,7 @@ export function nameRules(view: ManifestView, project = ""): Problem[] {
   for (const s of view.services) {
     const path = `services.${s.name}`;
     if (SPECIAL_KEYS.has(s.name)) continue; // keyRules
-    if (s.name.length > limit.max) {
+    if (limit.max >= 1 && s.name.length > limit.max) {
       problems.push({
         severity: "error",
         path,
