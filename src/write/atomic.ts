@@ -280,7 +280,7 @@ export function removeFile(path: string): void {
 
 /**
  * Appends one line to a file opened O_APPEND (a single small write is not interleaved with other appenders).
- * @throws DiskError for ENOSPC, EDQUOT, EROFS.
+ * @throws DiskError for ENOSPC, EDQUOT, EROFS; OperationError when `path` is a symlink.
  */
 export function appendLine(path: string, line: string, mode = 0o600): void {
   ensureParent(dirname(path));
@@ -292,6 +292,8 @@ export function appendLine(path: string, line: string, mode = 0o600): void {
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOOP")
+      throw new OperationError(`${path} is a symlink: refusing to append through it`, `remove it ("rm ${path}")`);
     throw diskError(e, path);
   } finally {
     if (fd !== undefined) closeSync(fd);

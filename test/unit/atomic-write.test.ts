@@ -76,7 +76,7 @@ describe("writeFileAtomicSync", () => {
     writeFileSync(target, "");
     ensureDir(join(d, "run"));
     symlinkSync(target, join(d, "run", "journal.jsonl"));
-    expect(() => appendLine(join(d, "run", "journal.jsonl"), "{}")).toThrow();
+    expect(() => appendLine(join(d, "run", "journal.jsonl"), "{}")).toThrow(/journal.jsonl is a symlink: refusing/);
     expect(readFileSync(target, "utf8")).toBe("");
   });
 });
