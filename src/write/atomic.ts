@@ -18,8 +18,6 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
-  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -28,7 +26,12 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { DiskError, OperationError, UsageError } from "../errors";
+import { OperationError } from "../errors";
+import { diskError } from "./disk-errors";
+import { ensurePrivateDir } from "./folders";
+
+export { diskError } from "./disk-errors";
+export { ensurePrivateDir, refuseLinkedLogs, removeStaleTemps } from "./folders";
 
 /** Name of the project's private state folder (socket, pidfile, journal, last-good): see src/model/paths.ts. */
 const RUN_DIR = "run";
@@ -97,38 +100,6 @@ export function writeFileAtomicSync(path: string, content: string | Buffer, mode
   syncDir(dir);
 }
 
-/** Name of a temp file of {@link writeFileAtomicSync}: `.NAME.PID.RANDOM.tmp`. */
-const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-/**
- * Removes temp files of {@link writeFileAtomicSync} in `dir` whose writer is gone (a kill -9 between
- * open and rename leaves one; the target itself was never touched). A live writer's temp file is kept.
- */
-export function removeStaleTemps(dir: string): void {
-  let names: string[];
-  try {
-    if (lstatSync(dir).isSymbolicLink()) return; // never clean where a link points
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMP_NAME.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // alive (or not ours to signal): leave it
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
-    }
-    try {
-      if (lstatSync(join(dir, name)).isFile()) unlinkSync(join(dir, name));
-    } catch {
-      /* gone already */
-    }
-  }
-}
-
 /** fsync(2) on a folder, so a rename in it survives a power loss; best effort (some file systems refuse). */
 function syncDir(dir: string): void {
   let fd: number | undefined;
@@ -140,28 +111,6 @@ function syncDir(dir: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-}
-
-/** The errno codes that mean "the disk cannot take this write". */
-const DISK_CODES: Record<string, string> = {
-  ENOSPC: "disk full",
-  EDQUOT: "disk quota exhausted",
-  EROFS: "read-only file system",
-};
-
-/**
- * Turns ENOSPC/EDQUOT/EROFS into a DiskError naming `path`, ENAMETOOLONG into a UsageError (exit 2: a
- * name the file system cannot hold); any other error is returned unchanged.
- */
-export function diskError(e: unknown, path: string): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code && code in DISK_CODES) return new DiskError(path, DISK_CODES[code], code);
-  if (code === "ENAMETOOLONG")
-    return new UsageError(
-      `file name too long for the file system: ${path} (ENAMETOOLONG: at most 255 bytes per name, 4095 per path)`,
-      "shorten the service or project name, or move the project to a folder with a shorter path",
-    );
-  return e;
 }
 
 function ensureParent(dir: string): void {
@@ -182,91 +131,6 @@ export function ensureDir(path: string, mode = 0o755): void {
   } catch (e) {
     throw diskError(e, path);
   }
-}
-
-/**
- * Makes `path` a real folder of mode 0700: created if missing, chmodded to 0700 if it is a folder with
- * other bits, refused if it is a symlink or anything else (socket, pidfile and last-good must never land
- * outside the project).
- * @throws OperationError (exit 1) for a symlink or a non-folder; DiskError for ENOSPC, EDQUOT, EROFS.
- */
-export function ensurePrivateDir(path: string): void {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      mkdirSync(path, { mode: 0o700 });
-      st = lstatSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw diskError(e, path);
-      st = lstatSync(path);
-    }
-  }
-  if (st.isSymbolicLink())
-    throw new OperationError(
-      `${path} is a symlink: refusing to put supervisord's socket, pidfile, the journal and last-good through it`,
-      `run/ must be a real folder of the project: remove the link ("rm ${path}"); orchestrate creates it with mode 0700`,
-    );
-  if (!st.isDirectory())
-    throw new OperationError(`${path} is not a folder`, `remove it; orchestrate creates run/ with mode 0700`);
-  if ((st.mode & 0o777) !== 0o700) {
-    try {
-      chmodNoFollow(path, 0o700); // O_NOFOLLOW: a link swapped in after lstat is not followed
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EPERM" || code === "ELOOP")
-        throw new OperationError(
-          `${path} has mode ${(st.mode & 0o777).toString(8)} and cannot be made 0700 (${code}): it holds supervisord's socket and the journal`,
-          `run orchestrate as the folder's owner (uid ${st.uid}), or "chmod 700 ${path}"`,
-        );
-      throw diskError(e, path);
-    }
-  }
-}
-
-function chmodNoFollow(path: string, mode: number): void {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  try {
-    fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Refuses log files that are symlinks in `logs` (a symlinked `logs/` folder itself is fine: a deliberate
- * choice, e.g. a bigger disk). supervisord and systemd (`append:`) open the log paths and would append a
- * program's output to whatever a planted link points to (/etc/passwd under a root supervisord).
- * @throws OperationError (exit 1) listing every `*.log` / `*.log.N` entry that is a symlink.
- */
-export function refuseLinkedLogs(logs: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(logs);
-  } catch {
-    return; // not there yet
-  }
-  const linked = names
-    .filter((n) => /\.log(\.\d+)?$/.test(n))
-    .filter((n) => {
-      try {
-        return lstatSync(join(logs, n)).isSymbolicLink();
-      } catch {
-        return false;
-      }
-    })
-    .sort();
-  if (linked.length)
-    throw new OperationError(
-      `log file${linked.length === 1 ? "" : "s"} in ${logs} ${linked.length === 1 ? "is a symlink" : "are symlinks"}: ${linked
-        .map((n) => `${n} → ${readlinkSync(join(logs, n))}`)
-        .join(
-          ", ",
-        )}; supervisord and systemd would append program output through ${linked.length === 1 ? "it" : "them"}`,
-      `remove ${linked.length === 1 ? "it" : "them"} (a symlinked logs/ folder is allowed; a single log file is not)`,
-    );
 }
 
 /** Removes a file if present (never a folder; a symlink itself, never what it points to). */
