@@ -72,3 +72,22 @@ export class OperationError extends OrchestrateError {
     super(message, 1, hint);
   }
 }
+
+/**
+ * A write the disk refused: ENOSPC (disk full), EDQUOT (quota exhausted) or EROFS (read-only file system).
+ * Exit 1: the operation failed; the file at `path` was left as it was (every write is atomic).
+ */
+export class DiskError extends OperationError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly code: string,
+  ) {
+    super(
+      `${reason}: cannot write ${path} (${code})`,
+      code === "EROFS"
+        ? "the file system is mounted read-only: remount it read-write or move the project"
+        : "free some space (or raise the quota) and run the command again; the old file was left whole",
+    );
+  }
+}

@@ -28,6 +28,8 @@ export interface Rollback {
   /** the step that failed, when one had begun */
   step?: Pick<StepRecord, "number" | "title">;
   reason: string;
+  /** what happened to the files: "manifest and units/ restored byte for byte", or why restoring failed */
+  filesNote: string;
   /** what happened to the process manager, e.g. ", supervisord re-applied to the old configuration" */
   backendNote: string;
   /** false when re-applying the old configuration failed too: something did change */
@@ -74,9 +76,15 @@ export async function transact(
   } catch (e) {
     const failed = state.report.failed();
     const reason = e instanceof Error ? e.message : String(e);
-    restoreSnapshot(options.paths, options.snapshot);
     let backendNote = "";
     let restored = true;
+    let filesNote = "manifest and units/ restored byte for byte";
+    try {
+      restoreSnapshot(options.paths, options.snapshot);
+    } catch (restoreError) {
+      filesNote = `restoring failed: ${(restoreError as Error).message} (every file is whole: the old or the new version)`;
+      restored = false;
+    }
     if (state.backendTouched) {
       try {
         await state.backendTouched.apply();
@@ -88,10 +96,20 @@ export async function transact(
       }
     }
     state.report.rolledBack(state.report.records.filter((r) => r.status === "ok").map((r) => r.number));
-    recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "rolled back", reason });
+    try {
+      recordChange(options.paths, {
+        command: options.command,
+        changes: options.changes,
+        outcome: "rolled back",
+        reason,
+      });
+    } catch {
+      /* a full disk must not hide the step's own error */
+    }
     const rollback: Rollback = {
       step: failed && { number: failed.number, title: failed.title },
       reason,
+      filesNote,
       backendNote,
       restored,
     };

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import type { ManifestSource } from "../manifest/load";
 
 /** Bumped whenever validation rules change, so a stamp from an older orchestrate is not trusted. */
-const RULES_VERSION = "1";
+const RULES_VERSION = "2";
 
 function stampPath(manifest: string): string {
   return join(dirname(manifest), "run", ".manifest-validated");

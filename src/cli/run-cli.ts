@@ -2,6 +2,7 @@
 import { CommanderError } from "commander";
 import { ManifestError, OrchestrateError } from "../errors";
 import { processContext } from "./context";
+import { diskError } from "../write/atomic";
 import { formatProblems } from "./format";
 import { buildProgram } from "./program";
 
@@ -26,6 +27,11 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof ManifestError) {
       ctx.stderr.write(formatProblems(ctx, err.problems, err.file));
       return 2;
+    }
+    // a write outside src/write (a library's own file) on a full or read-only disk is still not a bug
+    if (!(err instanceof OrchestrateError)) {
+      const disk = diskError(err, (err as NodeJS.ErrnoException)?.path ?? "a file");
+      if (disk !== err) err = disk;
     }
     if (err instanceof OrchestrateError) {
       ctx.stderr.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ""}`);

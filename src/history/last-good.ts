@@ -3,10 +3,11 @@
  * A failed change and `recover` return to it. Kept as one JSON file written atomically, so it is
  * always whole.
  */
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProjectPaths, RenderedFile } from "../model/types";
 import { writeFileAtomicSync } from "../write/atomic";
+import { isUnitsPath } from "../write/plan";
 
 /** Contents of run/last-good.json. */
 export interface LastGood {
@@ -28,11 +29,19 @@ export function saveLastGood(paths: Pick<ProjectPaths, "run">, manifestText: str
   writeFileAtomicSync(lastGoodPath(paths), JSON.stringify(state) + "\n", 0o600);
 }
 
-/** The last good state, or undefined when none was recorded (or the file is unreadable). */
+/**
+ * The last good state, or undefined when none was recorded, the file is unreadable, `run/` is a symlink
+ * (its last-good is not ours), or a unit path lies outside `units/` (recover writes them back: a tampered
+ * file must not write elsewhere).
+ */
 export function loadLastGood(paths: Pick<ProjectPaths, "run">): LastGood | undefined {
   try {
+    if (lstatSync(paths.run).isSymbolicLink()) return undefined;
     const state = JSON.parse(readFileSync(lastGoodPath(paths), "utf8")) as LastGood;
-    return typeof state.manifestText === "string" && Array.isArray(state.units) ? state : undefined;
+    if (typeof state.manifestText !== "string" || !Array.isArray(state.units)) return undefined;
+    return state.units.every((u) => typeof u?.path === "string" && typeof u.content === "string" && isUnitsPath(u.path))
+      ? state
+      : undefined;
   } catch {
     return undefined;
   }

@@ -16,9 +16,24 @@ export interface ManifestSource {
 
 /**
  * Parses manifest text as strict JSON (no comments, no trailing commas).
- * @throws ManifestError (exit 2) listing every syntax error with line:column and every repeated key.
+ * @throws ManifestError (exit 2) listing every syntax error with line:column and every repeated key, or
+ * the line:column where nesting passes {@link MAX_DEPTH}.
  */
 export function parseManifestText(text: string, file: string): unknown {
+  const tooDeep = nestingBeyond(text, MAX_DEPTH);
+  if (tooDeep)
+    throw new ManifestError(
+      [
+        {
+          severity: "error",
+          path: `${file}:${tooDeep.line}:${tooDeep.column}`,
+          field: "(syntax)",
+          message: `JSON nested deeper than ${MAX_DEPTH} levels at line ${tooDeep.line}, column ${tooDeep.column}: no manifest needs that`,
+          fix: "a manifest is a few levels deep (services → NAME → env); remove the nested brackets",
+        },
+      ],
+      file,
+    );
   const problems: Problem[] = [];
   const keyStack: Array<Map<string, number>> = [];
   const pathStack: string[] = [];
@@ -72,6 +87,92 @@ export function parseManifestText(text: string, file: string): unknown {
   return JSON.parse(text);
 }
 
+/** Deepest nesting of objects and arrays accepted; a manifest needs about 5 (the parsers recurse per level). */
+export const MAX_DEPTH = 1000;
+
+/** Line and column (1-based) of the first `[`/`{` that opens level `max + 1`, outside strings; undefined if none. */
+export function nestingBeyond(text: string, max: number): { line: number; column: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      else if (c === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return { line, column: i - lineStart + 1 };
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Byte offset of the first byte that does not start or continue a valid UTF-8 sequence (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or -1 when `bytes` is valid UTF-8.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** Decodes UTF-8 strictly. @throws ManifestError naming line:column of the first invalid byte. */
+function decodeManifest(bytes: Buffer, file: string): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad < 0) return bytes.toString("utf8");
+  const before = bytes.subarray(0, bad).toString("utf8");
+  const line = before.split("\n").length;
+  const column = [...before.slice(before.lastIndexOf("\n") + 1)].length + 1;
+  throw new ManifestError(
+    [
+      {
+        severity: "error",
+        path: `${file}:${line}:${column}`,
+        field: "(encoding)",
+        value: `0x${bytes[bad].toString(16).padStart(2, "0")}`,
+        message: `invalid UTF-8 at line ${line}, column ${column} (byte ${bad}: 0x${bytes[bad].toString(16).padStart(2, "0")}); the manifest must be UTF-8`,
+        fix: "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), or fix the character at that position",
+      },
+    ],
+    file,
+  );
+}
+
 function describe(code: string): string {
   const words = code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
   return words === "invalid comment token" ? "comments are not allowed in JSON" : words;
@@ -87,12 +188,13 @@ export function manifestPath(explicit?: string, env: NodeJS.ProcessEnv = process
 
 /**
  * Reads and parses a manifest file.
- * @throws UsageError (exit 2) when the file cannot be read; ManifestError for bad JSON.
+ * @throws UsageError (exit 2) when the file cannot be read; ManifestError for bad JSON or invalid UTF-8
+ * (never silently read as U+FFFD).
  */
 export function readManifestFile(path: string): ManifestSource {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(
@@ -102,5 +204,6 @@ export function readManifestFile(path: string): ManifestSource {
         : undefined,
     );
   }
+  const text = decodeManifest(bytes, path);
   return { path, text, raw: parseManifestText(text, path) };
 }

@@ -151,19 +151,42 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
   };
 }
 
-/** Level of each service: 0 without dependencies, else 1 + the highest level among them (acyclic input). */
+/**
+ * Level of each service: 0 without dependencies, else 1 + the highest level among them (acyclic input;
+ * a cycle that slipped through counts its back edge as level 0). Iterative: a 4000-service chain written
+ * in reverse order does not overflow the stack.
+ */
 export function dependencyLevels(manifest: Pick<Manifest, "services">): Map<string, number> {
   const levels = new Map<string, number>();
-  const levelOf = (name: string): number => {
-    const known = levels.get(name);
-    if (known !== undefined) return known;
-    levels.set(name, 0); // guards against a cycle that slipped through: never recurse forever
-    const deps = manifest.services[name]?.dependsOn ?? [];
-    const level = deps.length ? 1 + Math.max(...deps.map(levelOf)) : 0;
-    levels.set(name, level);
-    return level;
-  };
-  for (const name of Object.keys(manifest.services)) levelOf(name);
+  const depsOf = (name: string) =>
+    Object.prototype.hasOwnProperty.call(manifest.services, name) ? (manifest.services[name].dependsOn ?? []) : [];
+  const visiting = new Set<string>();
+  for (const root of Object.keys(manifest.services)) {
+    if (levels.has(root)) continue;
+    const stack = [root];
+    const next = [0]; // per stack entry: the next dependency to look at
+    visiting.add(root);
+    while (stack.length) {
+      const top = stack.length - 1;
+      const name = stack[top];
+      const deps = depsOf(name);
+      if (next[top] < deps.length) {
+        const dep = deps[next[top]++];
+        if (!levels.has(dep) && !visiting.has(dep)) {
+          visiting.add(dep);
+          stack.push(dep);
+          next.push(0);
+        }
+        continue;
+      }
+      let level = 0;
+      for (const d of depsOf(name)) level = Math.max(level, 1 + (levels.get(d) ?? 0)); // a cycle's back edge: 0
+      levels.set(name, level);
+      visiting.delete(name);
+      stack.pop();
+      next.pop();
+    }
+  }
   return levels;
 }
 

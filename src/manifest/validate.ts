@@ -9,7 +9,9 @@ import { dependencyRules } from "./rules/dependencies";
 import { commandRules } from "./rules/commands";
 import { instanceRules } from "./rules/instances";
 import { referenceRules } from "./rules/references";
-import { nameRules } from "./rules/names";
+import { keyRules, nameRules, SPECIAL_KEYS } from "./rules/names";
+import { rangeRules } from "./rules/ranges";
+import { hostRules } from "./rules/host";
 import { portRules } from "./rules/ports";
 import { stringRules } from "./rules/strings";
 import { manifestSchema, serviceSchema, type Manifest } from "./schema";
@@ -30,7 +32,10 @@ export function validateManifest(raw: unknown): Validation {
   const view = viewOf(raw);
   problems.push(
     ...stringRules(raw),
-    ...nameRules(view),
+    ...keyRules(raw),
+    ...nameRules(view, projectOf(raw)),
+    ...rangeRules(raw),
+    ...hostRules(raw),
     ...portRules(view),
     ...dependencyRules(view),
     ...commandRules(view),
@@ -44,6 +49,20 @@ export function validateManifest(raw: unknown): Validation {
     errors,
     warnings: problems.filter((p) => p.severity === "warning"),
   };
+}
+
+function projectOf(raw: unknown): string {
+  const p = raw && typeof raw === "object" ? (raw as { project?: unknown }).project : undefined;
+  return typeof p === "string" ? p : "";
+}
+
+/** True for an object with an own key of SPECIAL_KEYS: keyRules names that key; zod's "expected record" would dump the object. */
+function hasSpecialKey(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    [...SPECIAL_KEYS].some((k) => Object.prototype.hasOwnProperty.call(value, k))
+  );
 }
 
 const SERVICE_KEYS = Object.keys(serviceSchema.shape);
@@ -80,6 +99,7 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
     });
   }
   const value = valueAt(raw, issue.path);
+  if (issue.code === "invalid_type" && hasSpecialKey(value)) return []; // reported by keyRules, by name
   if (issue.code === "invalid_key") {
     const key = String(issue.path[issue.path.length - 1] ?? "");
     const inEnv = path.includes("env");
@@ -108,6 +128,15 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
     const key = path[path.length - 1];
     return [{ ...base, message: `"${field}" is required`, fix: `add "${key}": ${describeExpected(key)}` }];
   }
+  if (typeof value === "number" && !Number.isFinite(value))
+    return [
+      {
+        ...base,
+        value: String(value),
+        message: `the number at ${path.join(".")} is too large to represent: JSON reads it as ${value}`,
+        fix: describeExpected(path[path.length - 1]),
+      },
+    ];
   const last = path[path.length - 1];
   return [
     {

@@ -22,7 +22,8 @@ const NEEDS_SHELL = 'no shell runs the command: write it as an argv array ["/bin
 
 /**
  * Splits a command into words (POSIX Shell Command Language §2.2 quoting, without expansions).
- * @throws CommandSyntaxError for an unterminated quote or shell-only syntax.
+ * @throws CommandSyntaxError for an unterminated quote, a trailing backslash (POSIX sh would read on for
+ * the escaped character) or shell-only syntax.
  */
 export function splitCommand(command: string): string[] {
   const words: string[] = [];
@@ -63,7 +64,13 @@ export function splitCommand(command: string): string[] {
       i = j;
       inWord = true;
     } else if (c === "\\") {
-      if (i + 1 < command.length && command[i + 1] !== "\n") word += command[i + 1];
+      if (i + 1 >= command.length)
+        throw new CommandSyntaxError(
+          `the command ends in a backslash at character ${i + 1}, which escapes nothing`,
+          i,
+          "remove it, or quote it ('\\') if a literal backslash is meant",
+        );
+      if (command[i + 1] !== "\n") word += command[i + 1];
       i++;
       inWord = true;
     } else if (SHELL_ONLY.has(c) || c === "$") {

@@ -35,6 +35,8 @@ export type ProgressEvent =
       /** the step that failed, when one had begun */
       step?: { number: number; title: string };
       reason: string;
+      /** what happened to the files: "manifest and units/ restored byte for byte", or why restoring failed */
+      filesNote: string;
       /** what happened to the process manager, e.g. ", supervisord re-applied to the old configuration" */
       backendNote: string;
       /** false when re-applying the old configuration failed too */

@@ -4,7 +4,7 @@
  * file list, and applyPlan (./apply.ts) holds every write.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { RenderedFile } from "../model/types";
 
@@ -59,15 +59,23 @@ export function readState(root: string): GeneratedState {
   }
 }
 
-/** `units/…` without `..`, `.` or empty segments. */
-function isUnitsPath(path: string): boolean {
+/** `units/…` without `..`, `.` or empty segments: the only paths generate ever writes or removes. */
+export function isUnitsPath(path: string): boolean {
   const parts = path.split("/");
   return parts[0] === "units" && parts.length > 1 && parts.every((p) => p !== "" && p !== "." && p !== "..");
 }
 
+/**
+ * Content and mode of a file; undefined when absent. A symlink is never read through (a link planted at
+ * units/ports.env → /etc/shadow must not land in a --dry-run diff): it reads as a placeholder text, which
+ * differs from every rendered file, so the plan replaces the link.
+ */
 function readIfPresent(path: string): { content: string; mode: number } | undefined {
   try {
-    return { content: readFileSync(path, "utf8"), mode: statSync(path).mode & 0o777 };
+    const st = lstatSync(path);
+    if (st.isSymbolicLink())
+      return { content: `(a symlink to ${readlinkSync(path)}: replaced, never followed)\n`, mode: 0 };
+    return { content: readFileSync(path, "utf8"), mode: st.mode & 0o777 };
   } catch {
     return undefined;
   }

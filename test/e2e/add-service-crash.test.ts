@@ -103,7 +103,7 @@ interface Tally {
   strayFiles: Set<string>;
 }
 
-/** Files in the project root and units/ that are neither ours nor generated: write-file-atomic temp files left by a kill. */
+/** Files in the project root and units/ that are neither ours nor generated: temp files left by a kill. */
 function strayFiles(project: TestProject): string[] {
   const known = new Set(["manifest.json", "manifest.json.lock", "units", "logs", "run"]);
   const stray = readdirSync(project.root).filter((f) => !known.has(f));

@@ -1,4 +1,5 @@
 /** add-service, modify-service, remove-service, history, lint, docs: flags → one call. */
+import { SPECIAL_KEYS } from "../../manifest/rules/names";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
 import { readJournal } from "../../history/journal";
@@ -34,7 +35,13 @@ export function envFlags(pairs: string[] = []): Record<string, string> {
   for (const pair of pairs) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new UsageError(`--env expects KEY=value, found "${pair}"`, "e.g. --env LOG_LEVEL=info");
-    env[pair.slice(0, at)] = pair.slice(at + 1);
+    const key = pair.slice(0, at);
+    if (SPECIAL_KEYS.has(key))
+      throw new UsageError(
+        `--env ${key}: "${key}" cannot be an environment variable name (JavaScript objects treat it specially)`,
+        "choose another name",
+      );
+    env[key] = pair.slice(at + 1);
   }
   return env;
 }

@@ -6,6 +6,7 @@ import { launchEnvironment } from "../../model/environment";
 import { listPortsReport } from "../../model/ports-report";
 import { formatRanges } from "../../model/port-ranges";
 import { rememberValid } from "../fast-path";
+import { checkRenderable } from "../../render";
 import { table } from "../format";
 import { action } from "../program";
 
@@ -22,7 +23,9 @@ export function registerLookups(program: Command): void {
     .action(
       action(program, (ctx, name: string) => {
         const project = loadProject(ctx.manifest);
-        ctx.stdout.write(`${portOf(project.model, name)}\n`);
+        const port = portOf(project.model, name);
+        checkRenderable(project.model); // what generate refuses is not valid: no answer, no stamp
+        ctx.stdout.write(`${port}\n`);
         rememberValid(project.source);
         return 0;
       }),
@@ -37,7 +40,9 @@ export function registerLookups(program: Command): void {
     .action(
       action(program, (ctx, name: string, path: string) => {
         const { model } = loadProject(ctx.manifest);
-        ctx.stdout.write(`${urlOf(model, name, path)}\n`);
+        const url = urlOf(model, name, path);
+        checkRenderable(model);
+        ctx.stdout.write(`${url}\n`);
         return 0;
       }),
     );
@@ -55,6 +60,7 @@ export function registerLookups(program: Command): void {
       action(program, (ctx, name: string, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const service = findService(model, name);
+        checkRenderable(model);
         const env = launchEnvironment(service, ctx.env);
         if (opts.json) ctx.stdout.write(JSON.stringify({ env, envFile: service.envFile ?? null }, null, 2) + "\n");
         else {

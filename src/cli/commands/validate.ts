@@ -5,7 +5,7 @@ import { validateManifest } from "../../manifest/validate";
 import { ManifestError, UsageError, type Problem } from "../../errors";
 import type { ManifestSource } from "../../manifest/load";
 import { resolveModel } from "../../manifest/resolve";
-import { renderAll } from "../../render";
+import { renderAll, RenderRefusals } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
@@ -24,15 +24,13 @@ function renderProblems(source: ManifestSource): Problem[] {
     return [];
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    return [
-      {
-        severity: "error",
-        path: "(generated files)",
-        field: "(generate)",
-        message: e.message,
-        fix: e.hint ?? "change the value so that supervisord and systemd can carry it",
-      },
-    ];
+    return (e instanceof RenderRefusals ? e.refusals : [e]).map((r) => ({
+      severity: "error" as const,
+      path: "(generated files)",
+      field: "(generate)",
+      message: r.message,
+      fix: r.hint ?? "change the value so that supervisord and systemd can carry it",
+    }));
   }
 }
 

@@ -42,7 +42,7 @@ export function printProgress(ctx: Pick<Context, "stdout" | "stderr" | "color">)
         case "rolled-back":
           ctx.stderr.write(
             `${paint(ctx, "red", "✗")} ${event.command}: step ${event.step ? `${event.step.number} (${event.step.title})` : "?"} failed: ${event.reason}\n` +
-              `  rolled back: manifest and units/ restored byte for byte${event.backendNote}.${event.restored ? " Nothing changed." : ""}\n`,
+              `  rolled back: ${event.filesNote}${event.backendNote}.${event.restored ? " Nothing changed." : ""}\n`,
           );
           break;
         case "note":

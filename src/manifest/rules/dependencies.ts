@@ -53,28 +53,47 @@ export function dependencyRules(view: ManifestView): Problem[] {
       path: `services.${cycle[0]}.dependsOn`,
       service: cycle[0],
       field: "dependsOn",
-      value: cycle,
-      message: `dependency cycle: ${[...cycle, cycle[0]].join(" → ")}`,
+      value: cycle.length > 20 ? `${cycle.length} services` : cycle,
+      message: `dependency cycle${cycle.length > 20 ? ` of ${cycle.length} services` : ""}: ${(cycle.length > 20
+        ? [...cycle.slice(0, 10), `… ${cycle.length - 13} more …`, ...cycle.slice(-3), cycle[0]]
+        : [...cycle, cycle[0]]
+      ).join(" → ")}`,
       fix: `remove one of these dependencies so that the services can start in an order`,
     });
   }
   return problems;
 }
 
-/** Each elementary cycle found by depth-first search, reported once (rotated to start at its smallest name). */
+/**
+ * Each cycle found by depth-first search (one per back edge), reported once (rotated to start at its
+ * smallest name). Iterative, with an explicit stack: a 5000-service chain or cycle does not overflow.
+ */
 export function findCycles(view: ManifestView): string[][] {
   const deps = new Map(view.services.map((s) => [s.name, s.dependsOn.filter((d) => d !== s.name)]));
   const state = new Map<string, "visiting" | "done">();
-  const stack: string[] = [];
   const seen = new Set<string>();
   const cycles: string[][] = [];
-  const visit = (name: string) => {
-    state.set(name, "visiting");
-    stack.push(name);
-    for (const dep of deps.get(name) ?? []) {
+  for (const root of deps.keys()) {
+    if (state.has(root)) continue;
+    const stack: string[] = [root];
+    const next: number[] = [0]; // index of the next dependency to look at, per stack entry
+    const position = new Map<string, number>([[root, 0]]);
+    state.set(root, "visiting");
+    while (stack.length) {
+      const top = stack.length - 1;
+      const name = stack[top];
+      const list = deps.get(name)!;
+      if (next[top] >= list.length) {
+        stack.pop();
+        next.pop();
+        position.delete(name);
+        state.set(name, "done");
+        continue;
+      }
+      const dep = list[next[top]++];
       if (!deps.has(dep)) continue;
       if (state.get(dep) === "visiting") {
-        const cycle = stack.slice(stack.indexOf(dep));
+        const cycle = stack.slice(position.get(dep));
         const start = cycle.indexOf([...cycle].sort()[0]);
         const rotated = [...cycle.slice(start), ...cycle.slice(0, start)];
         const key = rotated.join("\u0000");
@@ -82,11 +101,13 @@ export function findCycles(view: ManifestView): string[][] {
           seen.add(key);
           cycles.push(rotated);
         }
-      } else if (!state.has(dep)) visit(dep);
+      } else if (!state.has(dep)) {
+        state.set(dep, "visiting");
+        position.set(dep, stack.length);
+        stack.push(dep);
+        next.push(0);
+      }
     }
-    stack.pop();
-    state.set(name, "done");
-  };
-  for (const name of deps.keys()) if (!state.has(name)) visit(name);
+  }
   return cycles;
 }
