@@ -8,6 +8,7 @@ import { fillPlaceholders, splitCommand } from "../model/command";
 import { projectPaths } from "../model/paths";
 import { parseRanges } from "../model/port-ranges";
 import type { Model, Service } from "../model/types";
+import { resolveModelEdge, resolveServiceEdge, serviceBindAddress } from "./resolve-edge";
 
 /** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
 export const SERVICE_DEFAULTS = {
@@ -32,12 +33,13 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
   const levels = dependencyLevels(manifest);
   const services: Service[] = Object.entries(manifest.services).map(([name, s]) => {
     const directory = resolvePath(paths.root, s.directory ?? ".");
-    const values = { port: s.port, host, name };
+    const values = { port: s.port, host, name, bind: serviceBindAddress(s) };
     const words = typeof s.command === "string" ? splitCommand(s.command) : s.command;
     const argv = words.map((w) => fillPlaceholders(w, values));
     if (argv[0].includes("/") && !isAbsolute(argv[0])) argv[0] = resolvePath(directory, argv[0]);
     const env: Record<string, string> = {};
     if (s.port !== undefined) env.PORT = String(s.port);
+    if (s.port !== undefined) env.BIND_ADDRESS = values.bind; // the address its exposure needs (edge)
     env.HOST = host;
     env.SERVICE_NAME = name;
     for (const [k, v] of Object.entries(s.env ?? {})) env[k] = fillPlaceholders(v, values);
@@ -67,6 +69,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       priority: Math.min(999, 100 + 10 * level),
       stdoutLog: join(paths.logs, `${name}.out.log`),
       stderrLog: join(paths.logs, `${name}.err.log`),
+      ...resolveServiceEdge(s), // routes, exposure
     };
   });
   const byLevel: string[][] = [];
@@ -91,6 +94,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       port: e.port,
       description: e.description ?? "",
       host: e.host,
+      exposure: e.exposure ?? "loopback",
     })),
     services,
     logs: {
@@ -98,6 +102,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       backups: manifest.logs?.backups ?? LOG_DEFAULTS.backups,
     },
     levels: byLevel.filter((l) => l && l.length > 0),
+    ...resolveModelEdge(manifest, paths.root), // proxy, internalSources
   };
 }
 

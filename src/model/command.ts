@@ -87,13 +87,20 @@ export function splitCommand(command: string): string[] {
   return words;
 }
 
-/** The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`. */
-export const PLACEHOLDERS = ["port", "host", "name"] as const;
+/** The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`, `{bind}` (the address to bind). */
+export const PLACEHOLDERS = ["port", "host", "name", "bind"] as const;
 
-/** Replaces `{port}`, `{host}`, `{name}` in one string. `{port}` with no port is left for validation to refuse. */
-export function fillPlaceholders(text: string, values: { port?: number; host: string; name: string }): string {
-  return text.replace(/\{(port|host|name)\}/g, (whole, key: string) => {
+/**
+ * Replaces `{port}`, `{host}`, `{name}` and `{bind}` in one string. `{port}` with no port is left for validation
+ * to refuse; `{bind}` is the address the program binds for its exposure (127.0.0.1 or 0.0.0.0, src/model/edge.ts).
+ */
+export function fillPlaceholders(
+  text: string,
+  values: { port?: number; host: string; name: string; bind?: string },
+): string {
+  return text.replace(/\{(port|host|name|bind)\}/g, (whole, key: string) => {
     if (key === "port") return values.port === undefined ? whole : String(values.port);
+    if (key === "bind") return values.bind ?? "127.0.0.1";
     return key === "host" ? values.host : values.name;
   });
 }

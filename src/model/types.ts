@@ -2,6 +2,7 @@
  * The resolved model: the manifest loaded once, validated, and flattened with every default applied
  * and every path made absolute. Renderers, backends and the procedure take this and nothing else.
  */
+import type { ExternalEdge, ModelEdge, ServiceEdge } from "./edge-types";
 
 /** An inclusive port range, `low <= port <= high`. */
 export interface PortRange {
@@ -32,7 +33,7 @@ export interface ProjectPaths {
 }
 
 /** A service, fully resolved. Times are in seconds, as in the manifest. */
-export interface Service {
+export interface Service extends ServiceEdge {
   name: string;
   group?: string;
   port?: number;
@@ -75,7 +76,7 @@ export interface Group {
 }
 
 /** A port owned by something orchestrate does not run (a database, a proxy); never allocated. */
-export interface External {
+export interface External extends ExternalEdge {
   name: string;
   port: number;
   description: string;
@@ -84,7 +85,7 @@ export interface External {
 }
 
 /** The whole project, resolved. `services` keeps manifest order. */
-export interface Model {
+export interface Model extends ModelEdge {
   project: string;
   host: string;
   paths: ProjectPaths;
