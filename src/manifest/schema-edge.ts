@@ -11,9 +11,10 @@ export const EXPOSURES = ["loopback", "internal", "public"] as const;
 
 /**
  * A URL path prefix nginx can match exactly: `/` then RFC 3986 path characters (unreserved, sub-delims, `:`,
- * `@`, `/`). `%` is refused: nginx matches a location against the decoded URI (nginx docs, "location").
+ * `@`, `/`) except `$` and `%`: nginx reads `$` in a header value as a variable (nginx docs, proxy_set_header)
+ * and matches a location against the decoded URI, so `%XX` would never match (nginx docs, "location").
  */
-export const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/;
+export const ROUTE_PATH = /^\/[A-Za-z0-9._~!&'()*+,;=:@/-]*$/;
 /** An RFC 1123 host name, lower case: labels of letters, digits and `-`, dot-separated, at most 253 characters. */
 export const HOST_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;

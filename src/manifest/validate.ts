@@ -8,6 +8,7 @@ import { closestNames } from "../model/suggest";
 import { dependencyRules } from "./rules/dependencies";
 import { commandRules } from "./rules/commands";
 import { nameRules } from "./rules/names";
+import { edgeRules } from "./rules/routes";
 import { portRules } from "./rules/ports";
 import { stringRules } from "./rules/strings";
 import { manifestSchema, serviceSchema, type Manifest } from "./schema";
@@ -32,6 +33,7 @@ export function validateManifest(raw: unknown): Validation {
     ...portRules(view),
     ...dependencyRules(view),
     ...commandRules(view),
+    ...edgeRules(raw, view),
   );
   const errors = problems.filter((p) => p.severity === "error");
   return {

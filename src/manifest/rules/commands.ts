@@ -1,6 +1,6 @@
 /** Rules for command, health and placeholders: the command splits into words, {port} needs a port. */
 import type { Problem } from "../../errors";
-import { CommandSyntaxError, splitCommand } from "../../model/command";
+import { CommandSyntaxError, PLACEHOLDERS, splitCommand } from "../../model/command";
 import type { ManifestView } from "../view";
 
 /**
@@ -44,14 +44,14 @@ export function commandRules(view: ManifestView): Problem[] {
     }
     for (const t of texts) {
       for (const m of t.matchAll(/\{([a-z_]+)\}/g)) {
-        if (!["port", "host", "name"].includes(m[1])) {
+        if (!(PLACEHOLDERS as readonly string[]).includes(m[1])) {
           problems.push({
             severity: "warning",
             path: `${path}.command`,
             service: s.name,
             field: "command",
             value: m[0],
-            message: `"${m[0]}" looks like a placeholder but only {port}, {host} and {name} are replaced`,
+            message: `"${m[0]}" looks like a placeholder but only ${PLACEHOLDERS.map((p) => `{${p}}`).join(", ")} are replaced`,
             fix: `use one of those, or ignore this if the braces are meant literally`,
           });
         }
