@@ -8,11 +8,14 @@ import type { ProjectPaths, Service } from "./types";
 
 /**
  * The ports of a service's instances, in instance order; empty for a worker.
- * Manifest v1.1 (branch v11) gives every Service `instances[]`, each with its port: once merged this returns
- * `service.instances.flatMap((i) => (i.port === undefined ? [] : [i.port]))`. Until then a service has one
- * instance on `service.port`. Every edge module (nginx upstreams, firewall, exposure audit) reads ports here.
+ * Manifest v1.1 (branch v11) gives every Service `instances[]`, each with its port: this reads
+ * them when present, and until then a service has one instance on `service.port`. Every edge module (nginx
+ * upstreams, firewall, exposure audit) reads instance ports here and nowhere else.
  */
-export function instancePorts(service: Pick<Service, "port">): number[] {
+export function instancePorts(
+  service: Pick<Service, "port"> & { instances?: ReadonlyArray<{ port?: number }> },
+): number[] {
+  if (service.instances) return service.instances.flatMap((i) => (i.port === undefined ? [] : [i.port]));
   return service.port === undefined ? [] : [service.port];
 }
 

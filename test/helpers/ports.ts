@@ -11,6 +11,9 @@ export const PORT_BLOCKS = {
   "procedure-fleet": { low: 24100, high: 24199 },
   "cli-lookups": { low: 24200, high: 24299 },
   "cli-misc": { low: 24300, high: 24399 },
+  // the edge (issue 15): 33000-33999
+  "nginx-proxy": { low: 33000, high: 33499 },
+  "firewall-netns": { low: 33500, high: 33599 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -22,7 +22,7 @@ export function nginxBinary(env: NodeJS.ProcessEnv = process.env): string {
 export interface NginxRefusal {
   /** The service whose upstream or locations nginx refused; undefined for the shared files (nginx.conf, server.conf). */
   service?: string;
-  /** File nginx named, relative to the project root (e.g. `units/nginx/locations/api.conf`), with `:LINE`. */
+  /** File nginx named, relative to the project root, with `:LINE` when nginx gave one (`units/nginx/locations/api.conf:3`). */
   file?: string;
   /** nginx's `[emerg]` lines, with the staging folder replaced by units/nginx/. */
   message: string;
@@ -48,8 +48,11 @@ export function stageCandidate(model: Model, files: RenderedFile[]): string {
   return p.staging;
 }
 
-/** nginx's message with the staging folder shown as units/nginx/, and the file:line it names. */
-function readRefusal(model: Model, stderr: string): { message: string; file?: string } {
+/**
+ * nginx's message with the staging folder shown as units/nginx/, and the file:line it names; when it names none
+ * (a certificate that cannot be loaded is reported without one), the candidate file holding the first quoted value.
+ */
+function readRefusal(model: Model, stderr: string, files: RenderedFile[]): { message: string; file?: string } {
   const p = nginxPaths(model.paths);
   const lines = stderr
     .split("\n")
@@ -62,7 +65,12 @@ function readRefusal(model: Model, stderr: string): { message: string; file?: st
     );
   const message = lines.length ? lines.join("\n") : stderr.trim();
   const at = / in (.+:\d+)$/m.exec(message);
-  return { message, file: at ? relative(model.paths.root, at[1]) : undefined };
+  if (at) return { message, file: relative(model.paths.root, at[1]) };
+  const quoted = /"([^"]+)"/.exec(message)?.[1];
+  const holder = quoted
+    ? files.find((f) => f.path.startsWith("units/nginx/") && f.content.includes(quoted))
+    : undefined;
+  return { message, file: holder?.path };
 }
 
 /** `nginx -t` on one configuration file. */
@@ -86,14 +94,16 @@ export async function checkCandidate(model: Model, files: RenderedFile[]): Promi
   const refusals: NginxRefusal[] = [];
   for (const s of routedServices(model.services)) {
     const r = await nginxTest(model, join(staging, `check-${s.name}.conf`));
-    if (!r.ok) refusals.push({ service: s.name, ...readRefusal(model, r.stderr) });
+    if (!r.ok) refusals.push({ service: s.name, ...readRefusal(model, r.stderr, files) });
   }
   if (refusals.length === 0) {
     const r = await nginxTest(model, join(staging, "nginx.conf"));
     if (!r.ok) {
-      const refusal = readRefusal(model, r.stderr);
+      const refusal = readRefusal(model, r.stderr, files);
       const owner = routedServices(model.services).find((s) =>
-        serviceNginxFiles(model, s).some((f) => refusal.file?.startsWith(`units/nginx/${f}:`)),
+        serviceNginxFiles(model, s).some(
+          (f) => refusal.file === `units/nginx/${f}` || refusal.file?.startsWith(`units/nginx/${f}:`),
+        ),
       );
       refusals.push({ ...(owner ? { service: owner.name } : {}), ...refusal });
     }

@@ -20,7 +20,7 @@ import { nginxPaths } from "../../model/edge";
 import type { Model, RenderedFile } from "../../model/types";
 import { nginxArgv, renderNginx, type RenderNginxOptions } from "../../render/nginx";
 import { ensureDir, writeFileAtomicSync } from "../../write/atomic";
-import { pollUntil, readPidfile } from "../supervisord/pids";
+import { childrenOf, pollUntil, readPidfile } from "../supervisord/pids";
 import { checkCandidate, nginxBinary, type NginxRefusal } from "./check";
 
 /** nginx refused a configuration: nothing was swapped in, the running nginx keeps serving the old one. Exit 1. */
@@ -76,19 +76,41 @@ export async function startNginx(model: Model): Promise<number> {
   return pid;
 }
 
+/** The worker processes of a master and whether each still accepts (its title is not "… is shutting down"). */
+function workers(master: number): { pid: number; shuttingDown: boolean }[] {
+  return childrenOf(master).flatMap((c) => {
+    let title = "";
+    try {
+      title = readFileSync(`/proc/${c.pid}/cmdline`, "utf8");
+    } catch {
+      return [];
+    }
+    return /worker process/.test(title) ? [{ pid: c.pid, shuttingDown: /shutting down/.test(title) }] : [];
+  });
+}
+
 /**
- * Signals the master to re-read units/nginx/ (`-s reload`) and waits (up to `timeoutMs`, default 10000) until its
- * error log says new workers started, or that it refused (then it keeps the old configuration: exit 1 here).
+ * Signals the master to re-read units/nginx/ (`-s reload`) and waits (up to `timeoutMs`, default 10000) until the
+ * new configuration is what answers new connections: its error log says new workers started and every old worker
+ * is gone or "shutting down" (an old worker sets that title and closes its listen sockets, then finishes the
+ * requests it holds: nginx docs, "Changing Configuration"). A refusal logged by the master (it keeps the old
+ * configuration) is an OperationError (exit 1).
  */
 export async function reloadNginx(model: Model, timeoutMs = 10_000): Promise<void> {
   const log = nginxPaths(model.paths).errorLog;
+  const master = nginxPid(model);
+  const old = master === undefined ? [] : workers(master).map((w) => w.pid);
   const offset = logSize(log);
   await nginx(model, ["-s", "reload"]);
   let outcome: "ok" | "refused" | undefined;
   await pollUntil(() => {
     const text = logSince(log, offset);
     if (/\[emerg\]|\[alert\]/.test(text)) outcome = "refused";
-    else if (/start worker process/.test(text)) outcome = "ok";
+    else if (/start worker process/.test(text)) {
+      const now = master === undefined ? [] : workers(master);
+      const accepting = now.filter((w) => old.includes(w.pid) && !w.shuttingDown);
+      if (accepting.length === 0) outcome = "ok";
+    }
     return outcome !== undefined;
   }, timeoutMs);
   if (outcome === "refused")
