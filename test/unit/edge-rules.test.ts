@@ -1,7 +1,9 @@
 /** Table tests for the edge keys of the manifest: proxy, routes, exposure, ports.internalSources (issue 15). */
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/manifest/resolve";
+import { nextFreePort } from "../../src/manifest/rules/ports";
 import { isCidr } from "../../src/manifest/rules/routes";
+import { viewOf } from "../../src/manifest/view";
 import { validateManifest } from "../../src/manifest/validate";
 import { parseListen } from "../../src/model/edge";
 
@@ -232,6 +234,12 @@ describe("edge resolve", () => {
       tls: { certificate: "/srv/demo/tls/c.pem", key: "/etc/k.pem", redirectListen: { address: "::1", port: 80 } },
       acmeWebroot: "/srv/demo/acme",
     });
+  });
+  it("never allocates a proxy port to a service", () => {
+    const m = base();
+    m.proxy = { listen: "127.0.0.1:8005", tls: { certificate: "c", key: "k", redirectListen: 8006 } };
+    expect(viewOf(m).proxyPorts).toEqual([8005, 8006]);
+    expect(nextFreePort(viewOf(m), [{ low: 8001, high: 8010 }])).toBe(8007);
   });
   it("reads listen values and CIDRs", () => {
     expect(parseListen("*:80")).toEqual({ port: 80 });
