@@ -6,7 +6,7 @@
  * instance that is not ready receives no traffic. Ports: block "nginx-proxy" (test/helpers/ports.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { checkCandidate } from "../../src/backend/nginx/check";
 import { applyNginx, NginxRefusedError, nginxPid, stopNginx } from "../../src/backend/nginx/control";
 import { waitForPort } from "../../src/inspect/port-probe";
 import type { Model } from "../../src/model/types";
-import { renderNginx } from "../../src/render/nginx";
+import { nginxArgv, renderNginx } from "../../src/render/nginx";
 import { edgeModel, modelOf } from "../golden/edge/model";
 import { FIXTURES } from "../helpers/project";
 import { portsOf } from "../helpers/ports";
@@ -210,6 +210,85 @@ describe("private nginx in front of real services", () => {
     const r = await slow;
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ service: "users", url: "/api/users/slow?ms=1500" });
+  });
+});
+
+describe("TLS, the redirect and the ACME webroot, nginx in the foreground (as under supervisord)", () => {
+  let r: string;
+  let fg: ChildProcess | undefined;
+  let tlsModel: Model;
+  const ports: Record<string, number> = {};
+  afterAll(async () => {
+    if (tlsModel && nginxPid(tlsModel) !== undefined) await stopNginx(tlsModel);
+    if (fg && fg.exitCode === null) fg.kill("SIGQUIT");
+    if (r) rmSync(r, { recursive: true, force: true });
+  });
+
+  it("serves HTTPS on listen, redirects plain HTTP to it and serves ACME challenges", async () => {
+    const alloc = portsOf("nginx-proxy", { low: 33400, high: 33499 });
+    for (const k of ["https", "http", "svc"]) ports[k] = await alloc.take();
+    r = mkdtempSync(join(tmpdir(), "orch-edge-tls-"));
+    // started as root, nginx's workers run as nobody (its compiled-in user): the webroot must be readable by them
+    chmodSync(r, 0o755);
+    mkdirSync(join(r, "tls"));
+    mkdirSync(join(r, "acme/.well-known/acme-challenge"), { recursive: true });
+    writeFileSync(join(r, "acme/.well-known/acme-challenge/token123"), "token123.thumbprint");
+    const ssl = spawnSync("/usr/bin/openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=example.test",
+      "-keyout",
+      join(r, "tls/privkey.pem"),
+      "-out",
+      join(r, "tls/fullchain.pem"),
+    ]);
+    expect(ssl.status).toBe(0);
+    tlsModel = modelOf(
+      {
+        project: "edge-tls",
+        proxy: {
+          listen: `127.0.0.1:${ports.https}`,
+          serverName: "example.test",
+          tls: { certificate: "tls/fullchain.pem", key: "tls/privkey.pem", redirectListen: `127.0.0.1:${ports.http}` },
+          acmeWebroot: "acme",
+        },
+        services: { app: { port: ports.svc, command: "node e.js", routes: ["/"] } },
+      },
+      r,
+    );
+    startService([process.execPath, join(FIXTURES, "echo-http.js")], "app", ports.svc);
+    expect((await waitForPort(ports.svc, { hosts: ["127.0.0.1"] })).ok).toBe(true);
+    const applied = await applyNginx(tlsModel, { start: false });
+    expect(applied.action).toBe("written");
+    // in the foreground, as a supervisord program would run it: -g "daemon off;"
+    const argv = nginxArgv(tlsModel, { foreground: true });
+    expect(argv.slice(-2)).toEqual(["-g", "daemon off;"]);
+    fg = spawn(argv[0], argv.slice(1), { stdio: "ignore" });
+    expect((await waitForPort(ports.https, { hosts: ["127.0.0.1"] })).ok).toBe(true);
+    expect(nginxPid(tlsModel)).toBe(fg.pid);
+    const curl = (...args: string[]) =>
+      spawnSync("/usr/bin/curl", ["-sS", "-w", "\n%{http_code} %{redirect_url}", ...args], {
+        encoding: "utf8",
+      }).stdout;
+    const https = curl("-k", `https://127.0.0.1:${ports.https}/hello`);
+    expect(https).toMatch(/"service":"app"/);
+    expect(https).toMatch(/"x-forwarded-proto":"https"/);
+    expect(https.trim().endsWith("200")).toBe(true);
+    expect(curl(`http://127.0.0.1:${ports.http}/hello?x=1`).trim().split("\n").pop()).toBe(
+      `301 https://127.0.0.1:${ports.https}/hello?x=1`,
+    );
+    expect(curl(`http://127.0.0.1:${ports.http}/.well-known/acme-challenge/token123`)).toMatch(
+      /^token123\.thumbprint\n200 $/,
+    );
+    expect(curl(`http://127.0.0.1:${ports.http}/.well-known/acme-challenge/missing`)).toMatch(/\n404 $/);
+    await stopNginx(tlsModel);
+    expect(fg.exitCode ?? (await new Promise((res) => fg!.once("exit", res)))).toBe(0);
   });
 });
 
