@@ -41,7 +41,7 @@ export interface Service extends ServiceEdge {
   argv: string[];
   /** Absolute working directory. */
   directory: string;
-  /** Environment added to the base: PORT (when set), HOST, SERVICE_NAME, then the manifest's env, in that order. */
+  /** Environment added to the base: PORT and BIND_ADDRESS (when it has a port), HOST, SERVICE_NAME, then the manifest's env, in that order. */
   env: Record<string, string>;
   /** Absolute path of the secrets file; its content is never read into generated files. */
   envFile?: string;

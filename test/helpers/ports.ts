@@ -14,6 +14,7 @@ export const PORT_BLOCKS = {
   // the edge (issue 15): 33000-33999
   "nginx-proxy": { low: 33000, high: 33499 },
   "firewall-netns": { low: 33500, high: 33599 },
+  "exposure-audit": { low: 33600, high: 33699 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
