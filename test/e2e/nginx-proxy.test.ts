@@ -158,6 +158,17 @@ describe("private nginx in front of real services", () => {
     expect([...both].sort()).toEqual([P.pool1, P.pool2].sort());
   });
 
+  it("an instance that refuses connections costs no request: proxy_next_upstream tries the next one", async () => {
+    const pool2 = children[4]; // users, billing, admin, pool1, pool2, ws
+    process.kill(-pool2.pid!, "SIGTERM");
+    await new Promise((r) => (pool2.exitCode !== null ? r(null) : pool2.once("exit", r)));
+    for (let i = 0; i < 12; i++) {
+      const r = await get(P.proxy, "/pool/after-crash");
+      expect(r.status).toBe(200);
+      expect(r.json!.port).toBe(P.pool1);
+    }
+  });
+
   it("refuses a broken block naming its service and file; the old configuration keeps serving", async () => {
     const files = renderNginx(model).map((f) =>
       f.path === "units/nginx/locations/billing.conf"
