@@ -4,7 +4,7 @@
  * surface) read this one classification.
  */
 import { instancePorts, isLoopbackAddress } from "./edge";
-import type { Exposure, ListenAddress } from "./edge-types";
+import type { Exposure, ListenAddress, Route } from "./edge-types";
 import type { Model } from "./types";
 
 /** One port of the project and who may reach it. */
@@ -65,4 +65,39 @@ export function publicSurface(model: Model): PublicSurface {
     public: ports.filter((p) => p.exposure === "public"),
     internal: ports.filter((p) => p.exposure === "internal").map((p) => ({ ...p, from: model.internalSources })),
   };
+}
+
+/** One route as the outside calls it through the proxy. */
+export interface RouteUrl {
+  service: string;
+  route: Route;
+  /** e.g. `http://127.0.0.1:8080/api/users/`, `https://admin.example.com/` (default ports left out) */
+  url: string;
+  /** Host header the proxy routes by (the route's host, else the first serverName, else the URL's host). */
+  hostHeader: string;
+}
+
+/**
+ * The URL of every route of every enabled routed service, manifest order (for `npm run up`, `url`, verify).
+ * The host is the route's host, else the first proxy.serverName, else the listen address (model.host for a
+ * wildcard listen).
+ */
+export function routeUrls(model: Model): RouteUrl[] {
+  const proxy = model.proxy;
+  if (!proxy) return [];
+  const scheme = proxy.tls ? "https" : "http";
+  const port = proxy.listen.port === (proxy.tls ? 443 : 80) ? "" : `:${proxy.listen.port}`;
+  const address =
+    proxy.listen.address === undefined || proxy.listen.address === "0.0.0.0" || proxy.listen.address === "::"
+      ? model.host
+      : proxy.listen.address;
+  const fallback = proxy.serverNames[0] ?? (address.includes(":") ? `[${address}]` : address);
+  return model.services
+    .filter((s) => s.enabled && s.port !== undefined)
+    .flatMap((s) =>
+      s.routes.map((route) => {
+        const host = route.host ?? fallback;
+        return { service: s.name, route, url: `${scheme}://${host}${port}${route.path}`, hostHeader: host };
+      }),
+    );
 }

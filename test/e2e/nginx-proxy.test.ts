@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCandidate } from "../../src/backend/nginx/check";
 import { applyNginx, NginxRefusedError, nginxPid, stopNginx } from "../../src/backend/nginx/control";
 import { waitForPort } from "../../src/inspect/port-probe";
+import { verifyRoutes } from "../../src/verify/routes";
 import type { Model } from "../../src/model/types";
 import { nginxArgv, renderNginx } from "../../src/render/nginx";
 import { edgeModel, modelOf } from "../golden/edge/model";
@@ -128,6 +129,39 @@ describe("private nginx in front of real services", () => {
     expect((await get(P.proxy, "/anything", "admin.test")).json).toMatchObject({ service: "admin", url: "/anything" });
     expect((await get(P.proxy, "/anything", "other.test")).status).toBe(404);
     expect((await get(P.proxy, "/api/users/1", "admin.test")).json!.service).toBe("admin");
+  });
+
+  it("verify: every route answered through the proxy by an instance of its own service", async () => {
+    const checks = await verifyRoutes(model);
+    expect(checks.map((c) => [c.service, c.ok, c.error])).toEqual([
+      ["users", true, undefined],
+      ["billing", true, undefined],
+      ["admin", true, undefined],
+      ["ws", true, undefined],
+      ["pool", true, undefined],
+    ]);
+    expect(checks[0]).toMatchObject({
+      url: `http://127.0.0.1:${P.proxy}/api/users/`,
+      status: 200,
+      upstream: `127.0.0.1:${P.users}`,
+    });
+    // a manifest that says billing owns /api/users/ while the running proxy sends it to users: drift is named
+    const drift = modelOf(
+      {
+        project: "edge",
+        host: "127.0.0.1",
+        proxy: { listen: `127.0.0.1:${P.proxy}` },
+        services: { billing: { port: P.billing, command: "node e.js", routes: ["/api/users/", "/nowhere/"] } },
+      },
+      root,
+    );
+    const [wrong, missing] = await verifyRoutes(drift);
+    expect(wrong).toMatchObject({ ok: false, upstream: `127.0.0.1:${P.users}` });
+    expect(wrong.error).toBe(
+      `answered by 127.0.0.1:${P.users}, which is not an instance of billing (ports ${P.billing})`,
+    );
+    expect(missing).toMatchObject({ ok: false, status: 404 });
+    expect(missing.error).toMatch(/answered 404 by nginx itself: no location sends it to billing/);
   });
 
   it("passes a WebSocket through the proxy (echo)", () => {

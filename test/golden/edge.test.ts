@@ -22,7 +22,7 @@ import { UsageError } from "../../src/errors";
 import { renderAll } from "../../src/render";
 import { renderFirewall, ufwCommands } from "../../src/render/firewall";
 import { renderNginx } from "../../src/render/nginx";
-import { publicSurface } from "../../src/model/surface";
+import { publicSurface, routeUrls } from "../../src/model/surface";
 import { edgeModel, modelOf, edgeManifest } from "./edge/model";
 
 const GOLDEN = join(__dirname, "edge");
@@ -118,6 +118,18 @@ describe("edge golden files", () => {
       [5432, "postgres", 3],
       [8005, "metrics", 3],
     ]);
+  });
+
+  it("gives each route its URL through the proxy and the Host it is routed by", () => {
+    expect(routeUrls(edgeModel("/srv/demo")).map((r) => [r.service, r.url, r.hostHeader])).toEqual([
+      ["users", "http://example.test:8080/api/users/", "example.test"],
+      ["users", "http://example.test:8080/api/v1/users/", "example.test"],
+      ["users2", "http://example.test:8080/api/v2/users/", "example.test"],
+      ["admin", "http://admin.example.test:8080/", "admin.example.test"],
+      ["admin", "http://example.test:8080/admin/", "example.test"],
+      ["ws", "http://example.test:8080/ws/", "example.test"],
+    ]);
+    expect(routeUrls(edgeModel("/srv/demo", true))[0].url).toBe("https://example.test:8443/api/users/");
   });
 
   it("nft -c -f accepts the golden ruleset (needs root)", (ctx) => {
