@@ -16,9 +16,22 @@ export const NGINX_HEADER =
 /** Which instances receive traffic: the ports of the ready ones; undefined means every instance. */
 export type ReadyPorts = ReadonlySet<number> | undefined;
 
-/** The upstream name of a service (`service_NAME`): never a host name, so proxy_pass cannot resolve it by DNS. */
-export function upstreamName(service: Pick<Service, "name">): string {
-  return `service_${service.name}`;
+/**
+ * The prefix of every name this project defines at nginx's http level (`orchestrate_PROJECT`): upstreams,
+ * the WebSocket map variable and the log format stay distinct when several projects share one system nginx.
+ */
+export function nginxIdent(project: string): string {
+  return `orchestrate_${project.replace(/-/g, "_")}`;
+}
+
+/** The upstream of a service (`orchestrate_PROJECT__NAME`): never a host name, so proxy_pass cannot resolve it by DNS. */
+export function upstreamName(project: string, service: Pick<Service, "name">): string {
+  return `${nginxIdent(project)}__${service.name}`;
+}
+
+/** The variable the WebSocket map sets: `Connection` follows the client's `Upgrade`. */
+export function upgradeVariable(project: string): string {
+  return `$${nginxIdent(project)}_connection_upgrade`;
 }
 
 /** The services the proxy serves: enabled, with a port and at least one route. */
@@ -48,8 +61,8 @@ export function locationsFile(service: Pick<Service, "name">, host: string | und
  * The upstream block: `server 127.0.0.1:PORT` per instance, `down` when its port is not in `ready` (nginx docs:
  * "down: marks the server as permanently unavailable"), one failed connection takes an instance out for 10 s.
  */
-export function renderUpstream(service: Service, ready: ReadyPorts): string {
-  const lines = [NGINX_HEADER, `# upstream of service ${service.name}`, `upstream ${upstreamName(service)} {`];
+export function renderUpstream(project: string, service: Service, ready: ReadyPorts): string {
+  const lines = [NGINX_HEADER, `# upstream of service ${service.name}`, `upstream ${upstreamName(project, service)} {`];
   for (const port of instancePorts(service)) {
     const up = ready === undefined || ready.has(port);
     lines.push(`    server 127.0.0.1:${port}${up ? " max_fails=1 fail_timeout=10s" : " down"};`);
@@ -59,9 +72,9 @@ export function renderUpstream(service: Service, ready: ReadyPorts): string {
 }
 
 /** One location block for one route (4-space indent inside a server). */
-export function renderLocation(service: Service, route: Route): string[] {
+export function renderLocation(project: string, service: Service, route: Route): string[] {
   const what = `services.${service.name}.routes (${route.path})`;
-  const target = `http://${upstreamName(service)}${route.stripPrefix ? "/" : ""}`;
+  const target = `http://${upstreamName(project, service)}${route.stripPrefix ? "/" : ""}`;
   const lines = [
     `location ${nginxQuote(route.path, what, { literalDollar: true })} {`,
     `    proxy_pass ${target};`,
@@ -77,7 +90,7 @@ export function renderLocation(service: Service, route: Route): string[] {
   if (route.websocket)
     lines.push(
       "    proxy_set_header Upgrade $http_upgrade;",
-      "    proxy_set_header Connection $connection_upgrade;",
+      `    proxy_set_header Connection ${upgradeVariable(project)};`,
       "    proxy_read_timeout 1h;",
     );
   else lines.push('    proxy_set_header Connection "";');
@@ -91,10 +104,14 @@ export function renderLocation(service: Service, route: Route): string[] {
 }
 
 /** The locations file of `service` for one server (`host` undefined: the default server). */
-export function renderLocations(service: Service, host: string | undefined, proxy: Proxy | undefined): string {
-  const routes = service.routes.filter((r) => routeServer(r, proxy) === host);
+export function renderLocations(
+  model: { project: string; proxy?: Proxy },
+  service: Service,
+  host: string | undefined,
+): string {
+  const routes = service.routes.filter((r) => routeServer(r, model.proxy) === host);
   const lines = [NGINX_HEADER, `# routes of service ${service.name}${host ? ` for host ${host}` : ""}`];
-  for (const r of routes) lines.push(...renderLocation(service, r));
+  for (const r of routes) lines.push(...renderLocation(model.project, service, r));
   return lines.join("\n") + "\n";
 }
 

@@ -13,6 +13,8 @@ import { nginxQuote } from "./nginx-escape";
 import {
   NGINX_HEADER,
   locationsFile,
+  nginxIdent,
+  upgradeVariable,
   renderLocations,
   renderUpstream,
   routeServer,
@@ -45,13 +47,13 @@ function head(model: Model, pidFile: string): string[] {
     "}",
     "http {",
     "    # upstream= names the instance that answered: verify reads it back (src/verify/routes.ts)",
-    "    log_format orchestrate '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent host=$host upstream=$upstream_addr rt=$request_time';",
-    `    access_log ${nginxQuote(p.accessLog, "nginx access_log")} orchestrate;`,
+    `    log_format ${nginxIdent(model.project)} '$remote_addr [$time_local] "$request" $status $body_bytes_sent host=$host upstream=$upstream_addr rt=$request_time';`,
+    `    access_log ${nginxQuote(p.accessLog, "nginx access_log")} ${nginxIdent(model.project)};`,
     ...temp,
     "    default_type application/octet-stream;",
     "    server_tokens off;",
     '    # WebSocket: Connection follows the client\'s Upgrade (nginx docs, "WebSocket proxying")',
-    "    map $http_upgrade $connection_upgrade {",
+    `    map $http_upgrade ${upgradeVariable(model.project)} {`,
     "        default upgrade;",
     '        "" close;',
     "    }",
@@ -152,11 +154,15 @@ export function renderNginx(model: Model, options: RenderNginxOptions = {}): Ren
     { path: "units/nginx/server.conf", content: renderServers(model), mode: 0o644 },
   ];
   for (const s of routedServices(model.services)) {
-    files.push({ path: `units/nginx/${upstreamFile(s)}`, content: renderUpstream(s, ready), mode: 0o644 });
+    files.push({
+      path: `units/nginx/${upstreamFile(s)}`,
+      content: renderUpstream(model.project, s, ready),
+      mode: 0o644,
+    });
     for (const host of serversOf(s, model.proxy))
       files.push({
         path: `units/nginx/${locationsFile(s, host)}`,
-        content: renderLocations(s, host, model.proxy),
+        content: renderLocations(model, s, host),
         mode: 0o644,
       });
   }

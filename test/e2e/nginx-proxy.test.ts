@@ -316,6 +316,8 @@ describe("TLS, the redirect and the ACME webroot, nginx in the foreground (as un
     expect(argv.slice(-2)).toEqual(["-g", "daemon off;"]);
     fg = spawn(argv[0], argv.slice(1), { stdio: "ignore" });
     expect((await waitForPort(ports.https, { hosts: ["127.0.0.1"] })).ok).toBe(true);
+    // the pid file is written just after the sockets are bound
+    for (let i = 0; i < 1000 && nginxPid(tlsModel) === undefined; i++) await new Promise((res) => setTimeout(res, 10));
     expect(nginxPid(tlsModel)).toBe(fg.pid);
     const curl = (...args: string[]) =>
       spawnSync("/usr/bin/curl", ["-sS", "-w", "\n%{http_code} %{redirect_url}", ...args], {

@@ -71,9 +71,12 @@ export async function startNginx(model: Model): Promise<number> {
   ensureDir(p.temp);
   ensureDir(model.paths.logs);
   await nginx(model, []);
-  const pid = nginxPid(model);
-  if (pid === undefined) throw new OperationError(`nginx started but ${p.pid} names no live process`);
-  return pid;
+  // the command returns when the master has bound its sockets and forked; the daemon writes its pid file after
+  // that (nginx core, main(): ngx_daemon, then ngx_create_pidfile), so wait for it
+  let pid: number | undefined;
+  if (!(await pollUntil(() => (pid = nginxPid(model)) !== undefined, 10_000)))
+    throw new OperationError(`nginx started but ${p.pid} names no live process after 10 s (see ${p.errorLog})`);
+  return pid!;
 }
 
 /** The worker processes of a master and whether each still accepts (its title is not "… is shutting down"). */
