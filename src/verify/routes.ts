@@ -72,6 +72,28 @@ function get(
 }
 
 /**
+ * The access log line holding `needle`, appended after `offset`. nginx writes it when it finalizes the request,
+ * which can be just after the client has the whole answer: polled (5 ms, doubling to 100 ms) up to `timeoutMs`.
+ */
+async function logLine(log: string, offset: number, needle: string, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      const found = readFileSync(log)
+        .subarray(offset)
+        .toString("utf8")
+        .split("\n")
+        .find((l) => l.includes(needle));
+      if (found) return found;
+    } catch {
+      /* no access log yet */
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/**
  * Requests every route through the proxy and checks which instance answered. A route is ok when nginx passed it
  * to an instance of its service and the answer is not a 5xx. Never throws. `timeoutMs` per request (default 3000).
  */
@@ -87,16 +109,7 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
       out.push({ ...base, ok: false, error: answer.error, fix: "start the proxy (orchestrate restart)" });
       continue;
     }
-    let line: string | undefined;
-    try {
-      line = readFileSync(log)
-        .subarray(offset)
-        .toString("utf8")
-        .split("\n")
-        .find((l) => l.includes(`orchestrate-verify=${nonce}`));
-    } catch {
-      /* no access log: reported below */
-    }
+    const line = await logLine(log, offset, `orchestrate-verify=${nonce}`, options.timeoutMs ?? 3000);
     const upstream = line
       ? /upstream=(\S+)/
           .exec(line)?.[1]
