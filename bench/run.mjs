@@ -2,14 +2,14 @@
 // then prints every target from bench/results/NAME.json in one summary. `npm run bench` builds first.
 //
 // usage: node bench/run.mjs [NAME…] [-- ARGS passed to every bench]
-//   NAME: startup, generate, restart, ports (default: all, in that order)
+//   NAME: startup, generate, restart, ports, proxy (default: all, in that order)
 //   e.g.  node bench/run.mjs startup generate -- --reps 10
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { distCli, root } from "./lib.mjs";
 
-const ALL = ["startup", "generate", "restart", "ports"];
+const ALL = ["startup", "generate", "restart", "ports", "proxy"];
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
 const names = (dash >= 0 ? argv.slice(0, dash) : argv).map((n) => n.replace(/\.mjs$/, ""));
@@ -37,14 +37,17 @@ for (const name of chosen) {
   });
   const seconds = (Date.now() - t0) / 1000;
   let targets = [];
+  let figures = [];
   if (r.status === 0 && existsSync(file) && statSync(file).mtimeMs > before) {
     try {
-      targets = JSON.parse(readFileSync(file, "utf8")).targets ?? [];
+      const result = JSON.parse(readFileSync(file, "utf8"));
+      targets = result.targets ?? [];
+      figures = result.figures ?? []; // reported figures without a DESIGN.md target (bench/proxy)
     } catch {
       /* unreadable result: reported below as no targets */
     }
   }
-  outcome.push({ name, status: r.status ?? r.signal, seconds, targets });
+  outcome.push({ name, status: r.status ?? r.signal, seconds, targets, figures });
 }
 
 console.log(`\n━━ summary ${"━".repeat(58)}`);
@@ -56,6 +59,7 @@ for (const o of outcome) {
   console.log(`${o.name.padEnd(9)} ${o.seconds.toFixed(0)} s`);
   for (const t of o.targets)
     console.log(`          ${t.met ? "MET    " : "NOT MET"} ${t.description}: ${t.value} (limit ${t.limit})`);
+  for (const f of o.figures) console.log(`          figure  ${f.description}: ${f.value}`);
 }
 // a missed target is a finding, not a failure; only a bench that crashed fails the run
 process.exitCode = outcome.some((o) => o.status !== 0) ? 1 : 0;

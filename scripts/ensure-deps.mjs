@@ -33,6 +33,9 @@ const debian = [
   ["gunicorn", () => has("/usr/bin/python3", ["-c", "import gunicorn"])],
   ["python3-flask", () => has("/usr/bin/python3", ["-c", "import flask"])],
   ["python3-websockets", () => has("/usr/bin/python3", ["-c", "import websockets"])],
+  // the edge tests: a self-signed certificate for the TLS server, HTTPS and redirect requests
+  ["openssl", () => has("/usr/bin/openssl", ["version"])],
+  ["curl", () => has("/usr/bin/curl", ["--version"])],
 ];
 const missing = debian.filter(([, ok]) => !ok()).map(([name]) => name);
 if (missing.length) {

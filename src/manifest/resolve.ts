@@ -10,6 +10,7 @@ import { parseRanges } from "../model/port-ranges";
 import { chooseFreePorts, instancePorts } from "../model/instances";
 import { hostUrl } from "../model/lookup";
 import type { Instance, Model, Service } from "../model/types";
+import { resolveModelEdge, resolveServiceEdge, serviceBindAddress } from "./resolve-edge";
 
 /** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
 export const SERVICE_DEFAULTS = {
@@ -56,16 +57,18 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
     const directory = resolvePath(paths.root, s.directory ?? ".");
     const words = typeof s.command === "string" ? splitCommand(s.command) : s.command;
     const multi = s.instances !== undefined;
+    const bind = serviceBindAddress(s);
     const type = s.type ?? "service";
     const stderr = s.stderr ?? "separate";
     const ports = portsOf.get(name);
     const instances: Instance[] = Array.from({ length: s.instances ?? 1 }, (_, index) => {
       const port = ports?.[index];
-      const values = { port, host, name, instance: index, reference };
+      const values = { port, host, name, instance: index, reference, bind };
       const argv = words.map((w) => fillPlaceholders(w, values));
       if (argv[0].includes("/") && !isAbsolute(argv[0])) argv[0] = resolvePath(directory, argv[0]);
       const env: Record<string, string> = {};
       if (port !== undefined) env.PORT = String(port);
+      if (port !== undefined) env.BIND_ADDRESS = bind; // the address its exposure needs (src/model/edge.ts)
       env.HOST = host;
       env.SERVICE_NAME = name;
       for (const [k, v] of Object.entries(s.env ?? {})) env[k] = fillPlaceholders(v, values);
@@ -117,6 +120,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       programPriority: programPriority(level, s.priority),
       stdoutLog: first.stdoutLog,
       stderrLog: first.stderrLog,
+      ...resolveServiceEdge(s), // routes, exposure
     };
   });
   const byLevel: string[][] = [];
@@ -141,6 +145,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       port: e.port,
       description: e.description ?? "",
       host: e.host,
+      exposure: e.exposure ?? "loopback",
     })),
     services,
     logs: {
@@ -148,6 +153,7 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       backups: manifest.logs?.backups ?? LOG_DEFAULTS.backups,
     },
     levels: byLevel.filter((l) => l && l.length > 0),
+    ...resolveModelEdge(manifest, paths.root), // proxy, internalSources
   };
 }
 

@@ -4,6 +4,7 @@
  * reported in one run. `manifest.schema.json` is generated from this file (scripts/write-schema.mjs).
  */
 import { z } from "zod";
+import { externalEdgeKeys, manifestEdgeKeys, portsEdgeKeys, serviceEdgeKeys } from "./schema-edge";
 
 /** `^[a-z0-9][a-z0-9_.-]*$` (DESIGN.md); also safe as a supervisord program name and systemd unit name. */
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -92,6 +93,7 @@ export const serviceSchema = z.strictObject({
   stopTimeout: seconds("time from stopSignal to SIGKILL (default 10)").optional(),
   user: z.string().min(1).optional().describe("run as this user (needs root)"),
   hardening: hardening.optional(),
+  ...serviceEdgeKeys, // routes, exposure (./schema-edge.ts)
 });
 
 /** The whole manifest v1.1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */
@@ -112,13 +114,17 @@ export const manifestSchema = z.strictObject({
         .optional()
         .describe("port → reason; not allocated automatically"),
       allowPrivileged: z.boolean().optional().describe("silence the warning for ports below 1024"),
+      ...portsEdgeKeys, // internalSources (./schema-edge.ts)
     })
     .optional(),
   groups: z
     .record(z.string().regex(SERVICE_NAME), z.strictObject({ range: ranges, description: z.string().optional() }))
     .optional(),
   external: z
-    .record(z.string(), z.strictObject({ port, description: z.string().optional(), host: z.string().optional() }))
+    .record(
+      z.string(),
+      z.strictObject({ port, description: z.string().optional(), host: z.string().optional(), ...externalEdgeKeys }),
+    )
     .optional()
     .describe("ports owned by things we do not run"),
   hardening: hardening.optional(),
@@ -134,6 +140,7 @@ export const manifestSchema = z.strictObject({
     })
     .optional(),
   services: z.record(z.string(), serviceSchema),
+  ...manifestEdgeKeys, // proxy (./schema-edge.ts)
 });
 
 /** A manifest as written (after JSON parsing and schema validation). */

@@ -12,6 +12,7 @@ import { referenceRules } from "./rules/references";
 import { keyRules, nameRules, SPECIAL_KEYS } from "./rules/names";
 import { rangeRules } from "./rules/ranges";
 import { hostRules } from "./rules/host";
+import { edgeRules } from "./rules/routes";
 import { portRules } from "./rules/ports";
 import { stringRules } from "./rules/strings";
 import { manifestSchema, serviceSchema, type Manifest } from "./schema";
@@ -41,6 +42,7 @@ export function validateManifest(raw: unknown): Validation {
     ...commandRules(view),
     ...instanceRules(view),
     ...referenceRules(view),
+    ...edgeRules(raw, view),
   );
   const errors = problems.filter((p) => p.severity === "error");
   return {

@@ -49,6 +49,8 @@ export interface ManifestView {
   /** undefined: no (parseable) ports.allowed, every port 1-65535 allowed. */
   allowed?: PortRange[];
   allowPrivileged: boolean;
+  /** Ports the proxy listens on (proxy.listen, proxy.tls.redirectListen): never allocated to a service. */
+  proxyPorts: number[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -60,6 +62,16 @@ function tryRanges(v: unknown): PortRange[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The ports of proxy.listen and proxy.tls.redirectListen (default 80) that parse; edge (issue 15). */
+function proxyPortsOf(proxy: unknown): number[] {
+  if (!isObject(proxy)) return [];
+  const tls = isObject(proxy.tls) ? proxy.tls : undefined;
+  return [proxy.listen, ...(tls ? [tls.redirectListen ?? 80] : [])].flatMap((v) => {
+    const m = typeof v === "number" ? [String(v)] : typeof v === "string" ? /(\d{1,5})$/.exec(v) : null;
+    return m && isPort(Number(m[m.length - 1])) ? [Number(m[m.length - 1])] : [];
+  });
 }
 
 /** Builds the view; values of the wrong type are left out (the schema reports them). */
@@ -106,6 +118,7 @@ export function viewOf(raw: unknown): ManifestView {
     avoid: new Set(Array.isArray(ports.avoid) ? ports.avoid.filter(isPort) : []),
     allowed: Array.isArray(ports.allowed) ? tryRanges(ports.allowed) : undefined,
     allowPrivileged: ports.allowPrivileged === true,
+    proxyPorts: proxyPortsOf(m.proxy),
   };
   fillInstancePorts(view);
   return view;

@@ -94,8 +94,11 @@ export function splitCommand(command: string): string[] {
   return words;
 }
 
-/** The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`, `{instance}`. */
-export const PLACEHOLDERS = ["port", "host", "name", "instance"] as const;
+/**
+ * The placeholders replaced in commands and env values: `{port}`, `{host}`, `{name}`, `{instance}`, `{bind}`
+ * (the address the program binds for its exposure: 127.0.0.1 or 0.0.0.0, src/model/edge.ts).
+ */
+export const PLACEHOLDERS = ["port", "host", "name", "instance", "bind"] as const;
 /** The reference placeholders: `{port:NAME}` (instance 0's port of NAME) and `{url:NAME}` (`http://HOST:PORT`). */
 export const REFERENCES = ["port", "url"] as const;
 
@@ -130,6 +133,8 @@ export interface PlaceholderValues {
   name: string;
   /** `{instance}`: 0-based index of the instance (absent: left as written). */
   instance?: number;
+  /** `{bind}`: the address to bind (default 127.0.0.1, loopback exposure). */
+  bind?: string;
   /** `{port:NAME}` / `{url:NAME}`: the text to put in, or undefined when NAME has no port. */
   reference?: (kind: "port" | "url", name: string) => string | undefined;
 }
@@ -155,6 +160,8 @@ export function fillPlaceholders(text: string, values: PlaceholderValues): strin
         return values.name;
       case "instance":
         return values.instance === undefined ? whole : String(values.instance);
+      case "bind":
+        return values.bind ?? "127.0.0.1";
       default:
         return whole;
     }

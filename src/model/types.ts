@@ -2,6 +2,7 @@
  * The resolved model: the manifest loaded once, validated, and flattened with every default applied
  * and every path made absolute. Renderers, backends and the procedure take this and nothing else.
  */
+import type { ExternalEdge, ModelEdge, ServiceEdge } from "./edge-types";
 
 /** An inclusive port range, `low <= port <= high`. */
 export interface PortRange {
@@ -54,7 +55,7 @@ export interface Instance {
 }
 
 /** A service, fully resolved. Times are in seconds, as in the manifest. */
-export interface Service {
+export interface Service extends ServiceEdge {
   name: string;
   group?: string;
   /** Instance 0's port. */
@@ -79,7 +80,7 @@ export interface Service {
   argv: string[];
   /** Absolute working directory. */
   directory: string;
-  /** Instance 0's environment added to the base: PORT (when set), HOST, SERVICE_NAME, then the manifest's env, in that order. */
+  /** Instance 0's environment added to the base: PORT and BIND_ADDRESS (when it has a port), HOST, SERVICE_NAME, then the manifest's env, in that order. */
   env: Record<string, string>;
   /** Absolute path of the secrets file; its content is never read into generated files. */
   envFile?: string;
@@ -117,7 +118,7 @@ export interface Group {
 }
 
 /** A port owned by something orchestrate does not run (a database, a proxy); never allocated. */
-export interface External {
+export interface External extends ExternalEdge {
   name: string;
   port: number;
   description: string;
@@ -126,7 +127,7 @@ export interface External {
 }
 
 /** The whole project, resolved. `services` keeps manifest order. */
-export interface Model {
+export interface Model extends ModelEdge {
   project: string;
   host: string;
   paths: ProjectPaths;

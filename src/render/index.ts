@@ -5,6 +5,8 @@
 import { UsageError } from "../errors";
 import type { Model, RenderedFile } from "../model/types";
 import { renderEnvFile } from "./envfile-exec";
+import { renderFirewall } from "./firewall";
+import { renderNginx } from "./nginx";
 import { renderPortArtifacts } from "./port-artifacts";
 import { renderProgram, renderSupervisord, renderSupervisordConf } from "./supervisord";
 import { renderServiceUnit, renderSystemd, renderTarget } from "./systemd";
@@ -22,14 +24,19 @@ export class RenderRefusals extends UsageError {
 }
 
 /**
- * units/supervisord.conf, units/supervisor/*.conf, units/systemd/*, units/ports.{json,env}, units/port_config.py, units/PORTS.md.
+ * units/supervisord.conf, units/supervisor/*.conf, units/systemd/*, units/ports.{json,env}, units/port_config.py,
+ * units/PORTS.md; units/nginx/* when the manifest has a proxy, units/firewall.nft when it declares exposure or a proxy.
  * @throws RenderRefusals (a UsageError, exit 2) with every value a target cannot represent, not just the first.
  */
 export function renderAll(model: Model): RenderedFile[] {
   try {
-    return [...renderSupervisord(model), ...renderSystemd(model), ...renderPortArtifacts(model)].sort((a, b) =>
-      a.path.localeCompare(b.path),
-    );
+    return [
+      ...renderSupervisord(model),
+      ...renderSystemd(model),
+      ...renderPortArtifacts(model),
+      ...renderNginx(model),
+      ...renderFirewall(model),
+    ].sort((a, b) => a.path.localeCompare(b.path));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     throw new RenderRefusals(collectRefusals(model, e));
@@ -55,6 +62,8 @@ function collectRefusals(model: Model, first: UsageError): UsageError[] {
   }
   attempt(() => renderTarget(model));
   attempt(() => renderPortArtifacts(model));
+  attempt(() => renderNginx(model));
+  attempt(() => renderFirewall(model));
   return [...found.values()];
 }
 

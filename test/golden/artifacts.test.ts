@@ -64,7 +64,7 @@ describe("ports.json", () => {
   it("brackets an IPv6 host in URLs and keeps an external named __proto__ as a key", () => {
     const m = makeModel("/srv/demo", [{ name: "a", port: 8001, argv: ["x"] }], {
       host: "::1",
-      external: [{ name: "__proto__", port: 1, description: "" }],
+      external: [{ name: "__proto__", port: 1, description: "", exposure: "loopback" }],
     });
     const doc = JSON.parse(JSON.stringify(portsJson(m)));
     expect(doc.services.a.url).toBe("http://[::1]:8001");
@@ -97,7 +97,7 @@ describe("ports.env", () => {
 
   it("refuses a service and an external that collide", () => {
     const m = makeModel("/srv/demo", [{ name: "postgres", port: 8001, argv: ["x"] }], {
-      external: [{ name: "Postgres", port: 5432, description: "" }],
+      external: [{ name: "Postgres", port: 5432, description: "", exposure: "loopback" }],
     });
     expect(() => renderPortsEnv(m)).toThrow('service "postgres" and external "Postgres" both map to POSTGRES_PORT');
   });

@@ -73,7 +73,7 @@ export const FIELDS: ProcessField[] = [
 ];
 /** Fields orchestrate sets by policy for every program (logs under logs/, process-group stop). */
 export const POLICY_FIELDS: ProcessField[] = ["stopasgroup", "killasgroup", "stdout_logfile", "stderr_logfile"];
-const PROVIDED = ["PORT", "HOST", "SERVICE_NAME"];
+const PROVIDED = ["PORT", "HOST", "SERVICE_NAME", "BIND_ADDRESS"];
 
 /** Runs `exec …` of a /bin/sh -c script the import wrote, printing argv instead: what it would exec. */
 function shellArgv(script: string, env: Record<string, string>): string[] {

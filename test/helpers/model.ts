@@ -20,6 +20,8 @@ export type ServiceInput = Partial<Service> & { name: string; argv: string[] };
 export function makeService(root: string, input: ServiceInput): Service {
   const env: Record<string, string> = {};
   if (input.port !== undefined) env.PORT = String(input.port);
+  if (input.port !== undefined)
+    env.BIND_ADDRESS = input.exposure && input.exposure !== "loopback" ? "0.0.0.0" : "127.0.0.1";
   env.HOST = "127.0.0.1";
   env.SERVICE_NAME = input.name;
   const fullEnv = { ...env, ...(input.env ?? {}) };
@@ -50,6 +52,8 @@ export function makeService(root: string, input: ServiceInput): Service {
     stopSignal: "TERM",
     stopTimeout: 10,
     hardening: "default",
+    routes: [],
+    exposure: "loopback",
     level: 0,
     programPriority: 100,
     multi: input.instances !== undefined,
@@ -82,6 +86,7 @@ export function makeModel(root: string, services: ServiceInput[], overrides: Par
     services: resolved,
     logs: { maxBytes: 10 * 1024 * 1024, backups: 5 },
     levels,
+    internalSources: [],
     ...overrides,
   };
 }

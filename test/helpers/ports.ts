@@ -16,6 +16,10 @@ export const PORT_BLOCKS = {
   "supervisord-v11": { low: 31200, high: 31399 },
   "safety-disk": { low: 30000, high: 30099 },
   "safety-cli": { low: 30100, high: 30199 },
+  // the edge (issue 15): 33000-33999
+  "nginx-proxy": { low: 33000, high: 33499 },
+  "firewall-netns": { low: 33500, high: 33599 },
+  "exposure-audit": { low: 33600, high: 33699 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

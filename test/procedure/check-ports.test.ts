@@ -18,7 +18,7 @@ const model = makeModel(
     { name: "old", port: 9004, argv: ["/usr/bin/node", "old.js"], enabled: false },
   ],
   {
-    external: [{ name: "redis", port: 6379, description: "" }],
+    external: [{ name: "redis", port: 6379, description: "", exposure: "loopback" }],
     ports: { avoid: [], reserved: new Map([[9003, "spare"]]), allowPrivileged: false },
   },
 );

@@ -25,7 +25,12 @@ function model(c: Omit<Case, "name" | "expected" | "available">): Model {
       { name: "core", ranges: c.ranges, description: "" },
       { name: "other", ranges: [r(1, 65535)], description: "" },
     ],
-    external: (c.external ?? []).map((port, i) => ({ name: `ext${i}`, port, description: "" })),
+    external: (c.external ?? []).map((port, i) => ({
+      name: `ext${i}`,
+      port,
+      description: "",
+      exposure: "loopback" as const,
+    })),
     ports: { allowed: c.allowed, avoid: c.avoid ?? [], reserved: new Map(c.reserved ?? []), allowPrivileged: false },
   });
 }

@@ -40,15 +40,17 @@ describe("resolveModel", () => {
     expect(by("api").argv[2]).toBe("--name=api");
     expect(by("api").env.URL).toBe("http://127.0.0.1:8001/x");
   });
-  it("gives PORT, HOST, SERVICE_NAME first, then the manifest's env in order", () => {
+  it("gives PORT, BIND_ADDRESS, HOST, SERVICE_NAME first, then the manifest's env in order", () => {
     expect(Object.entries(by("api").env)).toEqual([
       ["PORT", "8001"],
+      ["BIND_ADDRESS", "127.0.0.1"],
       ["HOST", "127.0.0.1"],
       ["SERVICE_NAME", "api"],
       ["URL", "http://127.0.0.1:8001/x"],
       ["A", "1"],
     ]);
     expect(by("off").env.PORT).toBeUndefined();
+    expect(by("off").env.BIND_ADDRESS).toBeUndefined();
   });
   it("applies defaults", () => {
     expect(by("db")).toMatchObject({

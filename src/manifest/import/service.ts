@@ -14,7 +14,7 @@ import { MARK, type ProgramRead } from "./program";
 import type { ImportReport, ProcessMapping } from "./report";
 
 /** Variables orchestrate gives every program itself, so an import drops them from env. */
-const PROVIDED = ["PORT", "HOST", "SERVICE_NAME"];
+const PROVIDED = ["PORT", "HOST", "SERVICE_NAME", "BIND_ADDRESS"];
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const shellQuote = (s: string) => (s === "" ? "''" : SAFE_WORD.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -158,7 +158,11 @@ export function buildService(p: ProgramRead, name: string, c: BuildContext): Bui
         `${p.section.file}: ${at} environment=: ${JSON.stringify(key)} is not a valid environment variable name for the manifest`,
         "rename it ([A-Za-z_][A-Za-z0-9_]*)",
       );
-  report.add("changed", "every program also receives PORT (when it has a port), HOST and SERVICE_NAME", [name]);
+  report.add(
+    "changed",
+    "every program also receives PORT and BIND_ADDRESS (when it has a port), HOST and SERVICE_NAME",
+    [name],
+  );
   const plan = planSecrets(name, env, c.secretsDir, p.section.file);
   if (plan.file) {
     c.files.push(plan.file);

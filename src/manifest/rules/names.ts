@@ -72,7 +72,7 @@ export function keyRules(raw: unknown): Problem[] {
 }
 
 /** Variables every program receives from orchestrate; a service may not set them itself. */
-export const PROVIDED_ENV = ["PORT", "HOST", "SERVICE_NAME"] as const;
+export const PROVIDED_ENV = ["PORT", "HOST", "SERVICE_NAME", "BIND_ADDRESS"] as const;
 
 /**
  * Error Problems for service names that are `all`/`*` (supervisorctl reads them as every program), do not
@@ -135,7 +135,9 @@ export function nameRules(view: ManifestView, project = ""): Problem[] {
               ? `set "port" on the service instead`
               : key === "HOST"
                 ? `set the top-level "host" instead`
-                : `remove env.${key}`,
+                : key === "BIND_ADDRESS"
+                  ? `set "exposure" on the service instead (loopback: 127.0.0.1, internal/public: 0.0.0.0)`
+                  : `remove env.${key}`,
         });
       }
     }

@@ -16,6 +16,7 @@ export function nextFreePort(view: ManifestView, ranges: PortRange[]): number | 
     ...view.external.map((e) => e.port),
     ...view.reserved.keys(),
     ...view.avoid,
+    ...view.proxyPorts,
   ]);
   for (const port of portsIn(ranges)) {
     if (!taken.has(port) && (!view.allowed || inRanges(port, view.allowed))) return port;

@@ -46,8 +46,8 @@ export function artifactsModel(root = "/srv/demo"): Model {
         { name: "watchdog", ranges: [{ low: 8002, high: 8100 }], description: "Watchdog | monitors" },
       ],
       external: [
-        { name: "postgres", port: 5432, description: 'Primary database "pg"' },
-        { name: "redis cache|x", port: 6379, host: "10.0.0.5", description: "" },
+        { name: "postgres", port: 5432, description: 'Primary database "pg"', exposure: "loopback" },
+        { name: "redis cache|x", port: 6379, host: "10.0.0.5", description: "", exposure: "loopback" },
       ],
       ports: {
         allowed: [
