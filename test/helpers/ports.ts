@@ -16,6 +16,8 @@ export const PORT_BLOCKS = {
   "supervisord-v11": { low: 31200, high: 31399 },
   "safety-disk": { low: 30000, high: 30099 },
   "safety-cli": { low: 30100, high: 30199 },
+  "safety-hangs": { low: 30200, high: 30299 },
+  "safety-fleet": { low: 30300, high: 30399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
