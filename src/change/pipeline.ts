@@ -13,6 +13,7 @@ import type { Backend } from "../backend/types";
 import { reapTestStart } from "../fleet/test-start-record";
 import { generateUnits, summarizePlan } from "../fleet/generate";
 import { waitReady, waitStarted } from "../fleet/readiness";
+import { requireHostUsers } from "../fleet/host-users";
 import { testStart } from "../fleet/test-start";
 import { saveLastGood } from "../history/last-good";
 import { scanServiceCode } from "../lint/service";
@@ -168,6 +169,8 @@ function dryRunOf(plan: ChangePlan): DryRun {
 
 async function execute(op: Operation, path: string, plan: ChangePlan): Promise<ChangeResult> {
   const { after, before } = plan;
+  // before anything is written: a user= this host lacks makes supervisord refuse the whole config
+  await requireHostUsers(after.model);
   const snapshot = takeSnapshot(
     after.model.paths,
     before.source.text,
