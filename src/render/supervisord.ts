@@ -252,12 +252,13 @@ export function renderSystemPrograms(model: Model): RenderedFile[] {
 /**
  * Every supervisord file of the project: the conf, one program per instance of each ENABLED service (a
  * disabled service gets none; its port stays reserved by validation), then `units/bin/envfile-exec` and `units/env/NAME.env` when
- * some enabled service needs them. Paths are relative to `model.paths.root`.
+ * some enabled service needs them. Paths are relative to `model.paths.root`. `target` "system": the
+ * programs as `install --supervisor-conf-dir` writes them (the manifest's autostart).
  * @throws UsageError (see {@link renderSupervisordConf} and {@link renderProgram}).
  */
-export function renderSupervisord(model: Model): RenderedFile[] {
+export function renderSupervisord(model: Model, target: ProgramTarget = "private"): RenderedFile[] {
   const enabled = model.services.filter((s) => s.enabled);
-  const files = [renderSupervisordConf(model), ...enabled.flatMap((s) => renderPrograms(model, s))];
+  const files = [renderSupervisordConf(model), ...enabled.flatMap((s) => renderPrograms(model, s, target))];
   const envFiles = enabled
     .flatMap((s) => s.instances.map((i) => renderEnvFile(model, s, i)))
     .filter((f): f is RenderedFile => f !== undefined);

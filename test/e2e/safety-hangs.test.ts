@@ -104,3 +104,38 @@ describe("a program that daemonizes", () => {
     expect(await holdersOf(port)).toEqual(hand);
   });
 });
+
+describe("a change killed half-way", () => {
+  it("add-service SIGKILLed during its test-start shows in history as interrupted", async () => {
+    const [apiPort, port] = await ports.takeMany(2);
+    const p = seen.project(
+      makeCliProject("orch-dmk-", { project: "dmk", services: { api: fixture("binds-port.js", apiPort) } }),
+    );
+    const { spawnService } = await import("../../src/exec/run");
+    const cli = await spawnService(
+      [
+        process.execPath,
+        await cliPath(),
+        "--manifest",
+        p.manifest,
+        "--no-color",
+        "add-service",
+        "slow",
+        "--command",
+        `${process.execPath} ${join(FIXTURES, "slow-bind.js")}`,
+        "--port",
+        String(port),
+        "--env",
+        "BIND_DELAY_MS=60000",
+      ],
+      { cwd: p.root, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } },
+    );
+    for (let i = 0; i < 400 && !/start slow alone/.test(cli.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(cli.output()).toMatch(/start slow alone/);
+    cli.signalGroup("SIGKILL"); // the CLI and the service it started alone
+    await cli.exited;
+    await holdersOf(port); // the service left running alone (the next fleet command reaps it): cleaned up after
+    const history = await orchestrate(p, "history");
+    expect(history.stdout + history.stderr).toMatch(/add-service slow[\s\S]*interrupted/);
+  });
+});
