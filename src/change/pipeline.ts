@@ -291,7 +291,7 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
       }
       state.restartAfterRollback.push(...s.restartAfterRollback);
       const start = s.start.map((n) => findService(model, n));
-      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, start));
+      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, model, start));
       return;
     }
     case "verify": {
@@ -337,12 +337,29 @@ async function failingNow(model: Model, backend: Backend): Promise<Set<string>> 
 }
 
 /** Applies the new configuration, starts `start` and waits for each to be ready and past its startSecs. */
-async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
+async function applyAndWait(
+  state: TransactionState,
+  s: Step,
+  backend: Backend,
+  model: Model,
+  start: Service[],
+): Promise<string> {
   state.backendTouched = backend;
   const applied = await backend.apply();
   s.detail(
     `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
   );
+  // programs have autostart=false (src/render/supervisord.ts): every program apply added or changed (e.g. a
+  // dependent whose {url:NAME} moved) is started here too, in dependency order, not only the changed service
+  const names = new Set([
+    ...start.map((x) => x.name),
+    ...[...applied.added, ...applied.changed].map((p) => p.replace(/@\d+$/, "")),
+  ]);
+  start = model.levels
+    .flat()
+    .filter((n) => names.has(n))
+    .map((n) => findService(model, n))
+    .filter((x) => x.enabled);
   for (const service of start) {
     await backend.start(service.name);
     const r = await waitReady(backend, service);

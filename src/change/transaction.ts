@@ -90,8 +90,10 @@ export async function transact(
     }
     if (state.backendTouched) {
       try {
-        await state.backendTouched.apply();
-        for (const name of state.restartAfterRollback) await state.backendTouched.start(name);
+        const reapplied = await state.backendTouched.apply();
+        // programs have autostart=false: what the old configuration brings back (changed, added) is started here
+        const again = [...reapplied.changed, ...reapplied.added].map((p) => p.replace(/@\d+$/, ""));
+        for (const name of new Set([...state.restartAfterRollback, ...again])) await state.backendTouched.start(name);
         backendNote = `, ${state.backendTouched.label} re-applied to the old configuration`;
       } catch (rollbackError) {
         backendNote = `; re-applying the old configuration failed: ${(rollbackError as Error).message} — run "orchestrate restart"`;
