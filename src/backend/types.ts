@@ -18,6 +18,14 @@ export type ProgramState =
   | "UNKNOWN"
   | "ABSENT";
 
+/** What {@link Backend.reachability} found. */
+export type Reachability = "running" | "not running" | "not answering";
+
+/** The one message for a manager that is there but does not answer (status, verify, check-ports, restart). */
+export function notAnsweringMessage(label: string): string {
+  return `${label} is not answering (stopped or hung): orchestrate recover`;
+}
+
 /** Status of one program (supervisord) or unit (systemd). */
 export interface ProgramStatus {
   /** Service name as in the manifest. */
@@ -82,8 +90,9 @@ export interface Backend {
   /** Where it is reached, as messages name it: "run/supervisord.sock", "systemd (system manager)". */
   readonly endpoint: string;
   /**
-   * Whether {@link apply} starts the programs it adds or changes itself. supervisord: yes (autostart=true:
-   * `addProcessGroup` spawns them; supervisord docs, "[program:x] Section Settings", autostart). systemd: no
+   * Whether {@link apply} starts the programs it adds or changes itself. supervisord: no — the generated
+   * programs have autostart=false (src/render/supervisord.ts), so neither a fresh supervisord nor
+   * `addProcessGroup` starts anything and orchestrate starts them in dependency order. systemd: no
    * (daemon-reload starts nothing; systemctl(1)).
    */
   readonly applyStartsPrograms: boolean;
@@ -123,6 +132,12 @@ export interface Backend {
   emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult>;
   /** Is the manager reachable (private supervisord answering, systemd running)? */
   isRunning(): Promise<boolean>;
+  /**
+   * "running" (it answers), "not running" (nothing there: no socket, refused, no process), or "not
+   * answering": it is there but does not answer in time — a SIGSTOPped or hung supervisord whose programs
+   * may still serve every port. Callers must not read "not answering" as "nothing runs". Never throws.
+   */
+  reachability(): Promise<Reachability>;
   /** Start the manager when it is not running. Returns whether it had to start it. */
   ensureRunning(): Promise<{ started: boolean }>;
   /**

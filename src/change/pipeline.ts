@@ -13,6 +13,7 @@ import type { Backend } from "../backend/types";
 import { reapTestStart } from "../fleet/test-start-record";
 import { generateUnits, summarizePlan } from "../fleet/generate";
 import { waitReady, waitStarted } from "../fleet/readiness";
+import { requireHostUsers } from "../fleet/host-users";
 import { testStart } from "../fleet/test-start";
 import { saveLastGood } from "../history/last-good";
 import { scanServiceCode } from "../lint/service";
@@ -168,6 +169,8 @@ function dryRunOf(plan: ChangePlan): DryRun {
 
 async function execute(op: Operation, path: string, plan: ChangePlan): Promise<ChangeResult> {
   const { after, before } = plan;
+  // before anything is written: a user= this host lacks makes supervisord refuse the whole config
+  await requireHostUsers(after.model);
   const snapshot = takeSnapshot(
     after.model.paths,
     before.source.text,
@@ -288,7 +291,7 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
       }
       state.restartAfterRollback.push(...s.restartAfterRollback);
       const start = s.start.map((n) => findService(model, n));
-      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, start));
+      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, model, start));
       return;
     }
     case "verify": {
@@ -334,12 +337,29 @@ async function failingNow(model: Model, backend: Backend): Promise<Set<string>> 
 }
 
 /** Applies the new configuration, starts `start` and waits for each to be ready and past its startSecs. */
-async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
+async function applyAndWait(
+  state: TransactionState,
+  s: Step,
+  backend: Backend,
+  model: Model,
+  start: Service[],
+): Promise<string> {
   state.backendTouched = backend;
   const applied = await backend.apply();
   s.detail(
     `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
   );
+  // programs have autostart=false (src/render/supervisord.ts): every program apply added or changed (e.g. a
+  // dependent whose {url:NAME} moved) is started here too, in dependency order, not only the changed service
+  const names = new Set([
+    ...start.map((x) => x.name),
+    ...[...applied.added, ...applied.changed].map((p) => p.replace(/@\d+$/, "")),
+  ]);
+  start = model.levels
+    .flat()
+    .filter((n) => names.has(n))
+    .map((n) => findService(model, n))
+    .filter((x) => x.enabled);
   for (const service of start) {
     await backend.start(service.name);
     const r = await waitReady(backend, service);

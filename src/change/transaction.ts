@@ -71,6 +71,9 @@ export async function transact(
   body: (state: TransactionState) => Promise<void>,
 ): Promise<TransactionResult> {
   const state: TransactionState = { report: new StepReporter(progress, options.total), restartAfterRollback: [] };
+  // before the first write: a change killed half-way (SIGKILL) still shows in `history`, as interrupted
+  const id = `${process.pid}-${Date.now().toString(36)}`;
+  recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "begun", id });
   try {
     await body(state);
   } catch (e) {
@@ -87,8 +90,10 @@ export async function transact(
     }
     if (state.backendTouched) {
       try {
-        await state.backendTouched.apply();
-        for (const name of state.restartAfterRollback) await state.backendTouched.start(name);
+        const reapplied = await state.backendTouched.apply();
+        // programs have autostart=false: what the old configuration brings back (changed, added) is started here
+        const again = [...reapplied.changed, ...reapplied.added].map((p) => p.replace(/@\d+$/, ""));
+        for (const name of new Set([...state.restartAfterRollback, ...again])) await state.backendTouched.start(name);
         backendNote = `, ${state.backendTouched.label} re-applied to the old configuration`;
       } catch (rollbackError) {
         backendNote = `; re-applying the old configuration failed: ${(rollbackError as Error).message} — run "orchestrate restart"`;
@@ -102,6 +107,7 @@ export async function transact(
         changes: options.changes,
         outcome: "rolled back",
         reason,
+        id,
       });
     } catch {
       /* a full disk must not hide the step's own error */
@@ -117,6 +123,11 @@ export async function transact(
     if (!(e instanceof StepFailed)) throw e;
     return { ok: false, steps: state.report.records, rollback };
   }
-  recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "applied" });
+  try {
+    recordChange(options.paths, { command: options.command, changes: options.changes, outcome: "applied", id });
+  } catch {
+    // the change is done and verified: a full disk at its journal line must not make it exit 1 (history
+    // then shows it as interrupted, which the begun line says)
+  }
   return { ok: true, steps: state.report.records };
 }

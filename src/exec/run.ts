@@ -106,6 +106,15 @@ export async function spawnService(
   const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (exitCode, signal) => resolve({ exitCode, signal }));
   });
+  // A grandchild that outlives the child (a daemon) keeps the pipes open, and open pipes keep this process
+  // alive: once the child has exited, its last output is read for 250 ms, then the pipes are closed.
+  child.once("exit", () => {
+    const timer = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, 250);
+    child.once("close", () => clearTimeout(timer));
+  });
   return {
     pid: child.pid!,
     exited,

@@ -20,6 +20,7 @@ import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
 import { startInOrder } from "./start-order";
 import { reapTestStart } from "./test-start-record";
+import { requireHostUsers } from "./host-users";
 
 /** Options of {@link restart}. */
 export interface RestartOptions {
@@ -58,6 +59,8 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`,
       "set enabled: true in the manifest to run it",
     );
+  // supervisord refuses its whole configuration for one unknown user= (src/fleet/host-users.ts)
+  await requireHostUsers(model);
   for (const note of await reapTestStart(model.paths)) s1.detail(note);
   s1.ok(`${counted(model.services.length, "service")}, ${counted(project.warnings.length, "warning")}`);
 

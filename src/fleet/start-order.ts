@@ -29,9 +29,10 @@ export async function startInOrder(
   options: StartOrderOptions,
 ): Promise<Readiness[]> {
   const fresh = options.fresh ?? new Set<string>();
-  // supervisord spawns added/changed programs itself on apply (autostart): they are only waited for. systemd's
-  // apply starts nothing, so there they are started here like every other program — else a changed unit
-  // stays stopped and `restart` fails with "STOPPED (inactive/dead)".
+  // a backend whose apply spawns added/changed programs itself: those are only waited for. Neither does now
+  // (supervisord programs have autostart=false, systemd's apply starts nothing), so every program is started
+  // here, level by level — else a changed one stays stopped, and a fresh supervisord would start dependents
+  // of a service that fails.
   const autostarted = backend.applyStartsPrograms ? fresh : new Set<string>();
   const chosen = new Set(services.map((s) => s.name));
   const levels = model.levels.map((level) => level.filter((n) => chosen.has(n))).filter((l) => l.length);

@@ -1,5 +1,5 @@
 /** status: one row per service with the manager's state, pid, port, uptime, CPU, memory and health. */
-import type { Backend } from "../backend/types";
+import { notAnsweringMessage, type Backend } from "../backend/types";
 import type { Model } from "../model/types";
 import { verifyServices } from "../verify/verify";
 
@@ -27,20 +27,28 @@ export interface StatusRow {
 
 /** What `orchestrate status [--json]` shows: the manager's state and one row per service, in manifest order. */
 export interface StatusReport {
-  manager: "running" | "not running";
+  /** "not answering": the manager is there but does not answer (stopped or hung) — nothing is known of its programs */
+  manager: "running" | "not running" | "not answering";
+  /** what to tell the user when the manager is not answering */
+  problem?: string;
   services: StatusRow[];
 }
 
-/** Gathers the status of every service; with the manager down, every enabled service is "not running". */
+/**
+ * Gathers the status of every service; with the manager down, every enabled service is "NOT RUNNING"; with
+ * the manager there but not answering (SIGSTOPped, hung), "UNKNOWN" and `problem` says so.
+ */
 export async function statusReport(model: Model, backend: Backend): Promise<StatusReport> {
-  const running = await backend.isRunning();
-  if (!running)
+  const reach = await backend.reachability();
+  if (reach !== "running")
     return {
-      manager: "not running",
+      manager: reach,
+      ...(reach === "not answering" ? { problem: notAnsweringMessage(backend.label) } : {}),
       services: model.services.map((s) => ({
         name: s.name,
         enabled: s.enabled,
-        state: s.enabled ? "NOT RUNNING" : "DISABLED",
+        // a stopped supervisord's programs may still run and serve: their state is unknown, not "not running"
+        state: s.enabled ? (reach === "not answering" ? "UNKNOWN" : "NOT RUNNING") : "DISABLED",
         port: s.port,
         problems: [],
       })),

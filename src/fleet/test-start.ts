@@ -6,7 +6,7 @@
  */
 import { spawnService, type SpawnedProcess } from "../exec/run";
 import { listListeners, listenersByPort } from "../inspect/listeners";
-import { descendants, userIds } from "../inspect/processes";
+import { descendants, startTimeOf, userIds } from "../inspect/processes";
 import { acceptsConnections, isPortFree } from "../inspect/port-probe";
 import { launchEnvironment } from "../model/environment";
 import { launchSpec } from "../render/launch";
@@ -16,6 +16,7 @@ import { describeHolder } from "../verify/ownership";
 import { supervisorMark } from "../live-ports/ours";
 import type { StepSink } from "../progress/steps";
 import { clearTestStart, reapTestStart, recordTestStart } from "./test-start-record";
+import { stopDaemons, type LaunchIdentity } from "./daemons";
 
 /** Outcome of {@link testStart}. */
 export interface TestStartResult {
@@ -45,8 +46,34 @@ async function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Prom
   }
 }
 
-/** Runs the checks, printing each as a step. Always leaves nothing running behind (SIGKILL to the group on failure). */
+/**
+ * Runs the checks, printing each as a step. Always leaves nothing running behind: SIGKILL to the child's
+ * group on failure, and a program that daemonized (its daemon left the process group) has its daemons
+ * stopped (src/fleet/daemons.ts) and fails with "the program daemonizes".
+ */
 export async function testStart(model: Model, service: Service, report: StepSink): Promise<TestStartResult> {
+  const launched: { identity?: LaunchIdentity } = {};
+  const result = await checks(model, service, report, launched);
+  if (!launched.identity) return result;
+  const daemons = await stopDaemons(launched.identity, service.stopTimeout * 1000);
+  if (!daemons.length) return result;
+  const pids = daemons.map((d) => d.pid).join(", ");
+  const msg = `the program daemonizes; supervisord and systemd need it in the foreground (e.g. a --nodaemon flag): stopped the daemon it started: pid ${pids} (${daemons[0].command})`;
+  report.begin("the program stays in the foreground (does not daemonize)").fail(msg);
+  if (service.port !== undefined) {
+    const free = () => isPortFree(service.port!);
+    const deadline = performance.now() + 3000;
+    while (!(await free()) && performance.now() < deadline) await sleep(50);
+  }
+  return { ok: false, failure: msg, output: result.output };
+}
+
+async function checks(
+  model: Model,
+  service: Service,
+  report: StepSink,
+  launched: { identity?: LaunchIdentity },
+): Promise<TestStartResult> {
   let child: SpawnedProcess | undefined;
   let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
   const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });
@@ -96,6 +123,14 @@ export async function testStart(model: Model, service: Service, report: StepSink
       );
     }
     void child.exited.then((e) => (exited = e));
+    launched.identity = {
+      pid: child.pid,
+      // the child's own start time; ours (earlier still) when it is already gone
+      startTime: startTimeOf(child.pid) ?? startTimeOf(process.pid) ?? 0,
+      serviceName: service.name,
+      port: service.port,
+      uid: as?.uid ?? process.getuid?.() ?? -1,
+    };
     await recordTestStart(model.paths, service.name, child.pid);
     start.ok(`pid ${child.pid}`);
 

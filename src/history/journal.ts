@@ -15,7 +15,13 @@ export interface JournalEntry {
   command: string;
   /** human-readable changes, e.g. ["port 8014 → 8021"] */
   changes: string[];
-  outcome: "applied" | "rolled back" | "failed";
+  /**
+   * "begun" is written before a change's first write (with `id`); its final entry repeats the id. A begun
+   * entry without a final one reads as "interrupted" (the command was killed, e.g. SIGKILL): see {@link readJournal}.
+   */
+  outcome: "applied" | "rolled back" | "failed" | "begun" | "interrupted";
+  /** links a change's "begun" entry to its final one */
+  id?: string;
   /** why it failed or was rolled back */
   reason?: string;
   /** $USER (else $LOGNAME) of whoever ran the command. */
@@ -41,7 +47,10 @@ export function recordChange(
   return full;
 }
 
-/** Every entry, oldest first; a line torn by a crash is skipped. */
+/**
+ * Every entry, oldest first; a line torn by a crash is skipped. A "begun" entry whose change later recorded
+ * its outcome (same `id`) is left out; one that never did is returned as "interrupted".
+ */
 export function readJournal(paths: Pick<ProjectPaths, "run">): JournalEntry[] {
   let text: string;
   try {
@@ -58,5 +67,17 @@ export function readJournal(paths: Pick<ProjectPaths, "run">): JournalEntry[] {
       /* a torn last line after a crash */
     }
   }
-  return entries;
+  const finished = new Set(entries.filter((e) => e.id && e.outcome !== "begun").map((e) => e.id));
+  return entries
+    .filter((e) => e.outcome !== "begun" || !finished.has(e.id))
+    .map((e) =>
+      e.outcome === "begun"
+        ? {
+            ...e,
+            outcome: "interrupted" as const,
+            reason:
+              'no outcome recorded: the command was killed (or is still running); check manifest.json and run "orchestrate restart"',
+          }
+        : e,
+    );
 }

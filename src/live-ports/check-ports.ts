@@ -71,11 +71,12 @@ export interface GroupFree {
   heldByOthers: number[];
 }
 
-/** What `orchestrate check-ports --json` prints. `ok` is false exactly when `conflicts > 0`. */
+/** What `orchestrate check-ports --json` prints. `ok` is false when `conflicts > 0` or the manager is not answering. */
 export interface CheckPortsReport {
   ok: boolean;
   conflicts: number;
-  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean };
+  /** `answering: false`: the manager is there but does not answer (stopped or hung): `ok` is false */
+  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean; answering?: false };
   /** where listeners were read: ss, /proc or lsof */
   source: string;
   notes: string[];
@@ -89,7 +90,8 @@ export interface LiveFacts extends OursFacts {
   /** managed and group-range ports → their listeners (an empty list = free) */
   listeners: Map<number, Listener[]>;
   /** `kind` for --json; `label` ("supervisord", "systemd") for messages */
-  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean };
+  /** `answering: false`: the manager is there but does not answer (stopped or hung): `ok` is false */
+  manager: { kind: "supervisor" | "systemd"; label: string; running: boolean; answering?: false };
   /** status by service name while the manager runs */
   programs: Map<string, ProgramStatus>;
   /** whether `pid` is a process of the program of `service` (main PID `mainPid`): the backend decides */
@@ -234,7 +236,7 @@ export function checkPorts(model: Model, facts: LiveFacts): CheckPortsReport {
   ports.sort((a, b) => rank(a) - rank(b) || a.port - b.port);
   const conflicts = ports.filter((p) => p.conflict).length;
   return {
-    ok: conflicts === 0,
+    ok: conflicts === 0 && facts.manager.answering !== false,
     conflicts,
     manager: facts.manager,
     source: facts.source,

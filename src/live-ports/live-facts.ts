@@ -5,7 +5,7 @@
  * ./check-ports.ts judges. Never starts or signals anything.
  */
 import { createBackend, type BackendChoice } from "../backend";
-import type { Backend, ProgramStatus } from "../backend/types";
+import { notAnsweringMessage, type Backend, type ProgramStatus } from "../backend/types";
 import type { Problem } from "../errors";
 import { projectFromSource } from "../manifest";
 import type { ManifestSource } from "../manifest/load";
@@ -39,15 +39,20 @@ async function managerStatus(
   model: Model,
   backend: Backend,
   notes: string[],
-): Promise<{ running: boolean; programs: Map<string, ProgramStatus> }> {
+): Promise<{ running: boolean; answering: boolean; programs: Map<string, ProgramStatus> }> {
   const programs = new Map<string, ProgramStatus>();
   try {
-    if (!(await backend.isRunning())) return { running: false, programs };
+    const reach = await backend.reachability();
+    if (reach === "not answering") {
+      notes.push(notAnsweringMessage(backend.label));
+      return { running: false, answering: false, programs };
+    }
+    if (reach !== "running") return { running: false, answering: true, programs };
     for (const status of await backend.status(model.services.map((s) => s.name))) programs.set(status.name, status);
-    return { running: true, programs };
+    return { running: true, answering: true, programs };
   } catch (err) {
     notes.push((err as Error).message.split("\n")[0]);
-    return { running: false, programs };
+    return { running: false, answering: true, programs };
   }
 }
 
@@ -92,7 +97,12 @@ export async function livePortFacts(
   const former = options.formerManagerPid ?? backend.formerManagerPid();
   return {
     listeners,
-    manager: { kind: backend.kind, label: backend.label, running: manager.running },
+    manager: {
+      kind: backend.kind,
+      label: backend.label,
+      running: manager.running,
+      ...(manager.answering ? {} : { answering: false }),
+    },
     programs: manager.programs,
     owns: (service, mainPid, pid) => backend.ownsProcess(service, mainPid, pid, processes),
     source: report.source,

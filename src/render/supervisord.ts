@@ -71,8 +71,15 @@ function checkSocket(model: Model): void {
   }
 }
 
-/** `files=` of `[include]`: relative to the conf's folder, which supervisord joins and globs (options.py). */
-function includePattern(model: Model): string {
+/**
+ * `files=` of `[include]`: exactly the program files this model renders (supervisor/NAME.conf, relative
+ * to the conf's folder, which supervisord joins and globs: supervisord docs, "[include] Section Settings";
+ * options.py), one per continuation line (configparser joins them with newlines; supervisord splits the
+ * value at whitespace). Never a `*.conf` glob: a file someone else drops into units/supervisor/ must not
+ * be run by the private supervisord. So supervisord.conf changes whenever the set of programs changes;
+ * `apply` (supervisord's reloadConfig) re-reads it with its includes. Undefined when there is no program.
+ */
+function includeFiles(model: Model): string | undefined {
   const folder = relative(dirname(model.paths.supervisordConf), model.paths.supervisorDir);
   if (GLOB_CHARS.test(model.paths.supervisorDir) || /\s/.test(folder)) {
     throw new UsageError(
@@ -81,15 +88,16 @@ function includePattern(model: Model): string {
       "move the project to a folder whose path has none of * ? [ ]",
     );
   }
-  const pattern = `${folder}/*.conf`;
-  return plainValue(pattern, { field: "include.files" });
+  const programs = model.services.filter((s) => s.enabled).flatMap((s) => s.instances.map((i) => i.program));
+  if (!programs.length) return undefined;
+  return programs.map((p) => plainValue(`${folder}/${p}.conf`, { field: "include.files" })).join("\n  ");
 }
 
 /**
  * `units/supervisord.conf`: the private supervisord of the project (FACTS.md "A private instance needs …"):
  * `[unix_http_server]` (socket, chmod 0700), `[supervisord]` (pidfile, logfile, childlogdir, identifier
  * `orchestrate-PROJECT`, daemonizes), `[rpcinterface:supervisor]`, `[supervisorctl]`, `[include]` of
- * `supervisor/*.conf`. No `[inet_http_server]`: nothing listens on TCP.
+ * exactly the generated `supervisor/PROGRAM.conf` files. No `[inet_http_server]`: nothing listens on TCP.
  * @throws UsageError when the socket path is 108 bytes or longer, or a path cannot be written (pathValue).
  */
 export function renderSupervisordConf(model: Model): RenderedFile {
@@ -118,10 +126,15 @@ export function renderSupervisordConf(model: Model): RenderedFile {
     "",
     "[supervisorctl]",
     `serverurl=unix://${socket}`,
-    "",
-    "[include]",
-    `files=${includePattern(model)}`,
   ];
+  const include = includeFiles(model);
+  if (include !== undefined)
+    lines.push(
+      "",
+      "; exactly the generated programs (never a glob): see generate --check",
+      "[include]",
+      `files=${include}`,
+    );
   return { path: rel(model, p.supervisordConf), content: lines.join("\n") + "\n", mode: 0o644 };
 }
 
@@ -148,7 +161,12 @@ function writesExitCodes(service: Service): boolean {
  * `redirect_stderr=true` and no stderr_logfile. `stopwaitsecs` is `stopTimeout` rounded up (whole seconds).
  * @throws UsageError for a name or value supervisord cannot read back exactly.
  */
-export function renderProgram(model: Model, service: Service, instance = service.instances[0]): RenderedFile {
+export function renderProgram(
+  model: Model,
+  service: Service,
+  instance = service.instances[0],
+  target: ProgramTarget = "private",
+): RenderedFile {
   const name = instance.program;
   if (!PROGRAM_NAME.test(name) || name === "all") {
     throw new UsageError(
@@ -186,7 +204,11 @@ export function renderProgram(model: Model, service: Service, instance = service
     `directory=${pathValue(spec.cwd, at("directory"))}`,
     ...(env.length > 0 ? [`environment=${env.join(",")}`] : []),
     ...(service.user !== undefined ? [`user=${plainValue(service.user, at("user"))}`] : []),
-    `autostart=${service.autostart}`,
+    // the private supervisord starts nothing itself: orchestrate starts programs level by level, each level
+    // ready before the next, and never the dependents of one that failed (README "Design notes")
+    ...(target === "private"
+      ? ["; started by orchestrate in dependency order", "autostart=false"]
+      : [`autostart=${service.autostart}`]),
     `autorestart=${AUTORESTART[service.restart]}`,
     ...(writesExitCodes(service)
       ? [`exitcodes=${service.exitCodes.map((c) => count(c, `${where}.exitCodes`)).join(",")}`]
@@ -210,20 +232,33 @@ export function renderProgram(model: Model, service: Service, instance = service
   };
 }
 
+/**
+ * Who reads a program file: "private" (units/supervisor/, the project's own supervisord: `autostart=false`,
+ * orchestrate starts programs in dependency order) or "system" (installed into a system supervisord's
+ * conf.d by `install --supervisor-conf-dir`: `autostart=` the manifest's value, since nothing else starts them).
+ */
+export type ProgramTarget = "private" | "system";
+
 /** Every program file of a service: one per instance, in index order (module header: why no `[group:]`). */
-export function renderPrograms(model: Model, service: Service): RenderedFile[] {
-  return service.instances.map((i) => renderProgram(model, service, i));
+export function renderPrograms(model: Model, service: Service, target: ProgramTarget = "private"): RenderedFile[] {
+  return service.instances.map((i) => renderProgram(model, service, i, target));
+}
+
+/** The program files for a system supervisord (`install --supervisor-conf-dir`): every enabled service. */
+export function renderSystemPrograms(model: Model): RenderedFile[] {
+  return model.services.filter((s) => s.enabled).flatMap((s) => renderPrograms(model, s, "system"));
 }
 
 /**
  * Every supervisord file of the project: the conf, one program per instance of each ENABLED service (a
  * disabled service gets none; its port stays reserved by validation), then `units/bin/envfile-exec` and `units/env/NAME.env` when
- * some enabled service needs them. Paths are relative to `model.paths.root`.
+ * some enabled service needs them. Paths are relative to `model.paths.root`. `target` "system": the
+ * programs as `install --supervisor-conf-dir` writes them (the manifest's autostart).
  * @throws UsageError (see {@link renderSupervisordConf} and {@link renderProgram}).
  */
-export function renderSupervisord(model: Model): RenderedFile[] {
+export function renderSupervisord(model: Model, target: ProgramTarget = "private"): RenderedFile[] {
   const enabled = model.services.filter((s) => s.enabled);
-  const files = [renderSupervisordConf(model), ...enabled.flatMap((s) => renderPrograms(model, s))];
+  const files = [renderSupervisordConf(model), ...enabled.flatMap((s) => renderPrograms(model, s, target))];
   const envFiles = enabled
     .flatMap((s) => s.instances.map((i) => renderEnvFile(model, s, i)))
     .filter((f): f is RenderedFile => f !== undefined);

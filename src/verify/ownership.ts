@@ -21,7 +21,15 @@ export function programPids(
 /** The verdict on one port: held by the program, by someone else, or by nobody. */
 export type PortOwner =
   | { kind: "service"; pid: number }
-  | { kind: "foreign"; pid?: number; command?: string; user?: string; address: string }
+  | {
+      kind: "foreign";
+      pid?: number;
+      command?: string;
+      user?: string;
+      address: string;
+      /** a leftover of this project's supervisord (its SUPERVISOR_SERVER_URL): "stale", as check-ports says */
+      stale?: true;
+    }
   | { kind: "none" };
 
 /** Decides who holds `listeners` (all on one port) relative to the program's PIDs. */

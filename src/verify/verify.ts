@@ -3,6 +3,7 @@
  * listening, the listener inside the program's own processes (a foreign listener is a failure, named),
  * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
  */
+import { ourServerUrl, supervisorMark } from "../live-ports/ours";
 import type { Backend, ProgramStatus } from "../backend/types";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses } from "../inspect/processes";
@@ -72,9 +73,14 @@ export async function verifyServices(
               : `nothing listens on port ${service.port}`,
           );
         }
+        // one wording with check-ports: a leftover of this project's supervisord is "stale" (src/live-ports/ours.ts rule 1)
+        if (owner.kind === "foreign" && owner.pid && supervisorMark(owner.pid)?.serverUrl === ourServerUrl(model))
+          owner = { ...owner, stale: true };
         if (owner.kind === "foreign")
           problems.push(
-            `port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`,
+            owner.stale
+              ? `port ${service.port} is held by a stale leftover of this project's supervisord, ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}: "orchestrate recover" stops it`
+              : `port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`,
           );
       }
       let health: HealthResult | undefined;

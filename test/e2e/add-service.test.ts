@@ -43,7 +43,16 @@ const AVOID = BASE + 6;
 const QUOTES_CMD = `${PYTHON} ${HTTP_SERVICE} {name}`;
 const NODE = process.execPath;
 /** Files of units/ every add/remove may change besides the program's own files. */
-const SHARED = [".generated.json", "PORTS.md", "ports.json", "ports.env", "port_config.py", "systemd/recio.target"];
+/** Shared files; units/supervisord.conf lists every program in its [include] (no glob), so it changes with the set. */
+const SHARED = [
+  "supervisord.conf",
+  ".generated.json",
+  "PORTS.md",
+  "ports.json",
+  "ports.env",
+  "port_config.py",
+  "systemd/recio.target",
+];
 
 /** A foreign port holder: waits for service argv[3] to appear in manifest argv[2] with a port, then binds it. */
 const GRAB_JS = `const fs = require("fs"), net = require("net"), path = require("path");

@@ -20,7 +20,16 @@ import {
 
 const BASE = 28500;
 /** Files of units/ every change may touch besides the program's own. */
-const SHARED = [".generated.json", "PORTS.md", "ports.json", "ports.env", "port_config.py", "systemd/recio.target"];
+/** Shared files; units/supervisord.conf lists every program in its [include] (no glob), so it changes with the set. */
+const SHARED = [
+  "supervisord.conf",
+  ".generated.json",
+  "PORTS.md",
+  "ports.json",
+  "ports.env",
+  "port_config.py",
+  "systemd/recio.target",
+];
 
 let project: TestProject;
 

@@ -235,6 +235,8 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     const { model } = loadProject(project.manifestPath);
     generateUnits(model, { write: true });
     expect(await project.backend.apply()).toEqual({ added: [], changed: ["db_poller"], removed: [] });
+    // programs have autostart=false: apply reloads, the caller starts (as restart's start step does)
+    await project.backend.start("db_poller");
     await waitFor(
       "db_poller RUNNING again",
       async () => (await project.backend.status(["db_poller"]))[0].state === "RUNNING",

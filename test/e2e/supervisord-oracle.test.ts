@@ -202,7 +202,7 @@ describe("the hostile model, as supervisord reads it", () => {
         stopwaitsecs: Math.ceil(s.stopTimeout),
         stopasgroup: true,
         killasgroup: true,
-        autostart: true,
+        autostart: false, // units/ (the private supervisord): orchestrate starts programs in dependency order
         autorestart: "true",
         redirect_stderr: false,
       });
@@ -313,7 +313,8 @@ describe("manifest v1.1 (test/golden/v11/manifest.ts), as supervisord reads it",
     const root = join(base, "v11");
     const printer = join(root, "bin", "print.py");
     model = v11Model(root, printer);
-    writeAll(root, renderSupervisord(model));
+    // as install --supervisor-conf-dir writes them: the manifest's autostart (units/ has autostart=false)
+    writeAll(root, renderSupervisord(model, "system"));
     mkdirSync(dirname(printer), { recursive: true });
     writeFileSync(
       printer,

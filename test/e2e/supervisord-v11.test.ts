@@ -1,6 +1,6 @@
 /**
  * Manifest v1.1 programs under a real private supervisord, started from the rendered units/supervisord.conf
- * (supervisord's own autostart, in priority order): each instance program listens on its own PORT, a oneshot
+ * as install --supervisor-conf-dir writes the programs (the manifest's autostart: supervisord's own, in priority order): each instance program listens on its own PORT, a oneshot
  * exiting 2 with exitCodes [0, 2] is EXITED with status 2 and is not restarted, an `autostart: false`
  * program stays STOPPED until started, restart always brings a kill -9'd instance back while restart never
  * leaves its program EXITED, stderr merge writes stderr into the stdout log, references reach the program.
@@ -56,7 +56,7 @@ beforeAll(async () => {
   chmodSync(app, 0o755);
   model = v11Model(root, app, BASE);
   for (const dir of [model.paths.logs, model.paths.run]) mkdirSync(dir, { recursive: true });
-  for (const f of renderSupervisord(model)) {
+  for (const f of renderSupervisord(model, "system")) {
     mkdirSync(dirname(join(root, f.path)), { recursive: true });
     writeFileSync(join(root, f.path), f.content, { mode: f.mode });
   }

@@ -62,6 +62,12 @@ export class FakeBackend implements Backend {
   async isRunning(): Promise<boolean> {
     return this.running;
   }
+  /** "not answering" when `hung` is set (a SIGSTOPped supervisord), else running / not running. */
+  async reachability(): Promise<"running" | "not running" | "not answering"> {
+    return this.hung ? "not answering" : this.running ? "running" : "not running";
+  }
+  /** set to make the manager "not answering" */
+  hung = false;
   async ensureRunning(): Promise<{ started: boolean }> {
     this.calls.push("ensureRunning");
     const started = !this.running;

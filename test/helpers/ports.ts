@@ -20,6 +20,8 @@ export const PORT_BLOCKS = {
   "nginx-proxy": { low: 33000, high: 33499 },
   "firewall-netns": { low: 33500, high: 33599 },
   "exposure-audit": { low: 33600, high: 33699 },
+  "safety-hangs": { low: 30200, high: 30299 },
+  "safety-fleet": { low: 30300, high: 30399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -6,12 +6,12 @@
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
 import type { ProjectPaths } from "../../model/types";
-import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
+import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus, Reachability } from "../types";
 import { inProgramTree, isAlive, type ProcessInfo as LiveProcess } from "../../inspect/processes";
 import { stopSupervisord, type DaemonStopTimeouts } from "./emergency-stop";
 import { readPidfile } from "./pids";
-import { SupervisorFault, SupervisorRpc } from "./client";
-import { shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
+import { SupervisorConnectionError, SupervisorFault, SupervisorRpc } from "./client";
+import { livePid, shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
 import { tailBytes } from "../../inspect/log-tail";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 
@@ -33,7 +33,8 @@ interface ConfigInfo {
 export class SupervisordBackend implements Backend {
   readonly kind = "supervisor" as const;
   readonly label = "supervisord";
-  readonly applyStartsPrograms = true;
+  /** false: every generated program has autostart=false (src/render/supervisord.ts); orchestrate starts them */
+  readonly applyStartsPrograms = false;
   readonly leavesOrphans = true;
   /** recover step 1 stops supervisord itself */
   readonly fleetName = "supervisord";
@@ -121,6 +122,23 @@ export class SupervisordBackend implements Backend {
     }
   }
 
+  /**
+   * getState within the probe timeout: RUNNING → "running"; no socket / refused with no live supervisord in
+   * run/supervisord.pid → "not running"; a timeout (the socket accepts, nobody reads: SIGSTOP, a hang), or a
+   * live supervisord of this project that does not answer → "not answering".
+   */
+  async reachability(): Promise<Reachability> {
+    try {
+      const state = await this.rpc.request<{ statecode: number }>("supervisor.getState", [], {
+        timeoutMs: this.options.probeTimeoutMs ?? 2000,
+      });
+      return state.statecode === SupervisorStates.RUNNING ? "running" : "not running";
+    } catch (err) {
+      if (err instanceof SupervisorConnectionError && err.reason === "timeout") return "not answering";
+      return livePid(this.paths) !== undefined ? "not answering" : "not running";
+    }
+  }
+
   /** Starts the private supervisord when it is not running; see {@link startDaemon} for errors. */
   ensureRunning(): Promise<{ started: boolean }> {
     return startDaemon(this.paths, this.rpc, this.options);
@@ -128,8 +146,8 @@ export class SupervisordBackend implements Backend {
 
   /**
    * Like `supervisorctl update`: `reloadConfig`, then stop + remove changed and removed groups, then
-   * `addProcessGroup` for changed and added ones in supervisord priority order. supervisord starts an
-   * added program at once (autostart=true), so added and changed programs are STARTING when this returns.
+   * `addProcessGroup` for changed and added ones in supervisord priority order. The generated programs have
+   * autostart=false, so added and changed programs are STOPPED when this returns: the caller starts them.
    * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
    */
   async apply(): Promise<ApplyResult> {

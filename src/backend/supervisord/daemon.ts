@@ -23,7 +23,10 @@ import { tailBytes } from "../../inspect/log-tail";
 export interface DaemonOptions {
   /** supervisord executable, looked up on the clean PATH; default `supervisord`. */
   supervisordPath?: string;
-  /** Time for supervisord to daemonize and answer `getState` as RUNNING; default 10000. */
+  /**
+   * Time supervisord may go without progress (no answer to `getState`, no new child) while it starts,
+   * before it counts as failed; default 10000 (the whole wait is at most 20 times this).
+   */
   startTimeoutMs?: number;
   /** Time one probe or `shutdown` call may take before supervisord counts as hung; default 2000. */
   probeTimeoutMs?: number;
@@ -81,18 +84,45 @@ async function probe(rpc: SupervisorRpc, timeoutMs: number): Promise<number | Su
   }
 }
 
-/** Polls getState with backoff until supervisord reports RUNNING. @throws OperationError with the log tail. */
+/**
+ * Polls getState with backoff until supervisord reports RUNNING. The limit is on the time WITHOUT progress,
+ * not a fixed total: while supervisord answers (any state) or its set of children changes (it is still
+ * spawning programs — a first start of hundreds of programs keeps its loop busy for longer than one probe),
+ * the wait goes on; it ends after `timeoutMs` with neither, or after 20 × `timeoutMs` in all.
+ * @throws OperationError with the log tail.
+ */
 async function waitReady(paths: ProjectPaths, rpc: SupervisorRpc, timeoutMs: number, probeMs: number): Promise<void> {
   let last = "no answer yet";
-  const ready = await pollUntil(async () => {
-    const state = await probe(rpc, probeMs);
-    if (state === SupervisorStates.RUNNING) return true;
-    last = typeof state === "number" ? `state code ${state}` : state.detail;
-    return false;
-  }, timeoutMs);
-  if (!ready) {
+  const started = performance.now();
+  let progressAt = started;
+  let children = "";
+  let stalled = false;
+  const ready = await pollUntil(
+    async () => {
+      const state = await probe(rpc, probeMs);
+      if (state === SupervisorStates.RUNNING) return true;
+      const now = performance.now();
+      if (typeof state === "number") {
+        last = `state code ${state}`;
+        progressAt = now;
+      } else last = state.detail;
+      const pid = livePid(paths);
+      if (pid !== undefined) {
+        const seen = (await childrenOf(pid)).map((c) => c.pid).join(",");
+        if (seen !== children) {
+          children = seen;
+          progressAt = now;
+        }
+      }
+      stalled = now - progressAt > timeoutMs;
+      return stalled;
+    },
+    timeoutMs * 20,
+    { maxDelayMs: 250 },
+  );
+  if (!ready || stalled) {
     throw new OperationError(
-      `supervisord did not answer on ${shown(paths, paths.socket)} within ${timeoutMs / 1000} s (last: ${last}); ` +
+      `supervisord did not answer on ${shown(paths, paths.socket)} and made no progress (no answer, no program started) for ${timeoutMs / 1000} s (last: ${last}); ` +
         `last lines of ${shown(paths, paths.supervisordLog)}:\n${supervisordLogTail(paths)}`,
       `check ${shown(paths, paths.supervisordConf)} with \`supervisord -n -c ${paths.supervisordConf}\``,
     );

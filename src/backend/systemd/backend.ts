@@ -11,7 +11,7 @@ import { tailBytes } from "../../inspect/log-tail";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
-import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
+import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus, Reachability } from "../types";
 import { cgroupOf, inProgramTree, type ProcessInfo } from "../../inspect/processes";
 import { serviceUnitName } from "../../render/systemd-names";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
@@ -156,6 +156,11 @@ export class SystemdBackend implements Backend {
    * @throws OperationError with {@link NOT_BOOTED_MESSAGE} when PID 1 is not systemd; naming `--user`
    *   or the supervisord backend when the user manager is unreachable; explaining `--root` (offline).
    */
+  /** systemd answers or it does not: "running" or "not running" (systemctl has its own timeouts). */
+  async reachability(): Promise<Reachability> {
+    return (await this.isRunning()) ? "running" : "not running";
+  }
+
   async ensureRunning(): Promise<{ started: boolean }> {
     if (this.options.root !== undefined) {
       throw new OperationError(

@@ -14,6 +14,7 @@ import { validateManifest } from "../../manifest/validate";
 import { writeFileAtomicSync } from "../../write/atomic";
 import { formatProblems } from "../format";
 import { action } from "../program";
+import { unknownUserMessage, userExists } from "../../fleet/host-users";
 
 interface ImportOptions {
   ports?: string;
@@ -44,7 +45,7 @@ export function registerImport(program: Command): void {
       "\nExamples:\n  orchestrate import backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import backend/supervisord.conf --ports backend/core/config/MASTER_PORT_MANIFEST.json\n  orchestrate import /etc/supervisor/supervisord.conf --json | jq '.report[] | select(.kind == \"changed\")'\n\n[include] files= are followed as supervisord does. Variables that look secret (PASSWORD, SECRET, TOKEN, KEY, PASS)\nmove to secrets/NAME.env (mode 0600).\n\nExit: 0 imported · 1 no [program:x] found · 2 supervisord would refuse the file (every problem, file:line), or the manifest exists",
     )
     .action(
-      action(program, (ctx, file: string, opts: ImportOptions) => {
+      action(program, async (ctx, file: string, opts: ImportOptions) => {
         const input = resolve(file);
         const text = readInput(input);
         const target = manifestPath(ctx.manifest);
@@ -61,6 +62,14 @@ export function registerImport(program: Command): void {
               });
         const validation = validateManifest(result.manifest);
         if (validation.errors.length) throw new ManifestError(validation.problems, `${input} (imported)`);
+        // a user= this host lacks: supervisord refuses the whole file for it (src/fleet/host-users.ts)
+        for (const [name, service] of Object.entries(result.manifest.services)) {
+          const user = (service as { user?: unknown }).user;
+          if (typeof user === "string" && !(await userExists(user)))
+            result.notes.push(
+              `WARNING ${unknownUserMessage({ service: name, user })}; orchestrate restart refuses it on this host`,
+            );
+        }
         const json = JSON.stringify(result.manifest, null, 2) + "\n";
         if (opts.json && opts.stdout)
           throw new UsageError("--json and --stdout both print to stdout", "choose one of them");

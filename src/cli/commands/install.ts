@@ -7,6 +7,7 @@ import { loadProject } from "../../manifest";
 import { generateUnits } from "../../fleet/generate";
 import { installSupervisorPrograms } from "../../backend/supervisord/install-conf-dir";
 import { action } from "../program";
+import { renderSystemPrograms } from "../../render/supervisord";
 import { withManifestLock } from "../../write/lock";
 
 /** Adds `install`. */
@@ -15,7 +16,7 @@ export function registerInstall(program: Command): void {
     .command("install")
     .option(
       "--supervisor-conf-dir <dir>",
-      "supervisor backend: copy units/supervisor/*.conf into this include folder (e.g. /etc/supervisor/conf.d)",
+      "supervisor backend: write the programs of units/supervisor/ into this include folder (e.g. /etc/supervisor/conf.d), with the manifest's autostart",
     )
     .description(
       "install the generated programs into a system supervisord, or (--backend systemd) the units into systemd",
@@ -68,7 +69,12 @@ Only files an earlier install recorded as its own are ever removed.`,
               `${o.supervisorConfDir} does not exist`,
               "create it, or name the folder your supervisord.conf [include] reads",
             );
-          const r = installSupervisorPrograms(model, plan.rendered, o.supervisorConfDir);
+          // with the manifest's autostart: the system supervisord starts them itself (units/ has autostart=false)
+          const r = installSupervisorPrograms(
+            model,
+            [...plan.rendered.filter((f) => !f.path.startsWith("units/supervisor/")), ...renderSystemPrograms(model)],
+            o.supervisorConfDir,
+          );
           ctx.stdout.write(
             `${o.supervisorConfDir}: ${r.installed.length} installed, ${r.unchanged.length} unchanged, ${r.removed.length} removed\n`,
           );

@@ -7,6 +7,7 @@ import { restart } from "../../fleet/restart";
 import { waitReady } from "../../fleet/readiness";
 import { verifyServices } from "../../verify/verify";
 import { OperationError, UsageError } from "../../errors";
+import { notAnsweringMessage } from "../../backend/types";
 import type { Service } from "../../model/types";
 import { action } from "../program";
 import { operationOf, type Context } from "../context";
@@ -19,7 +20,9 @@ async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
   const backend = createBackend(project.model, { kind: ctx.backend, ...ctx.systemd });
   await backend.requireReachable(); // systemd: "System has not been booted with systemd…" naming the alternatives
-  if (!(await backend.isRunning())) {
+  const reach = await backend.reachability();
+  if (reach === "not answering") throw new OperationError(notAnsweringMessage(backend.label));
+  if (reach !== "running") {
     throw new OperationError(
       `${backend.label} is not running for ${project.model.paths.manifest} (no answer on ${backend.endpoint})`,
       'start the fleet with "orchestrate restart"',
@@ -96,7 +99,7 @@ export function registerOperate(program: Command): void {
         const report = await statusReport(model, backend);
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printStatus(ctx, report);
-        return 0;
+        return report.manager === "not answering" ? 1 : 0;
       }),
     );
 

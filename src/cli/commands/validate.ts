@@ -10,6 +10,25 @@ import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
 import { liveProblemsFor } from "../../live-ports/live-facts";
+import { unknownUsers, unknownUserMessage } from "../../fleet/host-users";
+
+/**
+ * `user` values this host does not have (src/fleet/host-users.ts): a warning, since the manifest may be
+ * meant for another machine; an error with `--live` (this host is the one that matters then).
+ */
+async function userProblems(source: ManifestSource, live: boolean): Promise<Problem[]> {
+  const validation = validateManifest(source.raw);
+  if (!validation.manifest) return [];
+  return (await unknownUsers(resolveModel(validation.manifest, source.path))).map((u) => ({
+    severity: live ? ("error" as const) : ("warning" as const),
+    path: `services.${u.service}.user`,
+    service: u.service,
+    field: "user",
+    value: u.user,
+    message: unknownUserMessage(u),
+    fix: `create the user on the host that runs this manifest (useradd --system ${u.user}), or remove "user"; restart, start, add-service and test-start refuse it on a host without it`,
+  }));
+}
 
 /** Adds `validate`. */
 /**
@@ -61,6 +80,8 @@ export function registerValidate(program: Command): void {
         }
         if (source && problems.every((p) => p.severity !== "error"))
           problems = [...problems, ...renderProblems(source)];
+        if (source && problems.every((p) => p.severity !== "error"))
+          problems = [...problems, ...(await userProblems(source, opts.live === true))];
         const live =
           opts.live && source && problems.every((p) => p.severity !== "error")
             ? await liveProblemsFor(source, { kind: ctx.backend, ...ctx.systemd })

@@ -20,6 +20,7 @@ export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: Stat
     ]);
   }
   ctx.stdout.write(table(rows));
+  if (report.problem) ctx.stdout.write(paint(ctx, "red", `${report.problem}\n`));
   if (report.manager === "not running")
     ctx.stdout.write(
       paint(ctx, "yellow", 'the process manager is not running: "orchestrate restart" starts the fleet\n'),

@@ -25,7 +25,7 @@ export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[],
         : c.owner?.kind === "service"
           ? `ours (${c.owner.pid})`
           : c.owner?.kind === "foreign"
-            ? `FOREIGN ${c.owner.pid ?? "?"}`
+            ? `${c.owner.stale ? "stale" : "FOREIGN"} ${c.owner.pid ?? "?"}`
             : "none";
     const health = c.health
       ? c.health.ok
