@@ -1,6 +1,6 @@
 /**
  * The few error classes of orchestrate. Each carries the process exit code it maps to; only the CLI's
- * top-level catch (src/cli/main.ts) turns them into an exit. Exit codes follow DESIGN.md:
+ * top-level catch (src/cli/main.ts) turns them into an exit. Exit codes (README "Exit codes"):
  * 0 success, 1 an operation or check failed, 2 bad input (nothing was written).
  */
 

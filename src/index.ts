@@ -59,12 +59,12 @@ export function getPorts(name: string, source?: Model | string): number[] {
   return portsOf(modelOf(source), name);
 }
 
-/** `http://HOST:PORT` + endpoint (the seeds' get_service_url). @throws like getPort. */
+/** `http://HOST:PORT` + endpoint (hand-kept runbooks' get_service_url). @throws like getPort. */
 export function getServiceUrl(name: string, endpoint = "", source?: Model | string): string {
   return urlOf(modelOf(source), name, endpoint);
 }
 
-/** Every service that has a port: name → port, in manifest order (the seeds' list_all_ports). */
+/** Every service that has a port: name → port, in manifest order (hand-kept runbooks' list_all_ports). */
 export function listPorts(source?: Model | string): Record<string, number> {
   const ports: Record<string, number> = {};
   for (const s of modelOf(source).services) if (s.port !== undefined) ports[s.name] = s.port;

@@ -1,7 +1,7 @@
 /**
  * Entry point of the `orchestrate` binary. This file is bundled ALONE into dist/cli.cjs (a few KB), so the
  * `port NAME` lookup is answered (./fast-path.ts) before the full CLI (commander, zod, every command:
- * dist/orchestrate-cli.cjs, ~1.4 MB) is even parsed. DESIGN.md: the lookup costs at most 1.3× `node -e 0`.
+ * dist/orchestrate-cli.cjs, ~1.4 MB) is even parsed. README "Performance": the lookup costs at most 1.3× `node -e 0`.
  */
 import { tryFastPath } from "./fast-path";
 

@@ -1,4 +1,4 @@
-/** Runs the command tree and turns thrown errors into messages and exit codes (DESIGN.md exit codes). */
+/** Runs the command tree and turns thrown errors into messages and exit codes (README "Exit codes"). */
 import { CommanderError } from "commander";
 import { ManifestError, OrchestrateError } from "../errors";
 import { processContext } from "./context";

@@ -1,6 +1,6 @@
 /**
  * The one module that spawns processes. Everything else (backends, inspectors, test-start) calls these.
- * execa is loaded lazily: it costs 25-76 ms to import (FACTS.md) and the lookup commands never need it.
+ * execa is loaded lazily: it costs 25-76 ms to import (docs/facts.md) and the lookup commands never need it.
  */
 import type { ChildProcess } from "node:child_process";
 import { signalGroup } from "../signal/kill";

@@ -1,5 +1,5 @@
 /**
- * test-start — the seeds' step 5 ("test the service manually first"), automated: run the service alone,
+ * test-start — the runbooks' step 5 ("test the service manually first"), automated: run the service alone,
  * outside any manager, exactly as generated (argv, environment, folder); it must listen on ITS port
  * within readyTimeout, from its own process tree, pass its health check, stop on Ctrl+C (SIGINT to its
  * process group) within stopTimeout, and release the port.

@@ -1,6 +1,6 @@
 /**
  * The journal: every change appends one JSON line to run/journal.jsonl — time, command, what changed
- * ("port 8014 → 8021") and the outcome. It is the seeds' hand-kept "conflict resolution history".
+ * ("port 8014 → 8021") and the outcome. It replaces the "conflict resolution history" teams kept by hand.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Listening TCP sockets from iproute2's `ss -ltnpHe` (Linux). ~5 ms for any number of ports (FACTS.md).
+ * Listening TCP sockets from iproute2's `ss -ltnpHe` (Linux). ~5 ms for any number of ports (docs/facts.md).
  *
  * `-e` adds `ino:N` (socket inode, to match /proc), `uid:N` (owner of the socket; ss omits it for uid 0)
  * and `v6only:0|1`. Without root, ss shows no `users:(…)` for other users' sockets, but still their uid.

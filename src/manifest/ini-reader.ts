@@ -5,7 +5,7 @@
  * `dict_of_key_value_pairs` for `environment=`). All four steps are here: readIni, expandPercent,
  * splitCommand, splitEnvironment.
  *
- * Why not the `ini` npm package (../shared/FACTS.md, tested): it joins no continuation lines
+ * Why not the `ini` npm package (docs/facts.md "Node and npm", tested): it joins no continuation lines
  * (`environment=A="1",\n  B="2"` becomes separate keys), does not read `key: value`, cuts values at
  * `;`/`#` even without whitespace before them, strips quotes that supervisord keeps, and knows nothing
  * of `%` expansion. Each of those would silently import a different program than supervisord runs.
@@ -321,7 +321,7 @@ function envTokens(value: string, where: IniLocation | undefined): string[] {
 /**
  * `environment=` → variables, exactly as supervisor's `dict_of_key_value_pairs` (datatypes.py) does it
  * on the `%`-expanded value: non-posix shlex tokens taken as `KEY = VALUE <any one separator token>`,
- * each value stripped of every `'` and `"` at both ends. Hence (FACTS.md): backslashes are literal,
+ * each value stripped of every `'` and `"` at both ends. Hence (docs/facts.md): backslashes are literal,
  * `A=http://x/p?q=1` unquoted yields A and q, `A=two words` silently drops "words", an unquoted `#`
  * starts a comment, and a later duplicate key wins. The quirks are kept: import keeps what ran.
  * @throws UsageError when the tokens do not form `KEY=VALUE` triples, or a quote is not closed.

@@ -1,6 +1,6 @@
 /**
  * Resolves a validated manifest into the flat, fully defaulted model that every renderer, backend
- * and step takes (STYLE.md: resolve once). Pure apart from reading nothing: paths are computed, not checked.
+ * and step takes (resolve once, as honcho's environ.py does). Pure apart from reading nothing: paths are computed, not checked.
  */
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import type { Manifest } from "./schema";
@@ -12,7 +12,7 @@ import { hostUrl } from "../model/lookup";
 import type { Instance, Model, Service } from "../model/types";
 import { resolveModelEdge, resolveServiceEdge, serviceBindAddress } from "./resolve-edge";
 
-/** Defaults for optional service keys (seconds). startSecs 2: FACTS.md, longer than a bind takes. */
+/** Defaults for optional service keys (seconds). startSecs 2: docs/facts.md, longer than a bind takes. */
 export const SERVICE_DEFAULTS = {
   readyTimeout: 15,
   startSecs: 2,

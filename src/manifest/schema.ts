@@ -1,12 +1,12 @@
 /**
- * Manifest v1.1 as a zod schema (every v1 manifest is a v1.1 manifest that means the same): the shapes and per-value rules of every key in DESIGN.md.
+ * Manifest v1.1 as a zod schema (every v1 manifest is a v1.1 manifest that means the same): the shapes and per-value rules of every key in the README.
  * Cross-field rules (port conflicts, ranges, cycles) live in ./rules/ (run by ./validate.ts) so that every problem is
  * reported in one run. `manifest.schema.json` is generated from this file (scripts/write-schema.mjs).
  */
 import { z } from "zod";
 import { externalEdgeKeys, manifestEdgeKeys, portsEdgeKeys, serviceEdgeKeys } from "./schema-edge";
 
-/** `^[a-z0-9][a-z0-9_.-]*$` (DESIGN.md); also safe as a supervisord program name and systemd unit name. */
+/** `^[a-z0-9][a-z0-9_.-]*$` (README "Manifest reference"); also safe as a supervisord program name and systemd unit name. */
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 /** POSIX environment variable name. */
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,7 +35,7 @@ const hardening = z
   .enum(["default", "strict"])
   .describe("systemd sandboxing level; strict scores <= 2.5 in systemd-analyze security");
 
-/** One entry of `services` (DESIGN.md); times in seconds, defaults applied later by resolveModel. */
+/** One entry of `services` (README "Manifest reference"); times in seconds, defaults applied later by resolveModel. */
 export const serviceSchema = z.strictObject({
   group: z.string().optional().describe("a key of groups: the port range the port must lie in"),
   port: port.optional().describe("omit for a worker without a port; instance i listens on port + i"),
@@ -96,7 +96,7 @@ export const serviceSchema = z.strictObject({
   ...serviceEdgeKeys, // routes, exposure (./schema-edge.ts)
 });
 
-/** The whole manifest v1.1 (DESIGN.md); source of manifest.schema.json. Unknown keys are errors (strict). */
+/** The whole manifest v1.1 (README "Manifest reference"); source of manifest.schema.json. Unknown keys are errors (strict). */
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z

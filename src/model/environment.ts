@@ -1,6 +1,6 @@
 /**
  * The environment every program starts from. The private supervisord is started with exactly this
- * (FACTS.md: children inherit supervisord's whole environment, so it must be clean), and test-start
+ * (docs/facts.md: children inherit supervisord's whole environment, so it must be clean), and test-start
  * gives it to the program too, so a service sees the same variables alone and under supervisord.
  */
 
@@ -9,7 +9,7 @@ export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /**
  * The clean base environment: PATH, LANG, and HOME/USER/LOGNAME of the invoking user when known
- * (supervisord does not set HOME/USER for a `user=` child: FACTS.md).
+ * (supervisord does not set HOME/USER for a `user=` child: docs/facts.md).
  */
 export function baseEnvironment(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, LANG: "C.UTF-8" };

@@ -22,7 +22,7 @@ export function portOf(model: Model, name: string): number {
   return service.port;
 }
 
-/** `http://HOST:PORT` + path for a service (the seeds' get_service_url). */
+/** `http://HOST:PORT` + path for a service (hand-kept runbooks' get_service_url). */
 export function urlOf(model: Model, name: string, path = ""): string {
   const port = portOf(model, name);
   const suffix = path && !path.startsWith("/") ? `/${path}` : path;

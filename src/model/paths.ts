@@ -1,4 +1,4 @@
-/** Where orchestrate keeps what it owns, relative to the folder of manifest.json (DESIGN.md "Files it owns"). */
+/** Where orchestrate keeps what it owns, relative to the folder of manifest.json (README "What gets generated"). */
 import { dirname, join } from "node:path";
 import type { ProjectPaths } from "./types";
 

@@ -1,5 +1,5 @@
 /**
- * `units/port_config.py`: the seeds' port_config.py (get_port, list_all_ports, get_service_url,
+ * `units/port_config.py`: hand-kept runbooks' port_config.py (get_port, list_all_ports, get_service_url,
  * get_port_info), generated with the data embedded as Python literals. Standard library only, reads no
  * file at import. Every string from the manifest goes through {@link pyLiteral}, so quotes, backslashes,
  * control characters and any unicode (lone surrogates included) arrive in Python unchanged.

@@ -1,5 +1,5 @@
 /**
- * `units/PORTS.md` (also what `orchestrate docs` prints): the port tables the seeds kept by hand, per
+ * `units/PORTS.md` (also what `orchestrate docs` prints): the port tables teams kept by hand, per
  * group with its ranges and budget, then externals, reserved, avoided ports and workers.
  */
 import { formatBudget, groupBudgets } from "../model/budget";

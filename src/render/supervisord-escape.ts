@@ -1,7 +1,7 @@
 /**
  * Escaping for supervisord config files: the only place that knows how supervisord reads a value.
  *
- * supervisord reads a value in layers (../shared/FACTS.md "supervisord: how it reads a value", checked
+ * supervisord reads a value in layers (docs/facts.md "supervisord: how a value is read", checked
  * against supervisor 4.2.5 `options.py` and `datatypes.py`):
  * 1. Python's RawConfigParser, one physical line per key (`\n`, `\r` end a line), the value stripped of
  *    whitespace at both ends, and `;`/`#` starting an inline comment when a whitespace character (Python's
@@ -10,7 +10,7 @@
  *    (`UnhosedConfigParser.expand_here`), even where it is preceded by `%` — so `%%(here)s` is NOT a literal.
  * 3. `value % expansions`: `%` must be written `%%` — and a program's `stdout_logfile`/`stderr_logfile` are
  *    expanded TWICE (options.py `_processes_from_section`: `get()` expands, then `expand()` again), so there
- *    `%` must be written `%%%%` (found by the oracle test; FACTS.md says `%%` for every path key).
+ *    `%` must be written `%%%%` (found by the oracle test; the plain rule says `%%` for every path key).
  * 4. A per-key parser: `command=` is split by `shlex.split` (POSIX); `environment=` by `shlex.shlex` in
  *    non-POSIX mode (no escapes at all) with `'` and `"` stripped from both ends of each value; path keys
  *    are taken as they are.
@@ -69,13 +69,13 @@ function refuse(where: ValueSite | undefined, value: string, why: string, fix: s
   throw new UsageError(`${siteName(where)}: supervisord cannot read ${showValue(value)} back exactly: ${why}`, fix);
 }
 
-/** Doubles every `%` (supervisord's `value % expansions`, FACTS.md: a lone `%` rejects the whole config). */
+/** Doubles every `%` (supervisord's `value % expansions`, docs/facts.md: a lone `%` rejects the whole config). */
 function percent(s: string): string {
   return s.replace(/%/g, "%%");
 }
 
 /**
- * Why `value` cannot be written inline in `environment=`, or undefined when it can. Rules (FACTS.md and
+ * Why `value` cannot be written inline in `environment=`, or undefined when it can. Rules (docs/facts.md and
  * supervisor's `datatypes.dict_of_key_value_pairs`): no NUL or line break; not both `'` and `"` (non-POSIX
  * shlex has no escape); no quote character at either end (it is stripped); no whitespace before `;`/`#`
  * (an inline comment, even inside quotes); no `%(here)s` (replaced even when escaped).
@@ -100,7 +100,7 @@ export function isRepresentableEnvValue(value: string): boolean {
 
 /**
  * One value of `environment=KEY=VALUE,…`, always quoted: `"…"`, or `'…'` when it contains `"`; `%` → `%%`.
- * FACTS.md: `environment=PORT="18096",T_DQ='say "hi" now',T_PCT="100%%"` was received exactly.
+ * docs/facts.md: `environment=PORT="18096",T_DQ='say "hi" now',T_PCT="100%%"` was received exactly.
  * @throws UsageError when {@link isRepresentableEnvValue} is false (launchSpec moves such values to an env file).
  */
 export function environmentValue(value: string, where?: ValueSite): string {
@@ -120,7 +120,7 @@ export function environmentValue(value: string, where?: ValueSite): string {
 /**
  * One word of `command=`, such that supervisord's `shlex.split` (POSIX) yields exactly `word`. Plain words
  * stay bare; others are double-quoted with `\"` and `\\`. A `;`/`#` after whitespace is written `\;`/`\#`
- * outside the quotes (FACTS.md: `"a "\;"b"` worked), and `(` after `%` as `\(` so `%(here)s` never appears.
+ * outside the quotes (docs/facts.md: `"a "\;"b"` worked), and `(` after `%` as `\(` so `%(here)s` never appears.
  * `%` → `%%` everywhere.
  * @throws UsageError for a NUL or a line break, which no supervisord line can hold.
  */
@@ -186,7 +186,7 @@ export function plainValue(value: string, where?: ValueSite): string {
 }
 
 /**
- * An absolute path for a path key (`directory`, `stdout_logfile`, `file`, …): no quotes (FACTS.md: path keys
+ * An absolute path for a path key (`directory`, `stdout_logfile`, `file`, …): no quotes (docs/facts.md: path keys
  * take no quotes), `%` → `%%`.
  * @throws UsageError when not absolute, or for anything {@link plainValue} refuses.
  */

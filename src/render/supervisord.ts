@@ -10,7 +10,7 @@
  * program each, adding NAME@2 leaves NAME@0 and NAME@1 with their PIDs, and every process gets its own PORT
  * and argv without `%(process_num)d` expansion.
  *
- * Every value goes through src/render/supervisord-escape.ts; keys and defaults follow FACTS.md "keys for a
+ * Every value goes through src/render/supervisord-escape.ts; keys and defaults follow docs/facts.md "supervisord: a program that binds a port", keys for a
  * program that binds a port". Output is deterministic: no timestamps, manifest order.
  */
 import { basename, dirname, relative } from "node:path";
@@ -27,11 +27,11 @@ import {
   plainValue,
 } from "./supervisord-escape";
 
-/** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (FACTS.md). */
+/** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (docs/facts.md). */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
- * Program names supervisord and supervisorctl accept safely: DESIGN.md service names (not `all`), with
+ * Program names supervisord and supervisorctl accept safely: the README service names (not `all`), with
  * `@I` for an instance of a service that has the `instances` key (`:` is supervisorctl's group separator).
  */
 const PROGRAM_NAME = /^[a-z0-9][a-z0-9_.-]*(?:@\d+)?$/;
@@ -94,7 +94,7 @@ function includeFiles(model: Model): string | undefined {
 }
 
 /**
- * `units/supervisord.conf`: the private supervisord of the project (FACTS.md "A private instance needs …"):
+ * `units/supervisord.conf`: the private supervisord of the project (docs/facts.md "supervisord: a program that binds a port"):
  * `[unix_http_server]` (socket, chmod 0700), `[supervisord]` (pidfile, logfile, childlogdir, identifier
  * `orchestrate-PROJECT`, daemonizes), `[rpcinterface:supervisor]`, `[supervisorctl]`, `[include]` of
  * exactly the generated `supervisor/PROGRAM.conf` files. No `[inet_http_server]`: nothing listens on TCP.
@@ -153,7 +153,7 @@ function writesExitCodes(service: Service): boolean {
  * PROGRAM is NAME, or NAME@I when the manifest has `instances`), running {@link launchSpec}'s argv in the
  * service's directory with the instance's inline environment (its own PORT, HOST, SERVICE_NAME, then the
  * manifest's env with {instance}/{port} filled; every value quoted), start and stop settings,
- * stopasgroup/killasgroup (FACTS.md: else a wrapper's child keeps the port), priority, logs with rotation from
+ * stopasgroup/killasgroup (docs/facts.md: else a wrapper's child keeps the port), priority, logs with rotation from
  * `model.logs`, and `user=` when set. Keys from manifest v1.1 (supervisord docs, [program:x]):
  * `autostart` = the manifest's autostart; `autorestart` = true|unexpected|false for restart
  * always|on-failure|never; `exitcodes` = exitCodes (written when not the v1 default); a oneshot gets

@@ -1,6 +1,6 @@
 /**
  * Escaping of values written into systemd unit files (systemd 252). One function per kind of value,
- * because systemd parses each setting with its own rules (FACTS.md "systemd 252", checked there with
+ * because systemd parses each setting with its own rules (docs/facts.md "systemd 252", checked there with
  * `systemd --test` and `systemd-analyze verify`):
  *
  * | setting | rule | function |
@@ -88,7 +88,7 @@ function escapeSpecifiers(value: string): string {
 
 /**
  * One `ExecStart=` word: always in double quotes, `\` → `\\`, `"` → `\"`, `%` → `%%`, `$` → `$$`,
- * tab → `\t`, newline → `\n` (systemd.service(5) "Command lines"; FACTS.md). Quoting every word keeps a
+ * tab → `\t`, newline → `\n` (systemd.service(5) "Command lines"; docs/facts.md). Quoting every word keeps a
  * bare `;` (command separator), `#`, spaces and empty strings literal.
  * @throws UsageError for other control characters or lone surrogates.
  */
@@ -134,13 +134,13 @@ export function execStart(argv: readonly string[], where: ValueLocation = { fiel
   return argv.map((word) => execArg(word, where)).join(" ");
 }
 
-/** Environment variable names systemd and DESIGN.md accept. */
+/** Environment variable names systemd and the manifest (README "Manifest reference") accept. */
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * One `Environment=` assignment: `"KEY=value"` with `\` → `\\`, `"` → `\"`, `%` → `%%`. `$` stays
  * literal: systemd does not expand variables in Environment=, and `\$` would drop the whole assignment
- * with only a warning (systemd.exec(5) "Environment="; FACTS.md).
+ * with only a warning (systemd.exec(5) "Environment="; docs/facts.md).
  * @throws UsageError for an invalid name, or control characters / lone surrogates in the value.
  */
 export function environmentAssignment(
@@ -170,7 +170,7 @@ function checkPath(path: string, where: ValueLocation): void {
 
 /**
  * A path written unquoted, as `WorkingDirectory=`, `EnvironmentFile=` and `StandardOutput=append:` take
- * it: spaces, quotes, `#`, `;`, `\` and `$` are kept literally, `%` → `%%` (systemd.exec(5); FACTS.md:
+ * it: spaces, quotes, `#`, `;`, `\` and `$` are kept literally, `%` → `%%` (systemd.exec(5); docs/facts.md:
  * a quoted WorkingDirectory= is "not absolute", fatal). Trailing whitespace would be stripped and a
  * trailing `\` would continue the line, so both are refused.
  * @throws UsageError when not absolute, with control characters, or ending in whitespace or `\`.

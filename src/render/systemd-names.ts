@@ -2,7 +2,7 @@
  * Names of the systemd units of a project: `PROJECT-NAME.service` (no `instances` key), the template unit
  * `PROJECT-NAME@.service` and its instances `PROJECT-NAME@I.service` (with `instances`; systemd.unit(5),
  * "template unit"), and `PROJECT.target`. Project and service names are already restricted to unit-name
- * characters (DESIGN.md).
+ * characters (README "Manifest reference").
  */
 import type { Instance, Model, Service } from "../model/types";
 

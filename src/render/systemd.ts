@@ -115,7 +115,7 @@ function instanceLines(service: Service, instance: Instance): string[] {
 }
 
 /**
- * The unit of one service (shape in DESIGN.md), or with `instances` its template unit (no Description port,
+ * The unit of one service (README "What gets generated"), or with `instances` its template unit (no Description port,
  * no ExecStart=/Environment=/logs: those are in each instance's drop-in, {@link renderInstanceDropIn}).
  * Type=exec, not simple: `systemctl start` then fails when the program cannot be executed (missing file, bad
  * WorkingDirectory, unknown User=) instead of reporting success for a process that never ran

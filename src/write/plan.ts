@@ -1,5 +1,5 @@
 /**
- * Plan before acting (STYLE.md, changesets): compare rendered files with what is on disk and with
+ * Plan before acting (as changesets splits assembleReleasePlan from applyReleasePlan): compare rendered files with what is on disk and with
  * what an earlier generate recorded as its own. `--dry-run` prints the plan's diff, `--check` its
  * file list, and applyPlan (./apply.ts) holds every write.
  */

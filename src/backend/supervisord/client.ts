@@ -1,6 +1,6 @@
 /**
  * XML-RPC client for the private supervisord: POST /RPC2 over its unix socket with a keep-alive agent
- * (FACTS.md: ~0.6 ms a warm call, against ~125 ms for `supervisorctl status`). Methods and faults: the
+ * (docs/facts.md: ~0.6 ms a warm call, against ~125 ms for `supervisorctl status`). Methods and faults: the
  * supervisord docs, "XML-RPC API Documentation".
  */
 import { Agent, request } from "node:http";

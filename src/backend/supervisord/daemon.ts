@@ -1,7 +1,7 @@
 /**
  * Life cycle of the private supervisord: start it clean when it is not running (handling a stale socket
  * and pidfile), and shut it down — politely over XML-RPC, then TERM, then KILL for a hung one.
- * Behaviour relied on (FACTS.md "supervisord: keys for a program that binds a port"): `supervisord -c`
+ * Behaviour relied on (docs/facts.md "supervisord: a program that binds a port"): `supervisord -c`
  * returns 0 once daemonized and 2 on a config error or a busy socket; `shutdown` answers at once and
  * the process exits ~3 s later; after `kill -9` its programs keep running.
  */

@@ -20,7 +20,7 @@ Owners: service (inside that service's program under supervisord/systemd) · ext
 external's port: whatever listens is taken to be it) · STALE (a leftover of this project's supervisord:
 "orchestrate recover" stops it) · FOREIGN (anything else; never stopped unless you ask:
 "orchestrate recover --kill-foreign PORT"). IPv4 and IPv6, wildcard and loopback listeners all count.
-Replaces the seeds' "lsof -i :PORT" for every port at once.
+Replaces hand-kept runbooks' "lsof -i :PORT" for every port at once.
 
 Examples:
   orchestrate check-ports

@@ -1,4 +1,4 @@
-/** The lookups of the seeds' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
+/** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
 import { findService, portOf, urlOf } from "../../model/lookup";

@@ -1,4 +1,4 @@
-/** `orchestrate test-start NAME`: the seeds' step 5 — run the service alone and check it, before supervisord is touched. */
+/** `orchestrate test-start NAME`: the runbooks' step 5 — run the service alone and check it, before supervisord is touched. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
 import { findService } from "../../model/lookup";

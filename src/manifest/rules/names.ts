@@ -1,4 +1,4 @@
-/** Rules for names: services (DESIGN.md pattern, not `all`) and variables orchestrate sets itself. */
+/** Rules for names: services (README "Manifest reference": pattern, not `all`) and variables orchestrate sets itself. */
 import type { Problem } from "../../errors";
 import { SERVICE_NAME } from "../schema";
 import type { ManifestView } from "../view";
@@ -76,7 +76,7 @@ export const PROVIDED_ENV = ["PORT", "HOST", "SERVICE_NAME", "BIND_ADDRESS"] as 
 
 /**
  * Error Problems for service names that are `all`/`*` (supervisorctl reads them as every program), do not
- * match SERVICE_NAME (DESIGN.md) or are longer than {@link maxServiceNameLength} for `project`, and for env
+ * match SERVICE_NAME (README "Manifest reference") or are longer than {@link maxServiceNameLength} for `project`, and for env
  * keys in {@link PROVIDED_ENV}.
  */
 export function nameRules(view: ManifestView, project = ""): Problem[] {

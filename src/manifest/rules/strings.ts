@@ -1,6 +1,6 @@
 /**
  * No control characters in any string of the manifest: supervisord cannot carry a newline in a value,
- * systemd drops or rejects them (FACTS.md), and a terminal escape in a description is an attack.
+ * systemd drops or rejects them (docs/facts.md), and a terminal escape in a description is an attack.
  */
 import type { Problem } from "../../errors";
 
@@ -11,7 +11,7 @@ function visible(s: string): string {
   return JSON.stringify(s);
 }
 
-/** Every string and key of the raw manifest containing U+0000-U+001F or U+007F, as error Problems (FACTS.md). */
+/** Every string and key of the raw manifest containing U+0000-U+001F or U+007F, as error Problems (docs/facts.md). */
 export function stringRules(raw: unknown): Problem[] {
   const problems: Problem[] = [];
   const walk = (value: unknown, path: string[]) => {
