@@ -1,6 +1,6 @@
 // bench/generate: validate + resolve + render of synthetic manifests of 1,000 and 10,000 services,
 // the loadProject-like path split into phases: parseManifestText → validateManifest → resolveModel → renderAll.
-// Target (DESIGN.md): 10,000 services in under 1.5 s, cost growing linearly (10k/1k ratio near 10).
+// Target (README "Performance"): 10,000 services in under 1.5 s, cost growing linearly (10k/1k ratio near 10).
 //
 // Each measurement is a FRESH child process (what one `orchestrate generate` pays: cold JIT, cold heap)
 // that runs the pipeline --iters times: the first run is "cold", the median of the others "warm". The

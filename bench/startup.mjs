@@ -1,6 +1,6 @@
 // bench/startup: what a fresh `orchestrate port NAME` process costs against a bare `node -e 0`,
 // interleaved (A, B, C, … A, B, C …) in ONE run, spawnSync wall times (hrtime), medians and ratios.
-// Target (DESIGN.md): the fast path costs at most 1.3× `node -e 0`.
+// Target (README "Performance"): the fast path costs at most 1.3× `node -e 0`.
 //
 // Variants:
 //   node -e 0                    the baseline

@@ -1,4 +1,4 @@
-// Bundles with esbuild (CJS, node20): FACTS.md measured an esbuild CJS bundle starting in ~97 ms against
+// Bundles with esbuild (CJS, node20): docs/facts.md measured an esbuild CJS bundle starting in ~97 ms against
 // ~137 ms for tsc output. Three outputs:
 //   dist/cli.cjs              the binary: only the `port NAME` fast path, a few KB, so it starts like bare node
 //   dist/orchestrate-cli.cjs  the full command tree, loaded by cli.cjs when the fast path cannot answer

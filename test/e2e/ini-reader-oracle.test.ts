@@ -1,6 +1,6 @@
 /**
  * The oracle: supervisor's own parser (test/oracle/ini_oracle.py, Debian's /usr/bin/python3 with the
- * `supervisor` module, FACTS.md) against readIni / splitCommand / splitEnvironment / expandPercent and
+ * `supervisor` module, docs/facts.md) against readIni / splitCommand / splitEnvironment / expandPercent and
  * against importSupervisordConf, for the REC.IO fixture, a set of hostile configs, and random input
  * (fast-check, hundreds of cases per run, one Python process per batch). A missing Python or
  * supervisor module FAILS these tests: an oracle that silently skips proves nothing.

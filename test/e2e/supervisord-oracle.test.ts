@@ -1,6 +1,6 @@
 /**
  * The supervisord renderer checked by supervisord's own parser (test/oracle/supervisor_oracle.py, run with
- * /usr/bin/python3 as FACTS.md says): what it reads from the rendered files must be exactly the model's
+ * /usr/bin/python3 as docs/facts.md says): what it reads from the rendered files must be exactly the model's
  * launchSpec — argv, environment, directory — and the env-file wrapper must deliver the values supervisord
  * cannot hold. Nothing is started: no supervisord, no port. Fails (never skips) when the supervisor module
  * is missing.

@@ -1,6 +1,6 @@
 /**
  * SystemdBackend against a real systemd 252 booted as PID 1 of a private PID + mount namespace
- * (test/harness/systemd-sandbox.ts; FACTS.md "A real systemd for tests"). Units are written by hand
+ * (test/harness/systemd-sandbox.ts; docs/facts.md "systemd 252"). Units are written by hand
  * here, independent of the renderer. Services bind 127.0.0.1:25041-25043 (block 25000-25099).
  *
  * systemctl and kill run inside the sandbox through nsenter; files are written from outside through

@@ -1,7 +1,7 @@
 /**
  * The systemd renderer against systemd 252 itself, offline (no systemd is booted, systemctl is never
  * called against the host):
- * - `systemd-analyze verify FILE` for every generated file: exit 0 and NOTHING on stderr (FACTS.md:
+ * - `systemd-analyze verify FILE` for every generated file: exit 0 and NOTHING on stderr (docs/facts.md:
  *   unknown keys and bad values only warn, so any stderr line is a failure).
  * - THE ORACLE: `systemd --test --system --unit=PROJECT.target` with `SYSTEMD_UNIT_PATH=DIR:` dumps every
  *   unit as systemd parsed it. We read ExecStart's argv and Environment= from the dump and require them

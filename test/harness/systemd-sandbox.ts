@@ -1,6 +1,6 @@
 /**
  * A real systemd for tests: systemd 252 booted as PID 1 of a private PID + mount (+ UTS) namespace,
- * as ../shared/FACTS.md ("A real systemd for tests") describes:
+ * as docs/facts.md ("systemd 252", "Found by the tests: systemd") describes:
  *
  *   unshare --pid --fork --mount --mount-proc --uts BOOT.sh
  *   BOOT.sh: mount --make-rprivate /; FRESH tmpfs on /run, /tmp, /var/tmp (and /etc/systemd/system,
@@ -8,12 +8,12 @@
  *            write /run/systemd/system/sandbox.target (DefaultDependencies=no);
  *            SYSTEMD_UNIT_PATH=/etc/systemd/system:/run/systemd/system exec systemd --unit=sandbox.target
  *
- * DANGER (FACTS.md): booting a normal target (multi-user.target, default.target) or skipping the private
+ * DANGER (docs/facts.md): booting a normal target (multi-user.target, default.target) or skipping the private
  * /tmp runs systemd-tmpfiles on the shared filesystem — it EMPTIES the machine's /tmp — and starts the
  * machine's installed services. The boot script refuses to exec systemd unless it is PID 1 of a new PID
  * namespace, in a mount namespace other than the host's, with every tmpfs mounted (`set -e`).
  *
- * Found while building this (beyond FACTS.md): with the default unit path, starting ANY service with
+ * Found while building this (beyond the plain recipe): with the default unit path, starting ANY service with
  * default dependencies pulls in sysinit.target (systemd.service(5), "Implicit Dependencies"), which ran
  * systemd-tmpfiles-setup, systemd-sysusers, systemd-sysctl, journald (flushing into the host's
  * /var/log/journal), binfmt and utmp against the shared host. So the sandbox's systemd loads units ONLY

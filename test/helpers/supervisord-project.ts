@@ -1,5 +1,5 @@
 /**
- * A throw-away project for tests against a real supervisord, written BY HAND in the shape FACTS.md
+ * A throw-away project for tests against a real supervisord, written BY HAND in the shape docs/facts.md
  * describes (independent of the renderer): units/supervisord.conf with a private unix socket, pidfile and
  * logs under the project, and one units/supervisor/NAME.conf per program. Programs are inline node scripts.
  */

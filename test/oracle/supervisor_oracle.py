@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The supervisord oracle: loads a config with supervisor's own parser, exactly as supervisord will
-(../shared/FACTS.md "The oracle"), and prints what supervisord would run, as JSON.
+(docs/facts.md "supervisord: how a value is read"), and prints what supervisord would run, as JSON.
 
 usage: supervisor_oracle.py CONF       print one JSON document
        supervisor_oracle.py --serve    read one CONF path per stdin line, answer one JSON line each

@@ -1,7 +1,7 @@
 /**
  * Installing rendered units into a unit folder: plan (added/changed/unchanged/removed), the state
  * record, removal only of what was recorded, refusal of other applications' units, and the offline
- * `systemctl --root=DIR enable` path (FACTS.md: works without a booted systemd).
+ * `systemctl --root=DIR enable` path (docs/facts.md: works without a booted systemd).
  */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

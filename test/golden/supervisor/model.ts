@@ -1,6 +1,6 @@
 /**
  * The model behind the supervisord golden files and the oracle end-to-end test: every hostile value the
- * supervisord renderer must carry exactly (FACTS.md "supervisord: how it reads a value"). `root` is
+ * supervisord renderer must carry exactly (docs/facts.md "supervisord: how a value is read"). `root` is
  * /srv/demo for the goldens and a real temp folder for the oracle.
  */
 import { join } from "node:path";
