@@ -1,9 +1,9 @@
 /** Applies a plan: atomic writes, removal of files an earlier generate owned, then the state file. */
 import { createTwoFilesPatch } from "diff";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Plan } from "./plan";
 import { readState, sha256, STATE_FILE } from "./plan";
-import { ensureDir, removeFile, writeFileAtomicSync } from "./atomic";
+import { ensureDir, removeOwnedFile, writeFileAtomicSync } from "./atomic";
 import type { ProjectPaths } from "../model/types";
 
 /**
@@ -19,9 +19,15 @@ export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">)
   const rendered: Record<string, string> = {};
   for (const f of plan.rendered) rendered[f.path] = sha256(f.content);
   if (plan.changes.some((c) => c.kind === "added")) writeState(plan.root, { ...before, ...rendered });
+  const generatedFolders = new Set(
+    Object.keys(before)
+      .map((f) => dirname(join(plan.root, f)))
+      .filter((folder) => folder.endsWith(".service.d")),
+  );
   for (const change of plan.changes) {
     const path = join(plan.root, change.path);
-    if (change.kind === "removed") removeFile(path);
+    // a folder only generated files were in (a removed instance's drop-in folder) goes with its last file
+    if (change.kind === "removed") removeOwnedFile(path, (folder) => generatedFolders.has(folder));
     else writeFileAtomicSync(path, change.after!, change.mode);
   }
   writeState(plan.root, rendered);

@@ -2,7 +2,7 @@
  * The one place that writes files. Every write is atomic (temp file in the same folder, fsync,
  * rename: write-file-atomic), so a crash or kill -9 leaves the old file or the new one, never a torn one.
  */
-import { appendFileSync, mkdirSync, rmSync, chmodSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, rmdirSync, rmSync, chmodSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
@@ -33,6 +33,22 @@ export function ensureDir(path: string, mode = 0o755): void {
 /** Removes a file if present (never a folder). */
 export function removeFile(path: string): void {
   rmSync(path, { force: true });
+}
+
+/**
+ * Removes a file if present, then its folder when the removal left it empty and the folder is one of
+ * `ownFolders` (e.g. a drop-in folder `units/systemd/P-NAME@2.service.d/` of a removed instance). A
+ * folder holding anything else is kept.
+ */
+export function removeOwnedFile(path: string, ownFolders: (folder: string) => boolean): void {
+  removeFile(path);
+  const folder = dirname(path);
+  if (!ownFolders(folder)) return;
+  try {
+    if (readdirSync(folder).length === 0) rmdirSync(folder);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Appends one line to a file opened O_APPEND (a single small write is not interleaved with other appenders). */
