@@ -6,9 +6,12 @@
  */
 import type { Backend } from "../backend/types";
 import type { Target } from "../model/lookup";
-import { waitReady, type Readiness } from "./readiness";
+import { waitReady, waitStarted, type Readiness } from "./readiness";
 
-/** Starts the targets' programs, then waits for each to be ready. Returns one {@link Readiness} per instance. */
+/**
+ * Starts the targets' programs, then waits for each to be ready and past its startsecs. Returns one
+ * {@link Readiness} per instance.
+ */
 export async function startInstances(backend: Backend, targets: Target[]): Promise<Readiness[]> {
   await Promise.all(
     targets.map(async ({ service, instance }) => {
@@ -16,7 +19,14 @@ export async function startInstances(backend: Backend, targets: Target[]): Promi
       await backend.start(instance.program);
     }),
   );
-  return Promise.all(targets.map(({ service, instance }) => waitReady(backend, service, { instance })));
+  const ready = await Promise.all(targets.map(({ service, instance }) => waitReady(backend, service, { instance })));
+  // ready (port, health) comes before RUNNING past startsecs, which verify wants: wait for that too, as restart does
+  const up = new Set(ready.filter((r) => r.ok).map((r) => r.service));
+  await waitStarted(
+    backend,
+    [...new Set(targets.map((t) => t.service))].filter((s) => up.has(s.name)),
+  );
+  return ready;
 }
 
 /** Stops the targets' programs (each waited for; the manager escalates to SIGKILL after stopTimeout). */

@@ -14,6 +14,8 @@ export const PORT_BLOCKS = {
   "recover-fake": { low: 24400, high: 24449 },
   "systemd-v11": { low: 31000, high: 31199 },
   "supervisord-v11": { low: 31200, high: 31399 },
+  "instances-supervisord": { low: 34000, high: 34199 },
+  "instances-systemd": { low: 34200, high: 34399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
