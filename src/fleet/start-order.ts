@@ -71,7 +71,9 @@ export async function startInOrder(
           ms: 0,
           reason,
         });
-      options.onLine?.(`✗ ${n}: ${reason}`);
+      options.onLine?.(
+        `✗ ${n}: not started, depends on ${missing.join(", ")}${stopped.length ? ` (stopped again: ${stopped.join(" ")})` : ""}`,
+      );
     }
     const starts: Promise<void>[] = [];
     for (const n of runnable) {

@@ -171,8 +171,8 @@ describe("instances, oneshot and autostart false under supervisord", { timeout: 
     const r = await orchestrate(project, "restart");
     expect(r.exitCode, r.stdout).toBe(1);
     expect(r.stdout).toMatch(/migrate: oneshot exited with code 3, expected 0 \(exitCodes\)/);
-    expect(r.stdout).toMatch(/api: not started: depends on migrate, which did not become ready/);
-    expect(r.stdout).toMatch(/web: not started: depends on api/);
+    expect(r.stdout).toMatch(/✗ api: not started, depends on migrate/);
+    expect(r.stdout).toMatch(/✗ web: not started, depends on api/);
     expect(r.stdout).toContain("migration 0042 could not be applied");
     const rows = await status();
     for (const n of ["api:0", "api:1", "web"]) expect(rows.get(n)!.state, n).toBe("STOPPED");

@@ -333,16 +333,15 @@ export class SystemdBackend implements Backend {
   /** Program names (NAME, NAME@I) of service units and instance units; template units are not programs. */
   private serviceNames(units: string[]): string[] {
     const prefix = `${this.options.project}-`;
-    return [...new Set(units.map(unitOfFile))]
+    return [...new Set(units.map((u) => unitOfFile(u).replace(/\.service\.d$/, ".service")))]
       .filter((u) => u.startsWith(prefix) && u.endsWith(".service") && !u.endsWith("@.service"))
       .map((u) => u.slice(prefix.length, -".service".length));
   }
 
-  /** Programs of the model (log files known), of units/systemd/ (units and drop-in folders) and of the install record. */
+  /** Programs of units/systemd/ (units, and instances by their drop-in folders) and of the install record. */
   private async knownServices(): Promise<string[]> {
     const rendered = await readdir(this.install.unitsDir).catch(() => [] as string[]);
     const installed = await readInstalled(this.install.stateFile, this.install.unitDir);
-    const known = Object.keys(this.options.logs ?? {});
-    return [...new Set([...known, ...this.serviceNames([...rendered, ...installed])])].sort();
+    return [...new Set(this.serviceNames([...rendered, ...installed]))].sort();
   }
 }
