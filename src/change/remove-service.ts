@@ -41,6 +41,13 @@ export async function planRemoveService(
       `remove ${dependents.length === 1 ? "that dependency" : "those dependencies"} first, or pass --force to drop ${o.name} from their dependsOn`,
     );
   const raw = structuredClone(before.source.raw) as { services: Record<string, Record<string, unknown>> };
+  // {port:NAME}/{url:NAME} cannot be resolved once NAME is gone, and --force cannot guess the new value
+  const refs = referencesTo(raw.services, o.name);
+  if (refs.length)
+    throw new UsageError(
+      `${o.name} is referenced by ${refs.join(", ")}: those values would name a service that no longer exists`,
+      `change or remove ${refs.length === 1 ? "that value" : "those values"} first (e.g. "orchestrate modify-service NAME --unset-env KEY"); --force only drops dependsOn`,
+    );
   delete raw.services[o.name];
   const changes = [`removed ${o.name}${old.port !== undefined ? ` (port ${old.port} freed)` : ""}`];
   for (const d of dependents) {
@@ -52,8 +59,13 @@ export async function planRemoveService(
   const after = proposedProject(before, raw);
   // --force changed the dependents' programs (dependsOn → priority): the manager restarts them on apply, so
   // wait for them to be ready as well, or verify would catch them STARTING
+  // — and every service whose dependency level (so its priority) moved with it
+  const priorityBefore = new Map(before.model.services.map((s) => [s.name, s.programPriority]));
   const restartedDependents = after.model.services
-    .filter((s) => s.enabled && dependents.some((d) => d.name === s.name))
+    .filter(
+      (s) =>
+        s.enabled && (dependents.some((d) => d.name === s.name) || priorityBefore.get(s.name) !== s.programPriority),
+    )
     .map((s) => s.name);
   return {
     command: `remove-service ${o.name}`,
@@ -89,4 +101,18 @@ export async function planRemoveService(
       },
     ],
   };
+}
+
+/** `services.X.env.K` / `services.X.command` of other services whose text holds `{port:NAME}` or `{url:NAME}`. */
+function referencesTo(services: Record<string, Record<string, unknown>>, name: string): string[] {
+  const pattern = new RegExp(`(?<!\\{)\\{(port|url):${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\}`);
+  const found: string[] = [];
+  for (const [other, entry] of Object.entries(services)) {
+    if (other === name) continue;
+    for (const [key, value] of Object.entries((entry.env as Record<string, unknown>) ?? {}))
+      if (typeof value === "string" && pattern.test(value)) found.push(`services.${other}.env.${key}`);
+    const command = Array.isArray(entry.command) ? entry.command.join(" ") : String(entry.command ?? "");
+    if (pattern.test(command)) found.push(`services.${other}.command`);
+  }
+  return found;
 }

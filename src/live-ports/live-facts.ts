@@ -48,7 +48,8 @@ async function managerStatus(
       return { running: false, answering: false, programs };
     }
     if (reach !== "running") return { running: false, answering: true, programs };
-    for (const status of await backend.status(model.services.map((s) => s.name))) programs.set(status.name, status);
+    for (const status of await backend.status(model.services.flatMap((s) => s.instances.map((i) => i.program))))
+      programs.set(status.name, status);
     return { running: true, answering: true, programs };
   } catch (err) {
     notes.push((err as Error).message.split("\n")[0]);

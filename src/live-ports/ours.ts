@@ -76,17 +76,17 @@ export function ourServerUrl(model: Model): string {
 }
 
 /**
- * The command lines a service's process shows in /proc (argv joined with single spaces): the launch argv
+ * The command lines one instance (default instance 0) of a service shows in /proc (argv joined with single spaces): the launch argv
  * and, when the envfile-exec wrapper is used, the service's own argv after the wrapper exec'd.
  */
-export function generatedCommands(model: Model, service: Service): string[] {
-  let launch: string[] = service.argv;
+export function generatedCommands(model: Model, service: Service, instance = service.instances[0]): string[] {
+  let launch: string[] = instance.argv;
   try {
-    launch = launchSpec(model, service).argv;
+    launch = launchSpec(model, service, instance).argv;
   } catch {
     /* an env value no launch can hold: only the plain argv can be running */
   }
-  return [...new Set([launch.join(" "), service.argv.join(" ")])];
+  return [...new Set([launch.join(" "), instance.argv.join(" ")])];
 }
 
 /** Everything {@link leftoverEvidence} needs to judge a process, read once per run. */
@@ -128,20 +128,24 @@ export function commandIndex(models: Model[]): Map<string, CommandOwner[]> {
   const index = new Map<string, CommandOwner[]>();
   for (const model of models) {
     for (const service of model.services) {
-      for (const command of generatedCommands(model, service)) {
-        const owners = index.get(command) ?? [];
-        if (
-          !owners.some(
-            (o) =>
-              o.service === service.name &&
-              o.user === service.user &&
-              o.port === service.port &&
-              o.directory === service.directory,
-          )
-        ) {
-          owners.push({ service: service.name, user: service.user, port: service.port, directory: service.directory });
+      // every instance: its own argv ({instance}) and PORT
+      for (const instance of service.instances) {
+        for (const command of generatedCommands(model, service, instance)) {
+          const owners = index.get(command) ?? [];
+          const port = instance.port;
+          if (
+            !owners.some(
+              (o) =>
+                o.service === service.name &&
+                o.user === service.user &&
+                o.port === port &&
+                o.directory === service.directory,
+            )
+          ) {
+            owners.push({ service: service.name, user: service.user, port, directory: service.directory });
+          }
+          index.set(command, owners);
         }
-        index.set(command, owners);
       }
     }
   }

@@ -172,11 +172,11 @@ async function recoverLocked(
   }
   const readiness = await startInOrder(model, backend, enabled, { restart: false, onLine: (l) => s5.detail(l) });
   const failed = readiness.filter((r) => !r.ok).length;
-  if (failed) s5.fail(`${failed} of ${enabled.length} not ready`);
+  if (failed) s5.fail(`${failed} of ${readiness.length} not ready`);
   else s5.ok(`${counted(enabled.length, "service")} ready`);
   await waitStarted(
     backend,
-    enabled.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+    enabled.filter((s) => readiness.some((r) => r.service === s.name && r.ok)),
   );
 
   const s6 = report.begin("verify");

@@ -84,9 +84,10 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
       expect(g.services.length).toBe(g.used);
     }
     expect(groups.get("core").services.map((s: any) => s.name)).toEqual(
-      expect.arrayContaining(["main_app", "trade_executor"]),
+      expect.arrayContaining(["main_app:0", "main_app:1", "trade_executor"]), // a row per instance
     );
-    expect(groups.get("core").services.find((s: any) => s.name === "main_app").port).toBe(3000);
+    expect(groups.get("core").services.find((s: any) => s.name === "main_app:0").port).toBe(3000);
+    expect(groups.get("core").services.find((s: any) => s.name === "main_app:1").port).toBe(3001);
   });
 
   it("validate exits 0", async () => {
@@ -247,9 +248,9 @@ describe("the command line itself", { timeout: 60_000 }, () => {
     const p = scratch("dry", readFileSync(REPO_MANIFEST, "utf8"));
     const r = await p.cli(["generate", "--dry-run"]);
     expect(r.exitCode, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/^--- \/dev\/null\n\+\+\+ b\/units\/supervisor\/main_app\.conf$/m); // a new file
+    expect(r.stdout).toMatch(/^--- \/dev\/null\n\+\+\+ b\/units\/supervisor\/main_app@0\.conf$/m); // a new file (one per instance)
     expect(r.stdout).toMatch(/^@@ -\d+(,\d+)? \+\d+(,\d+)? @@/m);
-    expect(r.stdout).toMatch(/^\+\[program:main_app\]$/m);
+    expect(r.stdout).toMatch(/^\+\[program:main_app@0\]$/m);
     expect(existsSync(join(p.root, "units")), "units/ must not exist after --dry-run").toBe(false);
   });
 

@@ -185,6 +185,19 @@ describe("remove-service on a running fleet", { timeout: 120_000 }, () => {
 
   it("with --force: exit 0, the dependents' dependsOn no longer name it, the rest verifies", async () => {
     const port = BASE + 120; // trade_manager (4000)
+    // {url:trade_manager} in two env values: --force drops dependsOn, but cannot rewrite a reference
+    const text = readFileSync(project.manifestPath, "utf8");
+    const refused = await project.cli(["remove-service", "trade_manager", "--force"]);
+    expect(refused.exitCode, show(refused)).toBe(2);
+    expect(refused.stderr).toContain(
+      "trade_manager is referenced by services.main_app.env.TRADE_MANAGER_URL, services.trade_executor.env.TRADE_MANAGER_URL",
+    );
+    expect(readFileSync(project.manifestPath, "utf8")).toBe(text);
+    for (const n of ["main_app", "trade_executor"]) {
+      const u = await project.cli(["modify-service", n, "--unset-env", "TRADE_MANAGER_URL"]);
+      await project.trackAll();
+      expect(u.exitCode, show(u)).toBe(0);
+    }
     const before = await supervisordView();
     const r = await project.cli(["remove-service", "trade_manager", "--force"]);
     await project.trackAll();
@@ -200,7 +213,14 @@ describe("remove-service on a running fleet", { timeout: 120_000 }, () => {
     // which programs supervisord restarted (a dependency change may change a program's priority)
     const restarted = [...after].filter(([n, pid]) => before.get(n) !== pid).map(([n]) => n);
     // the product restarts exactly the dependents (their priority follows dependsOn), and waits for them
-    expect(restarted.sort()).toEqual(["active_trade_supervisor", "main_app", "trade_executor"]);
+    // (main_app runs as two instances; auto_entry_supervisor's level drops from 3 to 2 with trade_manager gone)
+    expect(restarted.sort()).toEqual([
+      "active_trade_supervisor",
+      "auto_entry_supervisor",
+      "main_app@0",
+      "main_app@1",
+      "trade_executor",
+    ]);
     await waitFor(`port ${port} free`, () => canBind(port), 5000);
     expect(await lastJournal()).toMatchObject({
       command: "remove-service trade_manager",

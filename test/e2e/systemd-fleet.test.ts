@@ -1,5 +1,6 @@
 /**
- * The example fleet (the repo's manifest.json: 11 HTTP services, 2 workers, 4 dependency levels) under a
+ * The example fleet (the repo's manifest.json: 11 HTTP services — main_app with two instances —, 2 workers, the
+ * db_migrate oneshot, 4 dependency levels) under a
  * REAL systemd 252 booted as PID 1 of a private PID + mount + UTS namespace (test/harness/systemd-sandbox.ts,
  * the only way this file boots systemd), driven end to end by the BUILT CLI with `--backend systemd`, run
  * INSIDE the sandbox so MainPIDs, listener PIDs and /proc/PID/cgroup all belong to one PID namespace.
@@ -42,13 +43,33 @@ if (skipped) console.warn(`[systemd fleet e2e] SKIPPED: ${skipped}`);
 let sandbox: Sandbox | undefined;
 let fleet: SandboxFleet;
 let manifest: FleetManifest;
+/** Programs that run, as units name them: NAME, or NAME@I per instance (unit PROJECT-NAME@I.service); no oneshot. */
 let names: string[];
 /** The host's /etc/systemd/system before the sandbox booted (compared at the end). */
 let hostUnitsBefore: string[] = [];
 const timings: Record<string, number> = {};
 
 const portOf = (name: string): number => manifest.services[name].port!;
-const withPort = (): string[] => names.filter((n) => manifest.services[n].port !== undefined);
+const serviceOf = (program: string): string => program.split("@")[0];
+const withPort = (): string[] => names.filter((n) => manifest.services[serviceOf(n)].port !== undefined);
+/** NAME@I → NAME:I, as status and verify name an instance. */
+const labelOf = (program: string): string => program.replace("@", ":");
+/** The unit file a program's unit comes from: the template PROJECT-NAME@.service for an instance. */
+const unitFileOf = (program: string): string =>
+  program.includes("@") ? `${PROJECT}-${serviceOf(program)}@.service` : unitOf(program);
+/** The running programs of a manifest (instances expanded, oneshots left out). */
+const programsOf = (m: FleetManifest): string[] =>
+  Object.entries(m.services).flatMap(([name, s]) =>
+    s.type === "oneshot"
+      ? []
+      : s.instances === undefined
+        ? [name]
+        : Array.from({ length: Number(s.instances) }, (_, i) => `${name}@${i}`),
+  );
+const oneshotsOf = (m: FleetManifest): string[] =>
+  Object.entries(m.services).flatMap(([name, s]) => (s.type === "oneshot" ? [name] : []));
+/** Rows verify reports: every program's label and every oneshot. */
+const verifiedCount = (): number => names.length + oneshotsOf(manifest).length;
 
 /** verify --json inside the sandbox, parsed. */
 async function verifyJson(...args: string[]): Promise<{ r: CliRun; json: { ok: boolean; services: any[] } }> {
@@ -95,7 +116,7 @@ beforeAll(async () => {
   sandbox = booted;
   fleet = new SandboxFleet(sandbox);
   manifest = await fleetManifest(sandbox.dir);
-  names = Object.keys(manifest.services);
+  names = programsOf(manifest);
   fleet.writeManifest(manifest);
 }, 120_000);
 
@@ -129,9 +150,11 @@ describe(
         timings.install = Math.round(r.durationMs);
         expect(r.exitCode, showRun(r)).toBe(0);
         expect(r.stdout).toMatch(/systemd units installed: added /);
-        for (const n of names) {
-          expect(existsSync(join(fleet.unitDirOutside, unitOf(n))), unitOf(n)).toBe(true);
-          expect(existsSync(join(UNIT_DIR, unitOf(n))), `host ${UNIT_DIR}/${unitOf(n)}`).toBe(false);
+        for (const n of [...names, ...oneshotsOf(manifest)]) {
+          expect(existsSync(join(fleet.unitDirOutside, unitFileOf(n))), unitFileOf(n)).toBe(true);
+          expect(existsSync(join(UNIT_DIR, unitFileOf(n))), `host ${UNIT_DIR}/${unitFileOf(n)}`).toBe(false);
+          if (n.includes("@"))
+            expect(existsSync(join(fleet.unitDirOutside, `${PROJECT}-${n}.service.d`, "instance.conf")), n).toBe(true);
         }
         expect(existsSync(join(fleet.unitDirOutside, `${PROJECT}.target`))).toBe(true);
         // enable (persistent, since /etc): the link exists inside the private tmpfs only.
@@ -150,7 +173,7 @@ describe(
         const r = await fleet.cli(["restart"]);
         timings.restart = Math.round(r.durationMs);
         expect(r.exitCode, showRun(r)).toBe(0);
-        expect(r.stdout).toMatch(/13\/13 verified/);
+        expect(r.stdout).toMatch(/15\/15 verified/); // 13 services: main_app's two instances, the db_migrate oneshot
 
         const props = await fleet.show(names.map(unitOf));
         for (const p of props) expect(p, p.Id).toMatchObject({ ActiveState: "active", SubState: "running" });
@@ -159,16 +182,25 @@ describe(
         timings.verify = Math.round(v.durationMs);
         expect(v.exitCode, showRun(v)).toBe(0);
         expect(json.ok).toBe(true);
-        expect(json.services.map((s) => s.name).sort()).toEqual([...names].sort());
+        expect(json.services.map((s) => s.name).sort()).toEqual(
+          [...names.map(labelOf), ...oneshotsOf(manifest)].sort(),
+        );
         for (const s of json.services) {
-          expect(s.state, s.name).toBe("RUNNING");
           expect(s.problems, s.name).toEqual([]);
-          const entry = manifest.services[s.name];
+          if (s.type === "oneshot") {
+            // Type=oneshot, RemainAfterExit=yes: active (exited) with Result success
+            expect(s, s.name).toMatchObject({ state: "EXITED", exitStatus: 0, ok: true });
+            const [p] = await fleet.show([unitOf(s.name)], ["ActiveState", "SubState", "Result"]);
+            expect(p).toEqual({ ActiveState: "active", SubState: "exited", Result: "success" });
+            continue;
+          }
+          expect(s.state, s.name).toBe("RUNNING");
+          const entry = { ...manifest.services[s.service], port: s.port };
           if (entry.port === undefined) continue;
           expect(s.owner, s.name).toMatchObject({ kind: "service" });
           // Independently of verify: the listener's PID (sandbox namespace) lives in THIS unit's cgroup.
           expect(await fleet.cgroupOf(s.owner.pid), `${s.name} listener pid ${s.owner.pid}`).toMatch(
-            new RegExp(`/${unitOf(s.name).replace(/\./g, "\\.")}$`),
+            new RegExp(`/${unitOf(s.program).replace(/\./g, "\\.")}$`),
           );
           if (entry.health) expect(s.health, s.name).toMatchObject({ ok: true });
           // The network namespace is shared: the port answers on the host.
@@ -256,7 +288,7 @@ describe(
       "remove-service of a leaf: exit 0, its unit file gone, unit stopped and unloaded, port free, the rest verified",
       async () => {
         const name = "kalshi_account_sync";
-        expect(names.filter((n) => manifest.services[n].dependsOn?.includes(name))).toEqual([]);
+        expect(names.filter((n) => manifest.services[serviceOf(n)].dependsOn?.includes(name))).toEqual([]);
         const port = portOf(name);
         const others = names.filter((n) => n !== name);
         const pidsBefore = await fleet.mainPids(others);
@@ -274,7 +306,9 @@ describe(
         expect(await fleet.mainPids(others)).toEqual(pidsBefore);
         const { r: v, json } = await verifyJson();
         expect(v.exitCode, showRun(v)).toBe(0);
-        expect(json.services.map((s) => s.name).sort()).toEqual([...others].sort());
+        expect(json.services.map((s) => s.name).sort()).toEqual(
+          [...others.map(labelOf), ...oneshotsOf(manifest)].sort(),
+        );
         manifest = fleet.manifest();
         names = others;
       },
@@ -329,7 +363,7 @@ describe(
         });
         expect(await fleet.cgroupOf(check.owner.pid)).toMatch(new RegExp(`/${unitOf(name).replace(/\./g, "\\.")}$`));
         manifest = fleet.manifest();
-        names = Object.keys(manifest.services);
+        names = programsOf(manifest);
       },
     );
 
@@ -371,7 +405,7 @@ describe(
         const r = await fleet.cli(["restart"]);
         timings.restartStrict = Math.round(r.durationMs);
         expect(r.exitCode, showRun(r)).toBe(0);
-        expect(r.stdout).toMatch(new RegExp(`${names.length}/${names.length} verified`));
+        expect(r.stdout).toMatch(new RegExp(`${verifiedCount()}/${verifiedCount()} verified`));
         const after = await fleet.mainPids(names);
         for (const n of names) expect(after.get(n), n).not.toBe(before.get(n));
         const props = await fleet.show(names.map(unitOf), [
@@ -392,7 +426,7 @@ describe(
         expect(v.exitCode, showRun(v)).toBe(0);
         for (const s of json.services.filter((x) => x.port !== undefined)) {
           expect(await fleet.cgroupOf(s.owner.pid), s.name).toMatch(
-            new RegExp(`/${unitOf(s.name).replace(/\./g, "\\.")}$`),
+            new RegExp(`/${unitOf(s.program).replace(/\./g, "\\.")}$`),
           );
         }
         manifest = fleet.manifest();
@@ -411,7 +445,7 @@ describe(
         timings.recover = Math.round(r.durationMs);
         expect(r.exitCode, showRun(r)).toBe(0);
         expect(r.stdout).toMatch(/\[6\/6\] verify/);
-        expect(r.stdout).toMatch(new RegExp(`${names.length}/${names.length} verified`));
+        expect(r.stdout).toMatch(new RegExp(`${verifiedCount()}/${verifiedCount()} verified`));
         const after = await fleet.mainPids(names);
         for (const n of names) expect(after.get(n), n).not.toBe(before.get(n));
       },
@@ -419,7 +453,7 @@ describe(
 
     it.skipIf(skipped)("the host's /etc/systemd/system is untouched while the sandbox runs", () => {
       expect(snapshotTree(UNIT_DIR)).toEqual(hostUnitsBefore);
-      for (const n of names) expect(existsSync(join(UNIT_DIR, unitOf(n))), n).toBe(false);
+      for (const n of names) expect(existsSync(join(UNIT_DIR, unitFileOf(n))), n).toBe(false);
     });
   },
 );
@@ -478,7 +512,18 @@ describe("systemd-analyze security --offline=yes on the fleet's generated units"
       );
       expect(g.exitCode, g.stderr).toBe(0);
       for (const n of Object.keys(m.services)) {
-        const unit = join(root, "units/systemd", unitOf(n));
+        let unit = join(root, "units/systemd", unitOf(n));
+        if (m.services[n].instances) {
+          // an instance is the template plus its drop-in (which holds ExecStart=): analyze instance 0 as one file
+          const dir = join(root, "units/systemd");
+          unit = join(root, `${PROJECT}-${n}@0.service`);
+          writeFileSync(
+            unit,
+            readFileSync(join(dir, `${PROJECT}-${n}@.service`), "utf8") +
+              "\n" +
+              readFileSync(join(dir, `${PROJECT}-${n}@0.service.d`, "instance.conf"), "utf8"),
+          );
+        }
         if (profile === "strict") expect(readFileSync(unit, "utf8")).toContain("ProtectSystem=strict");
         const { score, verdict } = await securityScore(unit);
         scores[profile][n] = `${score} ${verdict}`;

@@ -22,6 +22,8 @@ export const PORT_BLOCKS = {
   "exposure-audit": { low: 33600, high: 33699 },
   "safety-hangs": { low: 30200, high: 30299 },
   "safety-fleet": { low: 30300, high: 30399 },
+  "instances-supervisord": { low: 34000, high: 34199 },
+  "instances-systemd": { low: 34200, high: 34399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

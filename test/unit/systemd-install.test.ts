@@ -97,6 +97,38 @@ describe("plan and write", () => {
     expect(readFileSync(join(o.unitDir, "demo-a.service"), "utf8")).toMatch(/^# comment only/);
   });
 
+  it("a template unit and its drop-in folders: installed, a removed instance's drop-in and its folder removed", async () => {
+    const o = project();
+    const dropIn = (i: number) => `[Service]\nExecStart=/bin/sleep ${i}\nEnvironment="PORT=${9000 + i}"\n`;
+    const files = (n: number) => {
+      write(o, { "demo-api@.service": "[Unit]\nPartOf=demo.target\n[Service]\nType=exec\n", "demo.target": target });
+      for (let i = 0; i < n; i++) {
+        mkdirSync(join(o.unitsDir, `demo-api@${i}.service.d`), { recursive: true });
+        writeFileSync(join(o.unitsDir, `demo-api@${i}.service.d`, "instance.conf"), dropIn(i));
+      }
+    };
+    files(3);
+    const plan = await planInstall(o);
+    expect(plan.added.map((u) => u.name)).toEqual([
+      "demo-api@.service",
+      "demo-api@0.service.d/instance.conf",
+      "demo-api@1.service.d/instance.conf",
+      "demo-api@2.service.d/instance.conf",
+      "demo.target",
+    ]);
+    await writeInstall(plan, o);
+    expect(readFileSync(join(o.unitDir, "demo-api@2.service.d/instance.conf"), "utf8")).toBe(dropIn(2));
+    writeFileSync(join(o.unitDir, "demo-api@1.service.d", "local.conf"), "[Service]\nNice=5\n"); // not ours
+    files(1);
+    const down = await planInstall(o);
+    expect(down.removed).toEqual(["demo-api@1.service.d/instance.conf", "demo-api@2.service.d/instance.conf"]);
+    await writeInstall(down, o);
+    expect(existsSync(join(o.unitDir, "demo-api@2.service.d"))).toBe(false); // emptied: removed
+    expect(readFileSync(join(o.unitDir, "demo-api@1.service.d", "local.conf"), "utf8")).toContain("Nice=5"); // kept
+    expect(existsSync(join(o.unitDir, "demo-api@1.service.d", "instance.conf"))).toBe(false);
+    expect(existsSync(join(o.unitDir, "demo-api@0.service.d", "instance.conf"))).toBe(true);
+  });
+
   it("refuses a rendered unit of another project", async () => {
     const o = project();
     write(o, { "nginx.service": service("1") });
