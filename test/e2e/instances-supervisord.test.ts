@@ -13,7 +13,22 @@ import { isPortFree } from "../../src/inspect/port-probe";
 import { fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { PORT_BLOCKS } from "../helpers/ports";
 
-const BASE = PORT_BLOCKS["instances-supervisord"].low;
+/** The first base of the block (steps of 50) whose ports BASE..BASE+2, +10, +20 are all free right now. */
+let BASE = PORT_BLOCKS["instances-supervisord"].low;
+async function chooseBase(): Promise<void> {
+  for (
+    let base = PORT_BLOCKS["instances-supervisord"].low;
+    base + 40 <= PORT_BLOCKS["instances-supervisord"].high;
+    base += 50
+  ) {
+    const free = await Promise.all([0, 1, 2, 10, 20].map((d) => isPortFree(base + d)));
+    if (free.every(Boolean)) {
+      BASE = base;
+      return;
+    }
+  }
+  throw new Error("no free run of ports in block instances-supervisord: something else listens there (ss -ltnp)");
+}
 const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const seen = new Seen();
 let project: TestProject;
@@ -73,6 +88,7 @@ function manifest(exitCode: string): Record<string, unknown> {
 }
 
 beforeAll(async () => {
+  await chooseBase();
   expect(hasSupervisord, "supervisord is installed (apt-get install supervisor)").toBe(true);
   project = seen.project(makeCliProject("orch-inst-", {}));
   marks = join(project.root, "run", "marks.txt");

@@ -10,6 +10,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isPortFree } from "../../src/inspect/port-probe";
 import { pollUntil } from "../../src/signal/poll";
 import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
 import { fixture } from "../helpers/cli-project";
@@ -20,7 +21,22 @@ import { SandboxFleet, showRun, unitDirIsPrivate } from "../helpers/systemd-flee
 const skipped = sandboxSkipReason();
 if (skipped) console.warn(`[instances systemd e2e] SKIPPED: ${skipped}`);
 
-const BASE = PORT_BLOCKS["instances-systemd"].low;
+/** The first base of the block (steps of 50) whose ports BASE..BASE+2, +10, +20 are all free right now. */
+let BASE = PORT_BLOCKS["instances-systemd"].low;
+async function chooseBase(): Promise<void> {
+  for (
+    let base = PORT_BLOCKS["instances-systemd"].low;
+    base + 40 <= PORT_BLOCKS["instances-systemd"].high;
+    base += 50
+  ) {
+    const free = await Promise.all([0, 1, 2, 10, 20].map((d) => isPortFree(base + d)));
+    if (free.every(Boolean)) {
+      BASE = base;
+      return;
+    }
+  }
+  throw new Error("no free run of ports in block instances-systemd: something else listens there (ss -ltnp)");
+}
 let sandbox: Sandbox;
 let fleet: SandboxFleet;
 
@@ -79,6 +95,7 @@ async function waitRow(name: string, ok: (row: Row) => boolean): Promise<Row> {
 }
 
 beforeAll(async () => {
+  await chooseBase();
   if (skipped) return;
   ensureBuilt();
   const booted = await bootSandbox();
