@@ -20,7 +20,7 @@ export type ProgramState =
 
 /** Status of one program (supervisord) or unit (systemd). */
 export interface ProgramStatus {
-  /** Service name as in the manifest. */
+  /** The program as asked for: an instance's `program`, NAME or NAME@I (src/model/types.ts Instance). */
   name: string;
   state: ProgramState;
   /** Main PID when running. */
@@ -71,6 +71,10 @@ export interface EmergencyStopResult {
  * A process manager as the procedure sees it. Everything that differs between supervisord and systemd is
  * a member here, so procedures never branch on the kind. Methods throw OperationError (exit 1) when the
  * manager cannot be reached or refuses (e.g. systemd not booted); a failed program is a status, not an error.
+ *
+ * Every method that takes a program name takes an instance's `program` (Instance.program: `NAME` without the
+ * manifest's `instances` key, `NAME@I` with it) and maps it to the manager's own name through
+ * {@link programName}; procedures never build manager names themselves.
  */
 export interface Backend {
   /** which manager: for --json output and the journal; procedures use the members below instead */
@@ -99,8 +103,11 @@ export interface Backend {
    * orchestrate starts it itself. @throws OperationError naming the alternatives.
    */
   requireReachable(): Promise<void>;
-  /** The manager's own name of a service: supervisord program `NAME`, systemd unit `PROJECT-NAME.service`. */
-  programName(service: string): string;
+  /**
+   * The manager's own name of a program (NAME or NAME@I): supervisord program `NAME` / `NAME@I`; systemd unit
+   * `PROJECT-NAME.service` / the template instance `PROJECT-NAME@I.service`.
+   */
+  programName(program: string): string;
   /**
    * Whether `pid` is one of the program's processes. supervisord: the main PID, its descendants and its
    * process group (stopasgroup makes each program a group leader). systemd: the unit's cgroup, or the main

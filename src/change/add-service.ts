@@ -11,6 +11,7 @@ import type { Operation } from "../progress/operation";
 import { allocatePort } from "./allocate-port";
 import { proposedProject, runChange, type ChangePlan, type ChangeResult, type ChangeStep } from "./pipeline";
 import { requirePortFree } from "./port-checks";
+import { scaleEntry } from "./instances";
 
 /** The flags of `orchestrate add-service`. */
 export interface AddServiceOptions {
@@ -30,6 +31,8 @@ export interface AddServiceOptions {
   technology?: string;
   /** write manifest and units/ only: skip test-start, apply and verify */
   noStart?: boolean;
+  /** instances (processes), each on its own port: port + i, or the lowest free ports of the group */
+  instances?: number;
   /** print the chosen port and the diff; write nothing */
   dryRun?: boolean;
   /** allow a port of ports.reserved (and release it from there) */
@@ -91,6 +94,11 @@ export async function planAddService(
     for (const s of allocation.skipped) portNotes.push(`skipped ${s.port}: held by ${s.holder}`);
   }
   raw.services[o.name] = entryOf(o, port);
+  if (o.instances !== undefined) {
+    const entry = raw.services[o.name] as Record<string, unknown>;
+    const scaling = await scaleEntry(before.model, o.name, entry, undefined, o.instances);
+    portNotes.push(...scaling.changes.filter((c) => !c.startsWith("instances ")));
+  }
   const after = proposedProject(before, raw);
   findService(after.model, o.name);
   const start: ChangeStep[] = o.noStart

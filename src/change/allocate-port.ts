@@ -16,8 +16,15 @@ export interface Allocation {
   skipped: Array<{ port: number; holder: string }>;
 }
 
-/** Finds the port. @throws UsageError (exit 2) when the group has no free port, with its budget. */
-export async function allocatePort(model: Model, group: string): Promise<Allocation> {
+/**
+ * Finds the port, skipping the ports in `exclude` (ports already chosen for other instances of the same change).
+ * @throws UsageError (exit 2) when the group has no free port, with its budget.
+ */
+export async function allocatePort(
+  model: Model,
+  group: string,
+  exclude: ReadonlySet<number> = new Set(),
+): Promise<Allocation> {
   const budget = groupBudget(model, group);
   const skipped: Allocation["skipped"] = [];
   const all = availablePorts(model, group);
@@ -27,7 +34,7 @@ export async function allocatePort(model: Model, group: string): Promise<Allocat
     while (candidates.length < 256) {
       const next = all.next();
       if (next.done) break;
-      candidates.push(next.value);
+      if (!exclude.has(next.value)) candidates.push(next.value);
     }
     if (!candidates.length) break;
     const found = await firstFree(candidates, skipped);
@@ -57,4 +64,19 @@ async function firstFree(candidates: number[], skipped: Allocation["skipped"]): 
     return port;
   }
   return undefined;
+}
+
+/**
+ * `count` ports for new instances: the lowest free ones of the group by the rule of {@link allocatePort},
+ * each distinct. @throws UsageError like {@link allocatePort} when the group runs out.
+ */
+export async function allocatePorts(model: Model, group: string, count: number): Promise<Allocation[]> {
+  const chosen = new Set<number>();
+  const out: Allocation[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = await allocatePort(model, group, chosen);
+    chosen.add(a.port);
+    out.push(a);
+  }
+  return out;
 }

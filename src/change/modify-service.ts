@@ -11,6 +11,7 @@ import type { Operation } from "../progress/operation";
 import { counted } from "../progress/text";
 import { proposedProject, runChange, type ChangePlan, type ChangeResult, type ChangeStep } from "./pipeline";
 import { requirePortFree } from "./port-checks";
+import { scaleEntry, type Scaling } from "./instances";
 
 /** The flags of `orchestrate modify-service`; an absent field leaves that setting as it is. */
 export interface ModifyServiceOptions {
@@ -27,6 +28,8 @@ export interface ModifyServiceOptions {
   /** replaces dependsOn; [] removes it */
   dependsOn?: string[];
   description?: string;
+  /** a new instance count (scale up: new ports written into the manifest; scale down: the highest stop) */
+  instances?: number;
   /** print the diff; write nothing */
   dryRun?: boolean;
 }
@@ -85,24 +88,43 @@ export async function planModifyService(
       [...Object.keys(o.env).map((k) => `env ${k} set`), ...o.unsetEnv.map((k) => `env ${k} removed`)].join(", "),
     );
   }
+  const otherChanges = changes.length;
+  let scaling: Scaling | undefined;
+  if (o.instances !== undefined && (o.instances !== old.instances.length || !old.multi)) {
+    scaling = await scaleEntry(before.model, o.name, entry, old, o.instances);
+    changes.push(...scaling.changes);
+  }
   if (!changes.length)
     throw new UsageError(
       `nothing to change for ${o.name}: every given value equals the current one`,
-      "pass at least one of --port, --command, --env, --unset-env, --health, --no-health, --group, --depends-on, --description",
+      "pass at least one of --port, --instances, --command, --env, --unset-env, --health, --no-health, --group, --depends-on, --description",
     );
   const after = proposedProject(before, raw);
   const service = findService(after.model, o.name);
   const portChanged = old.port !== service.port;
+  const oldPrograms = new Set(old.instances.map((i) => i.program));
+  const newPrograms = service.instances.filter((i) => !oldPrograms.has(i.program));
+  const gone = old.instances.filter((i) => !service.instances.some((n) => n.program === i.program));
+  // only the instance count changed: the other instances keep running untouched (same program config)
+  const onlyScaled = scaling !== undefined && otherChanges === 0 && !portChanged;
+  const firstNew = newPrograms.find((i) => i.port !== undefined);
   const testStart: ChangeStep =
-    portChanged && service.enabled
-      ? { kind: "test-start", service: o.name, title: `test-start ${o.name} alone on port ${service.port}` }
-      : {
-          kind: "skip",
-          title: "test-start",
-          reason: service.enabled
-            ? `port unchanged: the running program holds ${service.port ?? "no port"}; checked by apply and verify`
-            : "disabled",
-        };
+    onlyScaled && firstNew && service.enabled
+      ? {
+          kind: "test-start",
+          service: o.name,
+          instance: firstNew.index,
+          title: `test-start ${firstNew.label} alone on port ${firstNew.port}`,
+        }
+      : portChanged && service.enabled
+        ? { kind: "test-start", service: o.name, title: `test-start ${o.name} alone on port ${service.port}` }
+        : {
+            kind: "skip",
+            title: "test-start",
+            reason: service.enabled
+              ? `port unchanged: the running program holds ${service.port ?? "no port"}; checked by apply and verify`
+              : "disabled",
+          };
   return {
     command: `modify-service ${o.name}`,
     before,
@@ -119,9 +141,12 @@ export async function planModifyService(
       testStart,
       {
         kind: "apply",
-        title: `apply: restart only ${o.name}`,
+        title: onlyScaled
+          ? `apply: ${newPrograms.length ? `start ${newPrograms.map((i) => i.label).join(" ")}` : `stop ${gone.map((i) => i.label).join(" ")}`}; the other instances keep running`
+          : `apply: restart only ${o.name}`,
         start: [o.name],
-        restartAfterRollback: [o.name],
+        startPrograms: onlyScaled ? newPrograms.map((i) => i.program) : undefined,
+        restartAfterRollback: onlyScaled ? gone.map((i) => i.program) : old.instances.map((i) => i.program),
         whenDown: {
           status: "warn",
           summary: `${manager.label} is not running: the change applies at the next "orchestrate restart"`,
@@ -131,7 +156,10 @@ export async function planModifyService(
         kind: "verify",
         title: "verify" + (portChanged && old.port ? ` (and port ${old.port} released)` : ""),
         focus: [o.name],
-        released: portChanged && old.port !== undefined ? [{ port: old.port, label: "old port" }] : [],
+        released: [
+          ...(portChanged && old.port !== undefined ? [{ port: old.port, label: "old port" }] : []),
+          ...(scaling?.removed ?? []).map((port) => ({ port, label: "port of a removed instance" })),
+        ],
         whenDown: "nothing running",
       },
     ],

@@ -46,15 +46,20 @@ export type ChangeStep =
   | { kind: "scan-code"; service: string }
   | { kind: "generate"; title: string }
   /** run the service alone, as generated, before the manager is touched */
-  | { kind: "test-start"; service: string; title: string }
+  | { kind: "test-start"; service: string; title: string; /** default instance 0 */ instance?: number }
   | { kind: "skip"; title: string; reason: string }
-  /** stop a running program (remove-service), to be started again on rollback */
-  | { kind: "stop"; service: string }
+  /**
+   * stop a running service's programs (remove-service: every instance; scale-down: `programs`, the
+   * removed instances), to be started again on rollback
+   */
+  | { kind: "stop"; service: string; programs?: string[] }
   /** give the manager the new configuration and wait for `start` to be ready */
   | {
       kind: "apply";
       title: string;
       start: string[];
+      /** only these programs of `start` (scale-up: the new instances); default every instance */
+      startPrograms?: string[];
       /** programs to start again if the change is rolled back after this step */
       restartAfterRollback: string[];
       /** when the manager is not running: a warning or a skip, with this summary */
@@ -253,7 +258,8 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
         state,
         s.title,
         async (st) => {
-          const result = await testStart(model, findService(model, s.service), subSteps(st));
+          const service = findService(model, s.service);
+          const result = await testStart(model, service, subSteps(st), service.instances[s.instance ?? 0]);
           if (!result.ok) {
             const tail = result.output.trimEnd().split("\n").slice(-10).join("\n");
             throw new StepFailed(`${result.failure}${tail ? `\n${tail.replace(/^/gm, "        | ")}` : ""}`);
@@ -263,8 +269,10 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
       );
       return;
     case "stop": {
-      const title = `stop ${s.service}`;
-      const enabled = c.plan.before.model.services.find((x) => x.name === s.service)?.enabled ?? false;
+      const old = c.plan.before.model.services.find((x) => x.name === s.service);
+      const programs = s.programs ?? old?.instances.map((i) => i.program) ?? [s.service];
+      const title = `stop ${s.programs ? programs.join(" ") : s.service}`;
+      const enabled = old?.enabled ?? false;
       if (!c.running) return state.report.begin(title).skip("the process manager is not running");
       if (!enabled) return state.report.begin(title).skip("disabled: not running");
       await step(
@@ -272,8 +280,8 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
         title,
         async () => {
           state.backendTouched = c.backend;
-          state.restartAfterRollback.push(s.service);
-          await c.backend.stop(s.service);
+          state.restartAfterRollback.push(...programs);
+          await Promise.all(programs.map((p) => c.backend.stop(p)));
         },
         () => "stopped",
       );
@@ -288,7 +296,8 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
       }
       state.restartAfterRollback.push(...s.restartAfterRollback);
       const start = s.start.map((n) => findService(model, n));
-      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, start));
+      const only = s.startPrograms ? new Set(s.startPrograms) : undefined;
+      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, start, only));
       return;
     }
     case "verify": {
@@ -322,7 +331,7 @@ async function verifyAfterChange(
 ): Promise<ServiceCheck[]> {
   const checks = await verifyServices(model, backend, model.services);
   s.checks(checks);
-  const broken = checks.filter((c) => !c.ok && (focus.includes(c.name) || !baseline.has(c.name)));
+  const broken = checks.filter((c) => !c.ok && (focus.includes(c.service) || !baseline.has(c.name)));
   if (broken.length) throw new StepFailed(broken.map((c) => `${c.name}: ${c.problems.join("; ")}`).join(" · "));
   return checks;
 }
@@ -333,22 +342,35 @@ async function failingNow(model: Model, backend: Backend): Promise<Set<string>> 
   return new Set(checks.filter((c) => !c.ok).map((c) => c.name));
 }
 
-/** Applies the new configuration, starts `start` and waits for each to be ready and past its startSecs. */
-async function applyAndWait(state: TransactionState, s: Step, backend: Backend, start: Service[]): Promise<string> {
+/**
+ * Applies the new configuration, starts every instance of `start` (or only the programs in `only`) and
+ * waits for each to be ready and past its startSecs. A service with `autostart: false` is not started.
+ */
+async function applyAndWait(
+  state: TransactionState,
+  s: Step,
+  backend: Backend,
+  start: Service[],
+  only?: Set<string>,
+): Promise<string> {
   state.backendTouched = backend;
   const applied = await backend.apply();
   s.detail(
     `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
   );
-  for (const service of start) {
-    await backend.start(service.name);
-    const r = await waitReady(backend, service);
-    if (!r.ok)
-      throw new StepFailed(
-        `${service.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`,
-      );
-    s.detail(`${service.name} ready in ${Math.round(r.ms)} ms`);
+  const started = start.filter((service) => service.autostart);
+  for (const service of start.filter((x) => !x.autostart))
+    s.detail(`${service.name}: not started (autostart: false; "orchestrate start ${service.name}" starts it)`);
+  for (const service of started) {
+    const instances = service.instances.filter((i) => !only || only.has(i.program));
+    await Promise.all(instances.map((i) => backend.start(i.program)));
+    for (const instance of instances) {
+      const r = await waitReady(backend, service, { instance });
+      if (!r.ok)
+        throw new StepFailed(`${r.name}: ${r.reason}${r.logTail ? `\n${r.logTail.replace(/^/gm, "        | ")}` : ""}`);
+      s.detail(`${r.name} ready in ${Math.round(r.ms)} ms${r.port ? ` (port ${r.port})` : ""}`);
+    }
   }
-  await waitStarted(backend, start); // port up is not yet RUNNING: verify wants RUNNING past startsecs
+  await waitStarted(backend, started); // port up is not yet RUNNING: verify wants RUNNING past startsecs
   return [...applied.added, ...applied.changed, ...applied.removed].join(", ") || "no program changed";
 }

@@ -1,20 +1,28 @@
 /**
  * Readiness of one started program, polled without fixed sleeps: the manager's state must not be a
  * failure (FATAL, EXITED, STOPPED), the port must accept connections, and the health path must answer
- * 2xx when set; a worker without a port is ready once RUNNING (after startsecs).
+ * 2xx when set; a worker without a port is ready once RUNNING (after startsecs). Each instance of a
+ * service is waited for on its own port; a oneshot is "ready" when its run exited with an expected code.
  */
 import type { Backend, ProgramStatus } from "../backend/types";
 import { acceptsConnections } from "../inspect/port-probe";
-import type { Service } from "../model/types";
+import type { Instance, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeState } from "../verify/verify";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses, type ProcessTable } from "../inspect/processes";
 import { describeHolder, portOwner, programPids } from "../verify/ownership";
 
-/** Outcome of {@link waitReady} for one service. */
+/** Outcome of {@link waitReady} for one instance of a service. */
 export interface Readiness {
+  /** how commands name the instance: NAME, or NAME:I with `instances` */
   name: string;
+  /** the service it is an instance of */
+  service: string;
+  /** the instance's program (NAME or NAME@I), as backends take it */
+  program: string;
+  /** the instance's port, when it has one */
+  port?: number;
   ok: boolean;
   /** ms from the call to ready (or to giving up) */
   ms: number;
@@ -28,15 +36,23 @@ export interface Readiness {
 
 const FAILED = new Set(["FATAL", "EXITED", "STOPPED", "ABSENT"]);
 
-/** Polls until `service` is ready or `service.readyTimeout` (s) passes. Never throws. */
+/**
+ * Polls until `instance` of `service` (default instance 0) is ready or `service.readyTimeout` (s) passes.
+ * A oneshot is ready once its run EXITED with a code in `exitCodes` (supervisord `exitcodes`; systemd
+ * `SuccessExitStatus=`), and failed when it exited with another code. Never throws.
+ */
 export async function waitReady(
   backend: Backend,
   service: Service,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; instance?: Instance } = {},
 ): Promise<Readiness> {
+  const instance = options.instance ?? service.instances[0];
+  const program = instance.program;
+  const port = instance.port;
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? service.readyTimeout * 1000;
   const elapsed = () => performance.now() - started;
+  const base = { name: instance.label, service: service.name, program, port };
   let pause = 10;
   let status: ProgramStatus | undefined;
   let reason = "";
@@ -44,34 +60,46 @@ export async function waitReady(
   let lastForeign: string | undefined;
   for (;;) {
     foreign = undefined;
-    [status] = await backend.status([service.name]);
+    [status] = await backend.status([program]);
+    if (service.type === "oneshot" && status?.state === "EXITED") {
+      if (service.exitCodes.includes(status.exitStatus ?? 0)) return { ...base, ok: true, ms: elapsed(), status };
+      return {
+        ...base,
+        ok: false,
+        ms: elapsed(),
+        status,
+        reason: `oneshot exited with code ${status.exitStatus ?? "?"}, expected ${service.exitCodes.join(" or ")} (exitCodes)`,
+        logTail: await logTail(backend, program),
+      };
+    }
     // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
     if (
       status &&
       FAILED.has(status.state) &&
       elapsed() > (status.state === "STOPPED" || status.state === "ABSENT" ? 1000 : 50)
     ) {
-      const holder = lastForeign ? `; port ${service.port} is held by ${lastForeign}` : "";
+      const holder = lastForeign ? `; port ${port} is held by ${lastForeign}` : "";
       return {
-        name: service.name,
+        ...base,
         ok: false,
         ms: elapsed(),
         status,
-        reason: describeState(status) + holder,
-        logTail: await logTail(backend, service.name),
+        reason: (service.type === "oneshot" ? "oneshot failed: " : "") + describeState(status) + holder,
+        logTail: await logTail(backend, program),
       };
     }
-    if (service.port === undefined) {
-      if (status?.state === "RUNNING") return { name: service.name, ok: true, ms: elapsed(), status };
+    if (service.type === "oneshot") {
+      reason = `${status?.state ?? "unknown"}: the oneshot has not exited yet`;
+    } else if (port === undefined) {
+      if (status?.state === "RUNNING") return { ...base, ok: true, ms: elapsed(), status };
       reason = `${status?.state ?? "unknown"}: not RUNNING yet (startsecs ${service.startSecs})`;
     } else if (
-      ((await acceptsConnections(service.port, "127.0.0.1", 500)) ||
-        (await acceptsConnections(service.port, "::1", 500))) &&
-      !(foreign = await foreignHolder(backend, service, status))
+      ((await acceptsConnections(port, "127.0.0.1", 500)) || (await acceptsConnections(port, "::1", 500))) &&
+      !(foreign = await foreignHolder(backend, program, port, status))
     ) {
-      if (!service.health) return { name: service.name, ok: true, ms: elapsed(), status };
-      const health = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health }, 2000);
-      if (health.ok) return { name: service.name, ok: true, ms: elapsed(), status };
+      if (!service.health) return { ...base, ok: true, ms: elapsed(), status };
+      const health = await checkHealth({ host: "127.0.0.1", port, path: service.health }, 2000);
+      if (health.ok) return { ...base, ok: true, ms: elapsed(), status };
       reason =
         health.status !== undefined
           ? `health ${service.health} answered ${health.status}, expected 2xx`
@@ -79,18 +107,18 @@ export async function waitReady(
     } else if (foreign) {
       lastForeign = foreign;
       // the port answers, but not from this program (it cannot bind: BACKOFF, then FATAL)
-      reason = `port ${service.port} answers, but from ${foreign}, not ${service.name} (${status?.state ?? "unknown"}): another process holds the port ("orchestrate check-ports" names it)`;
+      reason = `port ${port} answers, but from ${foreign}, not ${instance.label} (${status?.state ?? "unknown"}): another process holds the port ("orchestrate check-ports" names it)`;
     } else {
-      reason = `port ${service.port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
+      reason = `port ${port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
     }
     if (elapsed() >= timeoutMs) {
       return {
-        name: service.name,
+        ...base,
         ok: false,
         ms: elapsed(),
         status,
         reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`,
-        logTail: await logTail(backend, service.name),
+        logTail: await logTail(backend, program),
       };
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
@@ -109,18 +137,19 @@ function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable 
 }
 
 /**
- * Who answers on the service's port when it is not the program itself: "PID 4242 (cmd, user …)", or
+ * Who answers on the instance's port when it is not the program itself: "PID 4242 (cmd, user …)", or
  * undefined when the listener is inside the program's processes (or cannot be seen at all).
  */
 async function foreignHolder(
   backend: Backend,
-  service: Service,
+  program: string,
+  port: number,
   status: ProgramStatus | undefined,
 ): Promise<string | undefined> {
   const { listeners, table } = await sharedSnapshot();
-  const onPort = listeners.filter((l) => l.port === service.port);
+  const onPort = listeners.filter((l) => l.port === port);
   if (!onPort.length || onPort.every((l) => l.pids.length === 0)) return undefined; // not visible: do not guess
-  const ours = programPids(backend, service.name, status?.pid, table);
+  const ours = programPids(backend, program, status?.pid, table);
   const owner = portOwner(onPort, ours);
   return owner.kind === "foreign" ? describeHolder(owner) : undefined;
 }
@@ -145,8 +174,11 @@ export async function logTail(backend: Backend, name: string, lines = 12): Promi
  * (a program that fails meanwhile is named by verify).
  */
 export async function waitStarted(backend: Backend, services: Service[]): Promise<void> {
-  if (!services.length) return;
-  const bySeconds = new Map(services.map((s) => [s.name, s.startSecs]));
+  // a oneshot is never RUNNING for long; an instance's program is what the manager reports
+  const bySeconds = new Map(
+    services.filter((s) => s.type !== "oneshot").flatMap((s) => s.instances.map((i) => [i.program, s.startSecs])),
+  );
+  if (!bySeconds.size) return;
   const deadline = performance.now() + Math.max(...bySeconds.values()) * 1000 + 2000;
   const starting = (s: ProgramStatus) =>
     s.state === "STARTING" ||

@@ -10,7 +10,7 @@ import { recordChange } from "../history/journal";
 import { saveLastGood } from "../history/last-good";
 import { loadProject } from "../manifest";
 import { manifestPath } from "../manifest/load";
-import { selectServices } from "../model/lookup";
+import { selectTargets, servicesOf } from "../model/lookup";
 import type { Operation } from "../progress/operation";
 import { StepReporter, type StepRecord } from "../progress/steps";
 import { counted } from "../progress/text";
@@ -23,7 +23,11 @@ import { reapTestStart } from "./test-start-record";
 
 /** Options of {@link restart}. */
 export interface RestartOptions {
-  /** services to restart (default: all); an unknown name throws UnknownServiceError, a disabled one UsageError */
+  /**
+   * services to restart, NAME (every instance) or NAME:I (one); default all. An unknown name throws
+   * UnknownServiceError, a bad index or a disabled service UsageError. A service with `autostart: false`
+   * is started only when named here.
+   */
   names?: string[];
 }
 
@@ -51,8 +55,10 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
   const s1 = report.begin("validate manifest");
   const project = loadProject(op.manifest);
   const { model } = project;
-  const selected = selectServices(model, options.names);
-  const disabled = selected.filter((s) => !s.enabled && options.names?.includes(s.name));
+  const targets = selectTargets(model, options.names);
+  const selected = servicesOf(targets);
+  const programs = options.names ? new Set(targets.map((t) => t.instance.program)) : undefined;
+  const disabled = options.names ? selected.filter((s) => !s.enabled) : [];
   if (disabled.length)
     throw new UsageError(
       `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false)`,
@@ -80,27 +86,38 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         : "no program changed",
     );
 
-    const services = selected.filter((s) => s.enabled);
+    const enabled = selected.filter((s) => s.enabled);
+    // autostart: false — generated and known to the manager, started only by "orchestrate start" or by name
+    const manual = enabled.filter((s) => !s.autostart && !options.names);
+    const services = enabled.filter((s) => !manual.includes(s));
     const s5 = report.begin(`start ${counted(services.length, "service")} in dependency order`);
+    if (manual.length)
+      s5.detail(
+        `not started (autostart: false, started by "orchestrate start NAME"): ${manual.map((s) => s.name).join(", ")}`,
+      );
     // a manager that was just started started every program itself: nothing to restart
     const readiness = await startInOrder(model, backend, services, {
       restart: !started,
       fresh,
+      programs,
       onLine: (l) => s5.detail(l),
     });
     const failed = readiness.filter((r) => !r.ok);
     if (failed.length)
-      s5.fail(`${failed.length} of ${services.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
-    else s5.ok(`${services.length} ready`);
+      s5.fail(`${failed.length} of ${readiness.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
+    else s5.ok(`${readiness.length} ready`);
 
     // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
     await waitStarted(
       backend,
-      services.filter((s) => readiness.some((r) => r.name === s.name && r.ok)),
+      services.filter((s) => readiness.some((r) => r.service === s.name && r.ok)),
     );
     const s6 = report.begin("verify");
     // CPU and memory right after a start say nothing and cost two getconf spawns: "orchestrate verify" shows them
-    const checks = await verifyServices(model, backend, options.names ? services : model.services, { usage: false });
+    const checks = await verifyServices(model, backend, options.names ? enabled : model.services, {
+      usage: false,
+      programs,
+    });
     s6.checks(checks);
     const bad = checks.filter((c) => !c.ok);
     if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);

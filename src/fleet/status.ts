@@ -1,14 +1,26 @@
-/** status: one row per service with the manager's state, pid, port, uptime, CPU, memory and health. */
+/**
+ * status: one row per instance (NAME, or NAME:I with `instances`) with the manager's state, pid, port,
+ * uptime, CPU, memory and health. A stopped `autostart: false` service is MANUAL (stopped by design); a
+ * oneshot that ran is EXITED with its exit code.
+ */
 import type { Backend } from "../backend/types";
 import type { Model } from "../model/types";
 import { verifyServices } from "../verify/verify";
 
 /** One service in `orchestrate status`; values from the manager and a verify pass. */
 export interface StatusRow {
+  /** NAME, or NAME:I for an instance of a service with `instances` */
   name: string;
+  /** the service (manifest name) and the instance index */
+  service: string;
+  instance: number;
+  /** "oneshot" for a task that runs to completion */
+  type: "service" | "oneshot";
   enabled: boolean;
-  /** the manager's state (ProgramState), or NOT RUNNING / DISABLED */
+  /** the manager's state (ProgramState), MANUAL (autostart: false, stopped by design), or NOT RUNNING / DISABLED */
   state: string;
+  /** exit code of a oneshot's last run */
+  exitStatus?: number;
   pid?: number;
   port?: number;
   /** seconds in the current run */
@@ -33,31 +45,33 @@ export interface StatusReport {
 
 /** Gathers the status of every service; with the manager down, every enabled service is "not running". */
 export async function statusReport(model: Model, backend: Backend): Promise<StatusReport> {
+  const rows = model.services.flatMap((s) =>
+    s.instances.map((i) => ({ name: i.label, service: s.name, instance: i.index, type: s.type, port: i.port, s, i })),
+  );
   const running = await backend.isRunning();
   if (!running)
     return {
       manager: "not running",
-      services: model.services.map((s) => ({
-        name: s.name,
+      services: rows.map(({ s, i: _i, ...row }) => ({
+        ...row,
         enabled: s.enabled,
         state: s.enabled ? "NOT RUNNING" : "DISABLED",
-        port: s.port,
         problems: [],
       })),
     };
-  const checks = new Map((await verifyServices(model, backend, model.services)).map((c) => [c.name, c]));
+  const checks = new Map((await verifyServices(model, backend, model.services)).map((c) => [c.program, c]));
   return {
     manager: "running",
-    services: model.services.map((s) => {
-      const c = checks.get(s.name);
-      if (!c) return { name: s.name, enabled: false, state: "DISABLED", port: s.port, problems: [] };
+    services: rows.map(({ s: _s, i, ...row }) => {
+      const c = checks.get(i.program);
+      if (!c) return { ...row, enabled: false, state: "DISABLED", problems: [] };
       return {
-        name: s.name,
+        ...row,
         enabled: true,
-        state: c.state,
+        state: c.manual ? "MANUAL" : c.state,
         pid: c.pid,
-        port: s.port,
         uptimeSeconds: c.uptimeSeconds,
+        exitStatus: c.exitStatus,
         cpu: c.usage?.cpu,
         memoryBytes: c.usage?.memoryBytes,
         health: c.health ? (c.health.status ?? "error") : undefined,

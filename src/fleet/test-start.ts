@@ -10,7 +10,7 @@ import { descendants, userIds } from "../inspect/processes";
 import { acceptsConnections, isPortFree } from "../inspect/port-probe";
 import { launchEnvironment } from "../model/environment";
 import { launchSpec } from "../render/launch";
-import type { Model, Service } from "../model/types";
+import type { Instance, Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";
 import { supervisorMark } from "../live-ports/ours";
@@ -45,20 +45,30 @@ async function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Prom
   }
 }
 
-/** Runs the checks, printing each as a step. Always leaves nothing running behind (SIGKILL to the group on failure). */
-export async function testStart(model: Model, service: Service, report: StepSink): Promise<TestStartResult> {
+/**
+ * Runs the checks on one instance of `service` (default instance 0: `test-start NAME`), printing each as a
+ * step. A oneshot must exit within readyTimeout with a code in exitCodes instead of listening and
+ * stopping on Ctrl+C. Always leaves nothing running behind (SIGKILL to the group on failure).
+ */
+export async function testStart(
+  model: Model,
+  service: Service,
+  report: StepSink,
+  instance: Instance = service.instances[0],
+): Promise<TestStartResult> {
+  const port = instance.port;
   let child: SpawnedProcess | undefined;
   let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
   const fail = (failure: string): TestStartResult => ({ ok: false, failure, output: child?.output() ?? "" });
   for (const note of await reapTestStart(model.paths)) report.begin("clean up an interrupted test-start").ok(note);
   try {
-    if (service.port !== undefined) {
-      const step = report.begin(`port ${service.port} is free`);
-      const holders = (await listenersByPort([service.port])).get(service.port) ?? [];
-      if (holders.length || !(await isPortFree(service.port))) {
+    if (port !== undefined) {
+      const step = report.begin(`port ${port} is free`);
+      const holders = (await listenersByPort([port])).get(port) ?? [];
+      if (holders.length || !(await isPortFree(port))) {
         const msg = holders.length
-          ? `port ${service.port} is already held by ${describeHolder(holders[0])}`
-          : `port ${service.port} is already in use`;
+          ? `port ${port} is already held by ${describeHolder(holders[0])}`
+          : `port ${port} is already in use`;
         step.fail(msg);
         // the service itself, already running (under supervisord, systemd or by hand), is the usual holder
         const itself = holders.some((h) => h.pid !== undefined && supervisorMark(h.pid)?.serviceName === service.name);
@@ -71,7 +81,7 @@ export async function testStart(model: Model, service: Service, report: StepSink
       step.ok();
     }
 
-    const spec = launchSpec(model, service);
+    const spec = launchSpec(model, service, instance);
     // as the manager would: supervisord `user=` and systemd `User=` switch users only when run as root
     const as = service.user !== undefined && process.getuid?.() === 0 ? userIds(service.user) : undefined;
     if (service.user !== undefined && process.getuid?.() === 0 && !as) {
@@ -80,7 +90,9 @@ export async function testStart(model: Model, service: Service, report: StepSink
         `user "${service.user}" (services.${service.name}.user) does not exist on this host: create it or remove "user"`,
       );
     }
-    const start = report.begin(`start ${service.name} alone${as ? ` as ${service.user}` : ""}: ${spec.argv.join(" ")}`);
+    const start = report.begin(
+      `start ${instance.label} alone${as ? ` as ${service.user}` : ""}: ${spec.argv.join(" ")}`,
+    );
     try {
       child = await spawnService(spec.argv, {
         cwd: spec.cwd,
@@ -99,8 +111,8 @@ export async function testStart(model: Model, service: Service, report: StepSink
     await recordTestStart(model.paths, service.name, child.pid);
     start.ok(`pid ${child.pid}`);
 
-    if (service.port !== undefined) {
-      const listen = report.begin(`listens on its port ${service.port} within ${service.readyTimeout} s`);
+    if (port !== undefined) {
+      const listen = report.begin(`listens on its port ${port} within ${service.readyTimeout} s`);
       const deadline = performance.now() + service.readyTimeout * 1000;
       let elsewhereSince: number | undefined;
       let elsewhere: number[] = [];
@@ -109,14 +121,10 @@ export async function testStart(model: Model, service: Service, report: StepSink
         if (exited) {
           listen.fail(`exited (${exited.signal ?? `code ${exited.exitCode}`}) before listening`);
           return fail(
-            `${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} before listening on ${service.port}`,
+            `${service.name} exited with ${exited.signal ?? `code ${exited.exitCode}`} before listening on ${port}`,
           );
         }
-        if (
-          (await acceptsConnections(service.port, "127.0.0.1", 300)) ||
-          (await acceptsConnections(service.port, "::1", 300))
-        )
-          break;
+        if ((await acceptsConnections(port, "127.0.0.1", 300)) || (await acceptsConnections(port, "::1", 300))) break;
         if (pause >= 100) {
           const tree = await descendants(child.pid);
           elsewhere = [
@@ -127,8 +135,8 @@ export async function testStart(model: Model, service: Service, report: StepSink
         const now = performance.now();
         if (now >= deadline || (elsewhereSince !== undefined && now - elsewhereSince > 2000)) {
           const msg = elsewhere.length
-            ? `listens on ${elsewhere.join(", ")}, expected ${service.port}: hardcoded port? (read PORT from the environment)`
-            : `nothing listens on ${service.port} after ${service.readyTimeout} s (readyTimeout)`;
+            ? `listens on ${elsewhere.join(", ")}, expected ${port}: hardcoded port? (read PORT from the environment)`
+            : `nothing listens on ${port} after ${service.readyTimeout} s (readyTimeout)`;
           listen.fail(msg);
           return fail(msg);
         }
@@ -139,12 +147,12 @@ export async function testStart(model: Model, service: Service, report: StepSink
 
       const own = report.begin("the listener belongs to the started process tree");
       const tree = await descendants(child.pid);
-      const listeners = (await listenersByPort([service.port])).get(service.port) ?? [];
+      const listeners = (await listenersByPort([port])).get(port) ?? [];
       const ours = listeners.find((l) => l.pids.some((p) => tree.has(p)));
       if (!ours) {
         const msg = listeners.length
-          ? `port ${service.port} is held by ${describeHolder(listeners[0])}, not by ${service.name} (pid ${child.pid})`
-          : `the listener on ${service.port} could not be attributed`;
+          ? `port ${port} is held by ${describeHolder(listeners[0])}, not by ${service.name} (pid ${child.pid})`
+          : `the listener on ${port} could not be attributed`;
         own.fail(msg);
         return fail(msg);
       }
@@ -152,10 +160,10 @@ export async function testStart(model: Model, service: Service, report: StepSink
 
       if (service.health) {
         const h = report.begin(`health ${service.health} answers 2xx`);
-        let last = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health });
+        let last = await checkHealth({ host: "127.0.0.1", port: port, path: service.health });
         while (!last.ok && performance.now() < deadline && !exited) {
           await sleep(100);
-          last = await checkHealth({ host: "127.0.0.1", port: service.port, path: service.health });
+          last = await checkHealth({ host: "127.0.0.1", port: port, path: service.health });
         }
         if (!last.ok) {
           const msg =
@@ -167,6 +175,24 @@ export async function testStart(model: Model, service: Service, report: StepSink
         }
         h.ok(`${last.status} in ${Math.round(last.ms)} ms`);
       }
+    } else if (service.type === "oneshot") {
+      const ran = report.begin(
+        `runs to completion within ${service.readyTimeout} s with exit code ${service.exitCodes.join(" or ")}`,
+      );
+      const end = await within(child.exited, service.readyTimeout * 1000, undefined);
+      if (!end) {
+        ran.fail(`still running after ${service.readyTimeout} s (readyTimeout)`);
+        return fail(`oneshot ${service.name} did not exit within readyTimeout ${service.readyTimeout} s`);
+      }
+      if (end.signal || !service.exitCodes.includes(end.exitCode ?? -1)) {
+        const how = end.signal ?? `code ${end.exitCode}`;
+        ran.fail(`exited with ${how}`);
+        return fail(
+          `oneshot ${service.name} exited with ${how}, expected ${service.exitCodes.join(" or ")} (exitCodes)`,
+        );
+      }
+      ran.ok(`exit code ${end.exitCode}`);
+      return { ok: true, output: child.output() };
     } else {
       const alive = report.begin(`stays up for startsecs (${service.startSecs} s)`);
       const until = performance.now() + service.startSecs * 1000;
@@ -194,13 +220,13 @@ export async function testStart(model: Model, service: Service, report: StepSink
     const end = await child.exited;
     stop.ok(end.signal ? `ended by ${end.signal}` : `exit code ${end.exitCode}`);
 
-    if (service.port !== undefined) {
-      const free = report.begin(`port ${service.port} is released`);
+    if (port !== undefined) {
+      const free = report.begin(`port ${port} is released`);
       const deadline = performance.now() + 3000;
-      while (!(await isPortFree(service.port)) && performance.now() < deadline) await sleep(50);
-      if (!(await isPortFree(service.port))) {
-        const holders = (await listenersByPort([service.port])).get(service.port) ?? [];
-        const msg = `port ${service.port} still held${holders.length ? ` by ${describeHolder(holders[0])}` : ""} after the process exited: a child outlived it`;
+      while (!(await isPortFree(port)) && performance.now() < deadline) await sleep(50);
+      if (!(await isPortFree(port))) {
+        const holders = (await listenersByPort([port])).get(port) ?? [];
+        const msg = `port ${port} still held${holders.length ? ` by ${describeHolder(holders[0])}` : ""} after the process exited: a child outlived it`;
         free.fail(msg);
         return fail(msg);
       }

@@ -92,7 +92,7 @@ export interface LiveFacts extends OursFacts {
   manager: { kind: "supervisor" | "systemd"; label: string; running: boolean };
   /** status by service name while the manager runs */
   programs: Map<string, ProgramStatus>;
-  /** whether `pid` is a process of the program of `service` (main PID `mainPid`): the backend decides */
+  /** whether `pid` is a process of `program` (an instance's NAME or NAME@I, main PID `mainPid`): the backend decides */
   owns: (service: string, mainPid: number | undefined, pid: number) => boolean;
   source: string;
   notes: string[];
@@ -102,8 +102,9 @@ export interface LiveFacts extends OursFacts {
 export function managedPorts(model: Model): ManagedPort[] {
   const ports: ManagedPort[] = [];
   for (const s of model.services)
-    if (s.port !== undefined)
-      ports.push({ port: s.port, kind: "service", name: s.name, group: s.group, enabled: s.enabled });
+    for (const i of s.instances)
+      if (i.port !== undefined)
+        ports.push({ port: i.port, kind: "service", name: s.name, group: s.group, enabled: s.enabled });
   for (const e of model.external) ports.push({ port: e.port, kind: "external", name: e.name, enabled: true });
   for (const [port, reason] of model.ports.reserved)
     ports.push({ port, kind: "reserved", name: reason, enabled: true });
@@ -113,10 +114,11 @@ export function managedPorts(model: Model): ManagedPort[] {
 /** The service whose program holds `pid` while the manager runs, if any. */
 function programOf(model: Model, facts: LiveFacts, pid: number): { service: Service; main?: number } | undefined {
   if (!facts.manager.running) return undefined;
-  for (const service of model.services) {
-    const status = facts.programs.get(service.name);
-    if (facts.owns(service.name, status?.pid, pid)) return { service, main: status?.pid };
-  }
+  for (const service of model.services)
+    for (const { program } of service.instances) {
+      const status = facts.programs.get(program);
+      if (facts.owns(program, status?.pid, pid)) return { service, main: status?.pid };
+    }
   return undefined;
 }
 

@@ -43,7 +43,8 @@ async function managerStatus(
   const programs = new Map<string, ProgramStatus>();
   try {
     if (!(await backend.isRunning())) return { running: false, programs };
-    for (const status of await backend.status(model.services.map((s) => s.name))) programs.set(status.name, status);
+    for (const status of await backend.status(model.services.flatMap((s) => s.instances.map((i) => i.program))))
+      programs.set(status.name, status);
     return { running: true, programs };
   } catch (err) {
     notes.push((err as Error).message.split("\n")[0]);

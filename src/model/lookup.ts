@@ -1,7 +1,7 @@
 /** Lookups on the model: the service by name, its port and URL. Unknown names throw with suggestions. */
 import { UnknownServiceError, UsageError } from "../errors";
 import { closestNames } from "./suggest";
-import type { Model, Service } from "./types";
+import type { Instance, Model, Service } from "./types";
 
 /** The named service. @throws UnknownServiceError (exit 2) naming the closest known services. */
 export function findService(model: Model, name: string): Service {
@@ -45,4 +45,53 @@ export function portsOf(model: Model, name: string): number[] {
 export function selectServices(model: Model, names: string[] | undefined): Service[] {
   if (!names || names.length === 0) return model.services;
   return names.map((n) => findService(model, n));
+}
+
+/** One instance of one service, as a command line names it (`NAME` → every instance, `NAME:I` → one). */
+export interface Target {
+  service: Service;
+  instance: Instance;
+}
+
+/**
+ * The instances `text` names: `NAME` is every instance of the service, `NAME:I` instance I (0-based; also
+ * `NAME:0` of a service without the `instances` key).
+ * @throws UnknownServiceError (exit 2) with the closest names; UsageError for an index that is not a whole
+ *   number or not one of the service's instances.
+ */
+export function parseTarget(model: Model, text: string): Target[] {
+  const colon = text.lastIndexOf(":");
+  const name = colon < 0 ? text : text.slice(0, colon);
+  const service = findService(model, name);
+  if (colon < 0) return service.instances.map((instance) => ({ service, instance }));
+  const raw = text.slice(colon + 1);
+  const count = service.instances.length;
+  const range = count === 1 ? "0" : `0-${count - 1}`;
+  if (!/^\d+$/.test(raw))
+    throw new UsageError(
+      `"${text}": expected NAME or NAME:I with I a whole number (instance index), found index "${raw}"`,
+      `${name} has instances ${range}: e.g. "${name}:0", or "${name}" for all of them`,
+    );
+  const instance = service.instances[Number(raw)];
+  if (!instance)
+    throw new UsageError(
+      `"${text}": ${name} has ${count === 1 ? "one instance (0)" : `${count} instances (${range})`}, found index ${raw}`,
+      `name one of ${service.instances.map((i) => `${name}:${i.index}`).join(", ")}, or "${name}" for all; "instances" in ${model.paths.manifest} sets how many`,
+    );
+  return [{ service, instance }];
+}
+
+/** The instances named by `texts` (each parsed by {@link parseTarget}), without repeats, in the order named; every instance of every service when `texts` is empty. */
+export function selectTargets(model: Model, texts: string[] | undefined): Target[] {
+  const all =
+    !texts || texts.length === 0
+      ? model.services.flatMap((service) => service.instances.map((instance) => ({ service, instance })))
+      : texts.flatMap((t) => parseTarget(model, t));
+  const seen = new Set<string>();
+  return all.filter((t) => !seen.has(t.instance.program) && seen.add(t.instance.program));
+}
+
+/** The services of `targets`, once each, in the order first named. */
+export function servicesOf(targets: Target[]): Service[] {
+  return [...new Set(targets.map((t) => t.service))];
 }

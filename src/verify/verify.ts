@@ -1,7 +1,9 @@
 /**
- * verify: for every enabled service, the manager's state (RUNNING for longer than startsecs), its port
- * listening, the listener inside the program's own processes (a foreign listener is a failure, named),
- * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
+ * verify: for every instance of every enabled service, the manager's state (RUNNING for longer than
+ * startsecs), its own port listening, the listener inside that instance's own processes (a foreign
+ * listener is a failure, named), health 2xx when set, and CPU/memory. A oneshot passes when its last run
+ * exited with a code in exitCodes (no port, no health); a service with `autostart: false` that is not
+ * running passes as stopped by design ("manual"). One listener scan and one process table for the fleet.
  */
 import type { Backend, ProgramStatus } from "../backend/types";
 import { listListeners, type Listener } from "../inspect/listeners";
@@ -11,13 +13,28 @@ import { checkHealth, type HealthResult } from "./health";
 import { describeHolder, portOwner, programPids, type PortOwner } from "./ownership";
 import { processUsage, type Usage } from "./usage";
 
-/** The outcome of verifying one service. `problems` is empty exactly when `ok`. */
+/** The outcome of verifying one instance of a service. `problems` is empty exactly when `ok`. */
 export interface ServiceCheck {
+  /** how commands name the instance: NAME, or NAME:I with `instances` */
   name: string;
+  /** the service (manifest name) */
+  service: string;
+  /** the instance index (0 for a service without `instances`) */
+  instance: number;
+  /** the instance's program as the backend takes it: NAME or NAME@I */
+  program: string;
+  /** "oneshot": checked on its last run's exit code */
+  type: Service["type"];
+  /** `autostart: false` and not running: stopped by design, not a failure */
+  manual?: boolean;
+  /** a failed oneshot's last log lines */
+  logTail?: string;
   port?: number;
   state: ProgramStatus["state"];
   pid?: number;
   uptimeSeconds?: number;
+  /** exit code of the last run (a oneshot's result), when the manager reports one */
+  exitStatus?: number;
   /** restarts counted by the manager (systemd NRestarts) */
   restarts?: number;
   owner?: PortOwner;
@@ -33,18 +50,29 @@ export interface VerifyOptions {
   usage?: boolean;
   /** health request timeout in ms (default 2000) */
   healthTimeoutMs?: number;
+  /** only these programs (NAME or NAME@I); default every instance */
+  programs?: Set<string>;
 }
 
-/** Verifies `services` (enabled ones; disabled are skipped) against the backend. Never throws for a failed check. */
+/**
+ * Verifies every instance of `services` (enabled ones; disabled are skipped) against the backend, or only
+ * the instances whose program is in `options.programs`. Never throws for a failed check.
+ */
 export async function verifyServices(
   model: Model,
   backend: Backend,
   services: Service[],
   options: VerifyOptions = {},
 ): Promise<ServiceCheck[]> {
-  const enabled = services.filter((s) => s.enabled);
+  const enabled = services
+    .filter((s) => s.enabled)
+    .flatMap((service) =>
+      service.instances
+        .filter((i) => !options.programs || options.programs.has(i.program))
+        .map((instance) => ({ service, instance })),
+    );
   const [statuses, listeners, table] = await Promise.all([
-    backend.status(enabled.map((s) => s.name)),
+    backend.status(enabled.map((t) => t.instance.program)),
     listListeners(),
     listProcesses(),
   ]);
@@ -52,37 +80,52 @@ export async function verifyServices(
   const byPort = new Map<number, Listener[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
   return Promise.all(
-    enabled.map(async (service): Promise<ServiceCheck> => {
-      const status = byName.get(service.name) ?? { name: service.name, state: "ABSENT" as const };
+    enabled.map(async ({ service, instance }): Promise<ServiceCheck> => {
+      const program = instance.program;
+      const port = instance.port;
+      const status = byName.get(program) ?? { name: program, state: "ABSENT" as const };
+      const base = {
+        name: instance.label,
+        service: service.name,
+        instance: instance.index,
+        program,
+        type: service.type,
+        port,
+        state: status.state,
+        pid: status.pid,
+        uptimeSeconds: status.uptimeSeconds,
+        exitStatus: status.exitStatus,
+        restarts: status.restarts,
+      };
       const problems: string[] = [];
       const running = status.state === "RUNNING";
+      // started only by "orchestrate start": not running is its normal state (a oneshot that ran is checked below)
+      if (!service.autostart && status.state === "STOPPED") return { ...base, manual: true, ok: true, problems };
+      if (service.type === "oneshot") return verifyOneshot(backend, service, status, base);
       if (!running) problems.push(describeState(status));
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
         problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
-      const pids = programPids(backend, service.name, status.pid, table);
+      const pids = programPids(backend, program, status.pid, table);
       let owner: PortOwner | undefined;
-      if (service.port !== undefined) {
-        owner = portOwner(byPort.get(service.port) ?? [], pids);
+      if (port !== undefined) {
+        owner = portOwner(byPort.get(port) ?? [], pids);
         if (owner.kind === "none") {
           const elsewhere = [...new Set(listeners.filter((l) => l.pids.some((p) => pids.has(p))).map((l) => l.port))];
           problems.push(
             elsewhere.length
-              ? `nothing listens on port ${service.port}; ${service.name} listens on ${elsewhere.join(", ")} instead: hardcoded port? (read PORT from the environment)`
-              : `nothing listens on port ${service.port}`,
+              ? `nothing listens on port ${port}; ${instance.label} listens on ${elsewhere.join(", ")} instead: hardcoded port? (read PORT from the environment)`
+              : `nothing listens on port ${port}`,
           );
         }
         if (owner.kind === "foreign")
           problems.push(
-            `port ${service.port} is held by ${describeHolder(owner)}, not by ${service.name}${running ? ` (pid ${status.pid})` : ""}`,
+            `port ${port} is held by ${describeHolder(owner)}, not by ${instance.label}${running ? ` (pid ${status.pid})` : ""}`,
           );
       }
       let health: HealthResult | undefined;
-      if (service.health && service.port !== undefined && owner?.kind === "service") {
-        health = await checkHealth(
-          { host: "127.0.0.1", port: service.port, path: service.health },
-          options.healthTimeoutMs ?? 2000,
-        );
+      if (service.health && port !== undefined && owner?.kind === "service") {
+        health = await checkHealth({ host: "127.0.0.1", port, path: service.health }, options.healthTimeoutMs ?? 2000);
         if (!health.ok)
           problems.push(
             health.status !== undefined
@@ -91,21 +134,51 @@ export async function verifyServices(
           );
       }
       const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
-      return {
-        name: service.name,
-        port: service.port,
-        state: status.state,
-        pid: status.pid,
-        uptimeSeconds: status.uptimeSeconds,
-        restarts: status.restarts,
-        owner,
-        health,
-        usage,
-        ok: problems.length === 0,
-        problems,
-      };
+      return { ...base, owner, health, usage, ok: problems.length === 0, problems };
     }),
   );
+}
+
+/**
+ * A oneshot passes when its last run EXITED with a code in exitCodes (supervisord EXITED; systemd
+ * "active (exited)", Result success); otherwise the problem names the state, the exit code and the log tail.
+ */
+async function verifyOneshot(
+  backend: Backend,
+  service: Service,
+  status: ProgramStatus,
+  base: Omit<ServiceCheck, "ok" | "problems">,
+): Promise<ServiceCheck> {
+  if (status.state === "EXITED" && service.exitCodes.includes(status.exitStatus ?? 0))
+    return { ...base, ok: true, problems: [] };
+  const problem =
+    status.state === "EXITED" || (status.state === "FATAL" && status.exitStatus !== undefined)
+      ? `oneshot's last run exited with code ${status.exitStatus ?? "?"}, expected ${service.exitCodes.join(" or ")} (exitCodes)`
+      : status.state === "RUNNING" || status.state === "STARTING"
+        ? "oneshot is still running: its run has not finished"
+        : status.state === "STOPPED"
+          ? 'oneshot has not run (STOPPED): "orchestrate restart" or "orchestrate start" runs it'
+          : `oneshot failed: ${describeState(status)}`;
+  const logTail = await lastLines(backend, base.program);
+  return {
+    ...base,
+    logTail,
+    ok: false,
+    problems: [logTail ? `${problem}; last lines of its log:\n${logTail.replace(/^/gm, "    | ")}` : problem],
+  };
+}
+
+/** The last lines of a program's stderr, else stdout log (empty when neither can be read). */
+async function lastLines(backend: Backend, program: string, lines = 8): Promise<string> {
+  for (const stream of ["stderr", "stdout"] as const) {
+    try {
+      const text = (await backend.tailLog(program, stream, 2000)).trimEnd();
+      if (text) return text.split("\n").slice(-lines).join("\n");
+    } catch {
+      /* the other stream */
+    }
+  }
+  return "";
 }
 
 /** "FATAL (spawn error: …; exit status 1)" for a program that is not running. */

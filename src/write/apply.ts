@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { OperationError } from "../errors";
 import type { Plan } from "./plan";
 import { readState, sha256, STATE_FILE } from "./plan";
-import { ensureDir, refuseLinkedLogs, removeFile, removeStaleTemps, writeFileAtomicSync } from "./atomic";
+import { ensureDir, refuseLinkedLogs, removeOwnedFile, removeStaleTemps, writeFileAtomicSync } from "./atomic";
 import type { ProjectPaths } from "../model/types";
 
 /**
@@ -26,9 +26,15 @@ export function applyPlan(plan: Plan, paths: Pick<ProjectPaths, "logs" | "run">)
   // temp files of a writer killed before its rename: the old files are whole, the temps are litter
   for (const dir of new Set([plan.root, ...plan.rendered.map((f) => dirname(join(plan.root, f.path)))]))
     removeStaleTemps(dir);
+  const generatedFolders = new Set(
+    Object.keys(before)
+      .map((f) => dirname(join(plan.root, f)))
+      .filter((folder) => folder.endsWith(".service.d")),
+  );
   for (const change of plan.changes) {
     const path = join(plan.root, change.path);
-    if (change.kind === "removed") removeFile(path);
+    // a folder only generated files were in (a removed instance's drop-in folder) goes with its last file
+    if (change.kind === "removed") removeOwnedFile(path, (folder) => generatedFolders.has(folder));
     else writeFileAtomicSync(path, change.after!, change.mode);
   }
   writeState(plan.root, rendered);

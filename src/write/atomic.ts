@@ -18,7 +18,9 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -139,6 +141,22 @@ export function removeFile(path: string): void {
     rmSync(path, { force: true });
   } catch (e) {
     throw diskError(e, path);
+  }
+}
+
+/**
+ * Removes a file if present, then its folder when the removal left it empty and the folder is one of
+ * `ownFolders` (e.g. a drop-in folder `units/systemd/P-NAME@2.service.d/` of a removed instance). A
+ * folder holding anything else is kept.
+ */
+export function removeOwnedFile(path: string, ownFolders: (folder: string) => boolean): void {
+  removeFile(path);
+  const folder = dirname(path);
+  if (!ownFolders(folder)) return;
+  try {
+    if (readdirSync(folder).length === 0) rmdirSync(folder);
+  } catch {
+    /* already gone */
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The example fleet (the repo's manifest.json: 11 HTTP services and 2 workers, 4 dependency levels) under
+ * The example fleet (the repo's manifest.json: 11 HTTP services — main_app with two instances —, 2 workers and
+ * the db_migrate oneshot, 4 dependency levels) under
  * a REAL private supervisord, driven by the BUILT CLI. Every port is remapped into this file's block
  * (24100-24199; core 24100-24149, watchdog 24150-24199), never the fleet's real ports; commands run the
  * repo's services/ through `directory` = the repo root. One supervisord for the whole file, in order:
@@ -37,6 +38,9 @@ interface ServiceEntry {
   health?: string;
   dependsOn?: string[];
   startSecs?: number;
+  instances?: number;
+  ports?: number[];
+  type?: string;
 }
 interface Manifest {
   ports?: object;
@@ -47,7 +51,30 @@ interface Manifest {
 
 let project: TestProject;
 let manifest: Manifest;
-let names: string[];
+/** One row per instance (NAME, or NAME:I with `instances`), as status and verify report them. */
+interface Row {
+  label: string;
+  program: string;
+  service: string;
+  port?: number;
+  oneshot: boolean;
+}
+let rows: Row[];
+/** Programs that run (not the oneshot), as supervisord names them. */
+let programs: string[];
+
+function rowsOf(m: Manifest): Row[] {
+  return Object.entries(m.services).flatMap(([name, s]) => {
+    const n = Number(s.instances ?? 1);
+    return Array.from({ length: n }, (_, i) => ({
+      label: s.instances === undefined ? name : `${name}:${i}`,
+      program: s.instances === undefined ? name : `${name}@${i}`,
+      service: name,
+      port: s.ports ? s.ports[i] : s.port === undefined ? undefined : s.port + i,
+      oneshot: s.type === "oneshot",
+    }));
+  });
+}
 const portOf: Record<string, number> = {};
 
 /** The repo's manifest with ports in this file's block and services run from the repo's folder. */
@@ -62,8 +89,15 @@ async function fleetManifest(): Promise<Manifest> {
     s.directory = REPO_ROOT;
     if (name === VICTIM) s.startSecs = 4; // a wide STARTING window after kill -9, for the verify that must see it
     if (s.port === undefined) continue;
-    s.port = await allocators[s.group as "core" | "watchdog"].take();
+    const allocator = allocators[s.group as "core" | "watchdog"];
+    s.port = await allocator.take();
     portOf[name] = s.port;
+    // instance i listens on port + i: take those too, else write them down as "ports"
+    const more = await allocator.takeMany(Number(s.instances ?? 1) - 1);
+    if (more.some((p, i) => p !== s.port! + 1 + i)) {
+      s.ports = [s.port, ...more];
+      delete s.port;
+    }
   }
   return m;
 }
@@ -99,7 +133,8 @@ beforeAll(async () => {
   ).toBe(true);
   ensureBuilt();
   manifest = await fleetManifest();
-  names = Object.keys(manifest.services);
+  rows = rowsOf(manifest);
+  programs = rows.filter((r) => !r.oneshot).map((r) => r.program);
   project = createProject("fleet", manifest);
 });
 
@@ -117,18 +152,24 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
 
   it("restart exits 0 with every service RUNNING, listening itself and healthy", () => {
     expect(first.exitCode, show(first)).toBe(0);
-    expect(first.stdout).toContain(`✓ ok — ${names.length}/${names.length} verified`);
+    expect(first.stdout).toContain(`✓ ok — ${rows.length}/${rows.length} verified`);
     expect(first.stdout).toContain("started (run/supervisord.sock)");
-    for (const name of names) {
-      const s = manifest.services[name];
-      const line = first.stdout.split("\n").find((l) => new RegExp(`^\\s*${name}\\s+RUNNING\\s`).test(l));
-      expect(line, `${name} RUNNING in\n${first.stdout}`).toBeDefined();
+    for (const row of rows) {
+      const s = manifest.services[row.service];
+      const state = row.oneshot ? "EXITED \\(exit 0\\)" : "RUNNING";
+      const line = first.stdout.split("\n").find((l) => new RegExp(`^\\s*${row.label}\\s+${state}\\s`).test(l));
+      expect(line, `${row.label} ${state} in\n${first.stdout}`).toBeDefined();
       expect(line!).toMatch(/\sok$/);
-      if (s.port !== undefined)
-        expect(line!).toMatch(new RegExp(`\\s${s.port}\\s+ours \\(\\d+\\)\\s+${s.health ? "200" : "-"}\\s`));
+      if (row.port !== undefined)
+        expect(line!).toMatch(new RegExp(`\\s${row.port}\\s+ours \\(\\d+\\)\\s+${s.health ? "200" : "-"}\\s`));
     }
-    // dependency order: main_app (level 3) only after its dependencies were ready
-    const at = (n: string) => first.stdout.indexOf(`: ${n} ready in `);
+    // dependency order: main_app (level 3) only after its dependencies were ready (every instance; the oneshot ran)
+    const at = (n: string) =>
+      Math.max(
+        ...[`: ${n} ready in `, `: ${n} ran in `, `: ${n}:0 ready in `, `: ${n}:1 ready in `].map((t) =>
+          first.stdout.indexOf(t),
+        ),
+      );
     for (const [name, s] of Object.entries(manifest.services))
       for (const dep of s.dependsOn ?? []) expect(at(dep), `${dep} before ${name}`).toBeLessThan(at(name));
   });
@@ -137,15 +178,22 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     const { r, json } = await verifyJson();
     expect(r.exitCode, show(r)).toBe(0);
     expect(json.ok).toBe(true);
-    expect(json.services.map((s) => s.name).sort()).toEqual([...names].sort());
+    expect(json.services.map((s) => s.name).sort()).toEqual(rows.map((r) => r.label).sort());
     for (const c of json.services) {
-      const s = manifest.services[c.name];
+      const row = rows.find((r) => r.label === c.name)!;
+      const s = manifest.services[row.service];
+      expect(c.service).toBe(row.service);
+      if (row.oneshot) {
+        expect(c, c.name).toMatchObject({ state: "EXITED", exitStatus: 0, type: "oneshot", ok: true, problems: [] });
+        expect(c.port).toBeUndefined();
+        continue;
+      }
       expect(c, c.name).toMatchObject({ state: "RUNNING", ok: true, problems: [] });
       expect(c.pid).toBeGreaterThan(0);
       expect(c.usage.memoryBytes, c.name).toBeGreaterThan(1024 * 1024);
       expect(typeof c.usage.cpu).toBe("number");
-      if (s.port !== undefined) {
-        expect(c.port).toBe(s.port);
+      if (row.port !== undefined) {
+        expect(c.port).toBe(row.port);
         expect(c.owner.kind, c.name).toBe("service");
       } else expect(c.owner).toBeUndefined();
       if (s.health) expect(c.health, c.name).toMatchObject({ ok: true, status: 200 });
@@ -159,10 +207,16 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     expect(report.manager).toBe("running");
     const pids = await project.pids();
     for (const row of report.services) {
-      expect(row, row.name).toMatchObject({ state: "RUNNING", enabled: true, pid: pids.get(row.name), problems: [] });
-      expect(row.port).toBe(manifest.services[row.name].port);
+      const expected = rows.find((r) => r.label === row.name)!;
+      expect(row, row.name).toMatchObject(
+        expected.oneshot
+          ? { state: "EXITED", exitStatus: 0, enabled: true, problems: [] }
+          : { state: "RUNNING", enabled: true, pid: pids.get(expected.program), problems: [] },
+      );
+      if (!expected.oneshot) expect(row.pid).toBeGreaterThan(0);
+      expect(row.port).toBe(expected.port);
     }
-    expect(report.services).toHaveLength(names.length);
+    expect(report.services).toHaveLength(rows.length);
   });
 
   it("kill -9 of a service: verify exits 1 naming it, supervisord brings it back, verify exits 0 again", async () => {
@@ -224,7 +278,10 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     expect(r.stdout).toContain("added none, changed trade_executor, removed none");
     const mid = await project.pids();
     expect(mid.get("trade_executor")).not.toBe(before.get("trade_executor"));
-    for (const name of names.filter((n) => n !== "trade_executor")) expect(mid.get(name), name).toBe(before.get(name));
+    for (const name of programs.filter((n) => n !== "trade_executor")) {
+      expect(mid.get(name), name).toBeGreaterThan(0);
+      expect(mid.get(name), name).toBe(before.get(name));
+    }
     const env = await project.cli(["env", "trade_executor"]);
     expect(env.stdout).toContain("LOG_LEVEL=debug");
     expect(readFileSync(`/proc/${mid.get("trade_executor")}/environ`, "utf8").split("\0")).toContain("LOG_LEVEL=debug");
@@ -242,7 +299,10 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
     );
     const after = await project.pids();
     expect(after.get("db_poller")).not.toBe(mid.get("db_poller"));
-    for (const name of names.filter((n) => n !== "db_poller")) expect(after.get(name), name).toBe(mid.get(name));
+    for (const name of programs.filter((n) => n !== "db_poller")) {
+      expect(after.get(name), name).toBeGreaterThan(0);
+      expect(after.get(name), name).toBe(mid.get(name));
+    }
     await untilVerified();
   });
 

@@ -27,6 +27,8 @@ export interface FakeOptions {
   applyError?: Error;
   /** the log tail of each program */
   logs?: Record<string, string>;
+  /** exit status reported for EXITED/FATAL programs, per program (default 1) */
+  exitStatus?: Record<string, number>;
   /** uptime reported for RUNNING programs, s (default 3600: past any startsecs) */
   uptimeSeconds?: number;
 }
@@ -102,7 +104,7 @@ export class FakeBackend implements Backend {
         state,
         pid: running ? this.pid.get(name) : undefined,
         uptimeSeconds: state === "RUNNING" ? (this.options.uptimeSeconds ?? 3600) : undefined,
-        exitStatus: state === "EXITED" || state === "FATAL" ? 1 : undefined,
+        exitStatus: state === "EXITED" || state === "FATAL" ? (this.options.exitStatus?.[name] ?? 1) : undefined,
       };
     });
   }

@@ -20,6 +20,8 @@ export const PORT_BLOCKS = {
   "nginx-proxy": { low: 33000, high: 33499 },
   "firewall-netns": { low: 33500, high: 33599 },
   "exposure-audit": { low: 33600, high: 33699 },
+  "instances-supervisord": { low: 34000, high: 34199 },
+  "instances-systemd": { low: 34200, high: 34399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

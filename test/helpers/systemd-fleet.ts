@@ -93,6 +93,13 @@ export async function fleetManifest(directory = REPO_ROOT): Promise<FleetManifes
     if (!allocator)
       throw new Error(`expected every service with a port in group core or watchdog, found group ${s.group}`);
     s.port = await allocator.take();
+    // instance i listens on port + i: take those too, else write them down as "ports"
+    const more: number[] = [];
+    for (let i = 1; i < Number(s.instances ?? 1); i++) more.push(await allocator.take());
+    if (more.some((p, i) => p !== s.port! + 1 + i)) {
+      s.ports = [s.port, ...more];
+      delete s.port;
+    }
   }
   return m;
 }

@@ -58,18 +58,34 @@ describe("manifest.json (the example fleet)", () => {
     expect(Object.keys(raw.ports.reserved)).toEqual(["8083"]);
     expect(raw.groups.core.range).toEqual(["3000-4000", "6000", "8001-8009"]);
     expect(raw.groups.watchdog.range).toBe("8002-8100");
-    const workers = model.services.filter((s) => s.port === undefined).map((s) => s.name);
+    const workers = model.services.filter((s) => s.port === undefined && s.type === "service").map((s) => s.name);
     expect(workers).toEqual(["symbol_price_watchdog_btc", "symbol_price_watchdog_eth"]);
     for (const service of model.services) expect(service.description, service.name).not.toBe("");
   });
 
-  it("starts in three dependency levels (dependsOn two deep, no cycles)", () => {
-    expect(model.levels.length).toBe(3);
-    expect(model.levels[0]).toContain("trade_manager");
-    expect(model.levels[1]).toEqual(expect.arrayContaining(["trade_executor", "active_trade_supervisor"]));
-    expect(model.levels[2]).toEqual(
-      expect.arrayContaining(["main_app", "auto_entry_supervisor", "strike_table_generator"]),
+  it("starts in four dependency levels: the db_migrate oneshot before trade_manager (no cycles)", () => {
+    expect(model.levels.length).toBe(4);
+    expect(model.levels[0]).toContain("db_migrate");
+    expect(model.levels[1]).toContain("trade_manager");
+    expect(model.levels[2]).toEqual(expect.arrayContaining(["trade_executor", "active_trade_supervisor"]));
+    expect(model.levels[3]).toEqual(expect.arrayContaining(["main_app", "auto_entry_supervisor"]));
+    expect(model.levels.flat()).toContain("strike_table_generator");
+  });
+
+  it("uses manifest v1.1: two main_app instances (3000, 3001), a oneshot, {url:…} instead of a hardcoded URL", () => {
+    const main = model.services.find((s) => s.name === "main_app")!;
+    expect(main.instances.map((i) => [i.program, i.port])).toEqual([
+      ["main_app@0", 3000],
+      ["main_app@1", 3001],
+    ]);
+    const migrate = model.services.find((s) => s.name === "db_migrate")!;
+    expect(migrate).toMatchObject({ type: "oneshot", restart: "never", port: undefined });
+    expect(model.services.find((s) => s.name === "trade_manager")!.dependsOn).toContain("db_migrate");
+    expect(raw.services.trade_executor.env.TRADE_MANAGER_URL).toBe("{url:trade_manager}");
+    expect(model.services.find((s) => s.name === "trade_executor")!.env.TRADE_MANAGER_URL).toBe(
+      "http://127.0.0.1:4000",
     );
+    expect(main.instances[1].env.TRADE_MANAGER_URL).toBe("http://127.0.0.1:4000");
   });
 
   it.each(model.services.map((s) => [s.name, s] as const))(
@@ -90,11 +106,14 @@ describe("services/ (the example fleet's code)", () => {
   it("has no hardcoded ports: `orchestrate lint services/` is clean", () => {
     const files = collectSourceFiles(["services"], { cwd: root });
     expect(files.map((f) => f.path)).toEqual([
+      "services/db_migrate.py",
       "services/http_service.py",
       "services/main_app.js",
       "services/worker.py",
     ]);
-    const managed = new Map(model.services.flatMap((s) => (s.port ? [[s.port, s.name] as const] : [])));
+    const managed = new Map(
+      model.services.flatMap((s) => s.instances.flatMap((i) => (i.port ? [[i.port, s.name] as const] : []))),
+    );
     expect(findHardcodedPorts(files, managed, { comments: true })).toEqual([]);
   });
 
@@ -159,6 +178,16 @@ describe("services/ (the example fleet's code)", () => {
       }
     },
   );
+
+  it("the db_migrate oneshot applies its migrations and exits 0; FAIL_AT makes it exit 1 saying which", async () => {
+    const service = model.services.find((s) => s.name === "db_migrate")!;
+    const ok = start(service, {});
+    expect(await ok.exited).toEqual({ code: 0, signal: null });
+    expect(ok.output()).toContain("db_migrate: schema up to date (3 migrations)");
+    const failing = start(service, { FAIL_AT: "2" });
+    expect(await failing.exited).toEqual({ code: 1, signal: null });
+    expect(failing.output()).toContain("db_migrate: migration 0002 failed");
+  });
 
   it("the worker prints heartbeats without a port and exits 0 within a second of SIGTERM", async () => {
     const service = model.services.find((s) => s.name === "symbol_price_watchdog_btc")!;

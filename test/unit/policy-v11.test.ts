@@ -188,8 +188,19 @@ const rows: Row[] = [
   ],
   [
     "autostart false, stderr merge, priority",
-    (m) => Object.assign(m.services.api, { autostart: false, stderr: "merge", priority: 5 }),
+    (m) => Object.assign(m.services.watch, { autostart: false, stderr: "merge", priority: 5 }),
     null,
+  ],
+  [
+    "an autostart service depending on an autostart false one",
+    (m) => (m.services.api.autostart = false),
+    {
+      severity: "warning",
+      field: "dependsOn",
+      service: "worker",
+      message: /worker depends on api, which has autostart false: "orchestrate restart" starts worker but not api/,
+      fix: /orchestrate start api/,
+    },
   ],
   [
     "priority outside 0-999",

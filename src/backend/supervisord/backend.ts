@@ -1,7 +1,8 @@
 /**
  * The supervisord {@link Backend}: drives the project's private supervisord over XML-RPC on
  * run/supervisord.sock (methods: the supervisord docs, "XML-RPC API Documentation"). One program per
- * group, named after the service, so a group name and a program name are the same string.
+ * group, named after the instance (NAME, or NAME@I with `instances`), so a group name and a program name
+ * are the same string.
  */
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
@@ -55,9 +56,9 @@ export class SupervisordBackend implements Backend {
   /** Nothing to check: orchestrate starts its private supervisord itself (ensureRunning). */
   async requireReachable(): Promise<void> {}
 
-  /** One program per service, named after it. */
-  programName(service: string): string {
-    return service;
+  /** One program per instance, named as the model names it (NAME or NAME@I). */
+  programName(program: string): string {
+    return program;
   }
 
   /** The main PID, its descendants and its process group. */

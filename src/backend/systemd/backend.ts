@@ -20,6 +20,7 @@ import {
   defaultUnitDir,
   planInstall,
   readInstalled,
+  unitOfFile,
   writeInstall,
   type EnableMode,
   type InstallOptions,
@@ -50,7 +51,7 @@ export interface SystemdBackendOptions {
   unitDir?: string;
   /** How the target is enabled; default: `runtime` under /run, else `persistent`. */
   enable?: EnableMode;
-  /** Log files per service name (the units' `StandardOutput=append:` targets). */
+  /** Log files per program name, NAME or NAME@I (the units' `StandardOutput=append:` targets). */
   logs?: Record<string, ServiceLogs>;
   /** Injected runner (tests); default built from scope/root/prefix. */
   systemctl?: Systemctl;
@@ -82,14 +83,17 @@ export class SystemdBackend implements Backend {
     };
   }
 
-  /** `PROJECT-NAME.service` for service `name`. */
-  unitName(name: string): string {
-    return serviceUnitName(this.options.project, name);
+  /**
+   * The unit that runs `program` (an instance's program name, {@link Instance.program}): `PROJECT-NAME.service`
+   * for `NAME`, the template's instance `PROJECT-NAME@I.service` for `NAME@I` (systemd.unit(5), "template").
+   */
+  unitName(program: string): string {
+    return serviceUnitName(this.options.project, program);
   }
 
-  /** The unit of a service: {@link unitName}. */
-  programName(service: string): string {
-    return this.unitName(service);
+  /** The unit of a program: {@link unitName}. */
+  programName(program: string): string {
+    return this.unitName(program);
   }
 
   /** recover step 1 stops the target: PartOf= stops every unit (systemd.unit(5)). */
@@ -200,16 +204,46 @@ export class SystemdBackend implements Backend {
   async apply(): Promise<ApplyResult> {
     const plan = await planInstall(this.install);
     const live = this.options.root === undefined;
-    // Only services: stopping a changed target would stop every service through PartOf=.
-    const toStop = [...plan.changed.map((u) => u.name), ...plan.removed].filter((u) => u.endsWith(".service"));
-    if (live) for (const unit of toStop) await this.stopUnit(unit);
+    const installedBefore = await readInstalled(this.install.stateFile, this.install.unitDir);
+    const rendered = [...plan.added, ...plan.changed].map((u) => u.name).concat(plan.unchanged);
+    // Only services: stopping a changed target would stop every service through PartOf=. A changed
+    // template changes every instance of it, a changed drop-in its own instance.
+    const changedUnits = this.affectedUnits(
+      plan.changed.map((u) => u.name),
+      [...installedBefore, ...rendered],
+    );
+    const removedUnits = this.affectedUnits(plan.removed, installedBefore).filter(
+      (u) => !rendered.some((f) => unitOfFile(f) === u),
+    );
+    const addedUnits = this.affectedUnits(
+      plan.added.map((u) => u.name),
+      rendered,
+    ).filter((u) => !changedUnits.includes(u) && !installedBefore.some((f) => unitOfFile(f) === u));
+    if (live) for (const unit of [...changedUnits, ...removedUnits]) await this.stopUnit(unit);
     const result = await writeInstall(plan, this.install);
     await activateInstall(this.systemctl, this.install, [...result.installed, ...result.unchanged]);
     return {
-      added: this.serviceNames(result.added),
-      changed: this.serviceNames(result.changed),
-      removed: this.serviceNames(result.removed),
+      added: this.serviceNames(addedUnits),
+      changed: this.serviceNames(changedUnits),
+      removed: this.serviceNames(removedUnits),
     };
+  }
+
+  /**
+   * The service units that installing `files` affects: a plain unit itself, a drop-in its instance, a
+   * template every instance among `known` files (their drop-in folders). Targets are left out.
+   */
+  private affectedUnits(files: string[], known: string[]): string[] {
+    const units = new Set<string>();
+    for (const file of files) {
+      const unit = unitOfFile(file);
+      if (!unit.endsWith(".service")) continue;
+      if (unit.endsWith("@.service")) {
+        const stem = unit.slice(0, -".service".length);
+        for (const k of known) if (unitOfFile(k).startsWith(stem) && unitOfFile(k) !== unit) units.add(unitOfFile(k));
+      } else units.add(unit);
+    }
+    return [...units].sort();
   }
 
   /** `systemctl reset-failed` (clears a start-limit hit, like starting a FATAL supervisord program) then `start --no-block`. */
@@ -296,16 +330,19 @@ export class SystemdBackend implements Backend {
     throw systemctlError(result, `stop ${unit}`, this.systemctl.scope);
   }
 
+  /** Program names (NAME, NAME@I) of service units and instance units; template units are not programs. */
   private serviceNames(units: string[]): string[] {
     const prefix = `${this.options.project}-`;
-    return units
-      .filter((u) => u.startsWith(prefix) && u.endsWith(".service"))
+    return [...new Set(units.map(unitOfFile))]
+      .filter((u) => u.startsWith(prefix) && u.endsWith(".service") && !u.endsWith("@.service"))
       .map((u) => u.slice(prefix.length, -".service".length));
   }
 
+  /** Programs of the model (log files known), of units/systemd/ (units and drop-in folders) and of the install record. */
   private async knownServices(): Promise<string[]> {
     const rendered = await readdir(this.install.unitsDir).catch(() => [] as string[]);
     const installed = await readInstalled(this.install.stateFile, this.install.unitDir);
-    return [...new Set(this.serviceNames([...rendered, ...installed]))].sort();
+    const known = Object.keys(this.options.logs ?? {});
+    return [...new Set([...known, ...this.serviceNames([...rendered, ...installed])])].sort();
   }
 }

@@ -10,10 +10,11 @@ export interface SystemdChoice {
   root?: string;
 }
 
-/** A SystemdBackend for `model`: units from units/systemd/, state in run/, log paths per service. */
+/** A SystemdBackend for `model`: units from units/systemd/, state in run/, log paths per program (NAME, or NAME@I per instance). */
 export function systemdBackendFor(model: Model, choice: SystemdChoice = {}): SystemdBackend {
   const logs: Record<string, { stdout: string; stderr: string }> = {};
-  for (const s of model.services) logs[s.name] = { stdout: s.stdoutLog, stderr: s.stderrLog };
+  for (const s of model.services)
+    if (s.enabled) for (const i of s.instances) logs[i.program] = { stdout: i.stdoutLog, stderr: i.stderrLog };
   return new SystemdBackend({
     project: model.project,
     unitsDir: model.paths.systemdDir,

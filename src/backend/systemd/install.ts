@@ -15,7 +15,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
-import { ensureDir, removeFile, writeFileAtomicSync } from "../../write/atomic";
+import { ensureDir, removeOwnedFile, writeFileAtomicSync } from "../../write/atomic";
 import { systemctlError, unitFileError } from "./errors";
 import type { Systemctl } from "./systemctl";
 
@@ -35,7 +35,11 @@ export interface InstallOptions {
   enable?: EnableMode;
 }
 
-/** A rendered unit: file name (= unit name) and content. */
+/**
+ * A rendered unit file: its path relative to the unit folder and content. A unit or template unit is named
+ * by its file name (`demo-api.service`, `demo-api@.service`); a drop-in by its folder and file
+ * (`demo-api@1.service.d/instance.conf`: systemd.unit(5), "drop-in").
+ */
 export interface UnitFile {
   name: string;
   content: string;
@@ -62,7 +66,17 @@ export interface InstallResult {
   unchanged: string[];
 }
 
-const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+\.(service|target|socket|timer|path|slice)$/;
+const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+\.(service|target|socket|timer|path|slice)$/;
+const DROP_IN_DIR = /^[A-Za-z0-9:_.@\\-]+\.service\.d$/;
+
+/**
+ * The unit an installed file configures: the file itself for a unit or template unit, the folder's unit
+ * for a drop-in (`demo-api@1.service.d/instance.conf` → `demo-api@1.service`).
+ */
+export function unitOfFile(name: string): string {
+  const slash = name.indexOf("/");
+  return slash < 0 ? name : name.slice(0, slash).replace(/\.d$/, "");
+}
 
 /**
  * Default unit folder for a scope (systemd.unit(5)): `<root>/etc/systemd/system` with `root`,
@@ -140,7 +154,10 @@ export async function writeInstall(plan: InstallPlan, options: InstallOptions): 
   }
   for (const name of plan.removed) {
     const path = join(options.unitDir, name);
-    attempt(path, `remove ${name}`, () => removeFile(path));
+    // a drop-in folder goes with its last file when only installed files were in it
+    attempt(path, `remove ${name}`, () =>
+      removeOwnedFile(path, (folder) => name.includes("/") && folder !== options.unitDir),
+    );
   }
   const installed = [...plan.added, ...plan.changed].map((u) => u.name);
   const state = await readState(options.stateFile);
@@ -213,16 +230,28 @@ async function readRendered(options: InstallOptions): Promise<UnitFile[]> {
     );
   });
   const units: UnitFile[] = [];
-  for (const entry of entries
-    .filter((e) => e.isFile() && UNIT_NAME.test(e.name))
-    .sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name !== `${options.project}.target` && !entry.name.startsWith(`${options.project}-`)) {
-      throw new OperationError(
-        `${join(options.unitsDir, entry.name)}: expected units named ${options.project}.target or ${options.project}-NAME.service, found ${entry.name}`,
-        "remove the file from units/systemd: orchestrate installs only its own project's units",
-      );
+  const own = (name: string) => name === `${options.project}.target` || name.startsWith(`${options.project}-`);
+  const refuse = (name: string): never => {
+    throw new OperationError(
+      `${join(options.unitsDir, name)}: expected units named ${options.project}.target or ${options.project}-NAME.service, found ${name}`,
+      `remove it from units/systemd: orchestrate installs only its own project's units (also the template ${options.project}-NAME@.service and its drop-in folders ${options.project}-NAME@I.service.d/)`,
+    );
+  };
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isFile() && UNIT_NAME.test(entry.name)) {
+      if (!own(entry.name)) refuse(entry.name);
+      units.push({ name: entry.name, content: await readFile(join(options.unitsDir, entry.name), "utf8") });
+    } else if (entry.isDirectory() && DROP_IN_DIR.test(entry.name)) {
+      if (!own(entry.name)) refuse(entry.name);
+      const files = (await readdir(join(options.unitsDir, entry.name), { withFileTypes: true }))
+        .filter((f) => f.isFile() && f.name.endsWith(".conf"))
+        .map((f) => f.name)
+        .sort();
+      for (const file of files) {
+        const name = `${entry.name}/${file}`;
+        units.push({ name, content: await readFile(join(options.unitsDir, name), "utf8") });
+      }
     }
-    units.push({ name: entry.name, content: await readFile(join(options.unitsDir, entry.name), "utf8") });
   }
   return units;
 }

@@ -111,13 +111,16 @@ export function parseShow(text: string, units: string[]): UnitRecord[] {
 
 /**
  * Maps a unit's ActiveState/SubState to a supervisord-shaped state:
- * `auto-restart` (waiting RestartSec= before an automatic restart) → BACKOFF; active/reloading → RUNNING;
+ * active/exited (a oneshot that ran: RemainAfterExit=yes) → EXITED; `auto-restart` (waiting RestartSec= before an automatic restart) → BACKOFF; active/reloading → RUNNING;
  * activating → STARTING; deactivating → STOPPING; failed → FATAL; inactive → STOPPED; a unit systemd has
  * no file for (`not-found`) and that is not running → ABSENT; an inactive unit whose file systemd could
  * not load (`bad-setting`, `error`) → FATAL; anything else (e.g. `maintenance`) → UNKNOWN.
  */
 export function programState(record: UnitRecord): ProgramState {
   if (record.subState === "auto-restart") return "BACKOFF";
+  // a Type=oneshot unit with RemainAfterExit=yes whose run succeeded (systemd.service(5)): like supervisord's
+  // EXITED with an expected exit code; a failed run is "failed" (FATAL) with Result exit-code
+  if (record.activeState === "active" && record.subState === "exited") return "EXITED";
   switch (record.activeState) {
     case "active":
     case "reloading":

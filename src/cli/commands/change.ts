@@ -1,5 +1,6 @@
 /** add-service, modify-service, remove-service, history, lint, docs: flags → one call. */
 import { SPECIAL_KEYS } from "../../manifest/rules/names";
+import { parseInstances } from "../../change/instances";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
 import { readJournal } from "../../history/journal";
@@ -55,6 +56,7 @@ export function registerChange(program: Command): void {
     .option("-g, --group <group>", "group whose range the port comes from")
     .option("-p, --port <n>", "this port instead of the next free one of the group", portArg)
     .option("--use-reserved", "allow --port to take a reserved port (its reservation is released)")
+    .option("--instances <n>", "processes, each on its own port (port + i, or the lowest free ports of the group)")
     .option("-d, --dir <dir>", "working directory, relative to the manifest's folder", ".")
     .option("-e, --env <KEY=value>", "environment variable (repeatable)", collect)
     .option("--env-file <file>", "secrets file (KEY=value lines), never copied into generated files")
@@ -93,6 +95,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
             command: string;
             group?: string;
             port?: number;
+            instances?: string;
             useReserved?: boolean;
             dir: string;
             env?: string[];
@@ -117,6 +120,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
             command: o.command,
             group: o.group,
             port: o.port,
+            instances: o.instances === undefined ? undefined : parseInstances(o.instances),
             useReserved: o.useReserved,
             dir: o.dir,
             env: envFlags(o.env),
@@ -137,6 +141,10 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .command("modify-service")
     .argument("<name>", "service")
     .option("-p, --port <n>", "new port (must be free; the old one is checked released)", portArg)
+    .option(
+      "--instances <n>",
+      "scale: new instances get free ports of the group (written to the manifest); the highest instances stop; the others keep running",
+    )
     .option("-c, --command <cmd>", "new command")
     .option("-g, --group <group>", "new group")
     .option("-e, --env <KEY=value>", "set a variable (repeatable)", collect)
@@ -149,7 +157,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .description("change port, command, env, health, group or dependsOn as one transaction; only that program restarts")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate modify-service trade_executor --port 8021\n  orchestrate modify-service trade_executor --env LOG_LEVEL=debug --dry-run\n\nExit: 0 changed and verified · 1 rolled back · 2 bad input, nothing written",
+      "\nExamples:\n  orchestrate modify-service trade_executor --port 8021\n  orchestrate modify-service trade_executor --env LOG_LEVEL=debug --dry-run\n  orchestrate modify-service users_api --instances 3\n\nExit: 0 changed and verified · 1 rolled back · 2 bad input, nothing written",
     )
     .action(
       action(
@@ -159,6 +167,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
           name: string,
           o: {
             port?: number;
+            instances?: string;
             command?: string;
             group?: string;
             env?: string[];
@@ -172,6 +181,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
           modifyService(operationOf(ctx), {
             name,
             port: o.port,
+            instances: o.instances === undefined ? undefined : parseInstances(o.instances),
             command: o.command,
             group: o.group,
             env: envFlags(o.env),

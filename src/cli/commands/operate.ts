@@ -2,9 +2,9 @@
 import type { Command } from "commander";
 import { createBackend } from "../../backend";
 import { loadProject } from "../../manifest";
-import { findService, selectServices } from "../../model/lookup";
+import { parseTarget, selectTargets, servicesOf } from "../../model/lookup";
 import { restart } from "../../fleet/restart";
-import { waitReady } from "../../fleet/readiness";
+import { startInstances, stopInstances } from "../../fleet/control";
 import { verifyServices } from "../../verify/verify";
 import { OperationError, UsageError } from "../../errors";
 import type { Service } from "../../model/types";
@@ -41,7 +41,7 @@ function refuseDisabled(disabled: Service[]): void {
 export function registerOperate(program: Command): void {
   program
     .command("restart")
-    .argument("[names...]", "services to restart (default: all)")
+    .argument("[names...]", "services to restart: NAME (every instance) or NAME:I (default: all)")
     .description("generate, ensure supervisord, apply, restart in dependency order waiting for readiness, verify")
     .addHelpText(
       "after",
@@ -56,7 +56,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("verify")
-    .argument("[names...]", "services to verify (default: all enabled)")
+    .argument("[names...]", "services to verify: NAME (every instance) or NAME:I (default: all enabled)")
     .option("--json", "machine-readable")
     .description(
       "state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory",
@@ -68,9 +68,12 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
         const { model, backend } = await runningBackend(ctx);
-        const selected = selectServices(model, names.length ? names : undefined);
-        refuseDisabled(selected.filter((s) => !s.enabled && names.includes(s.name)));
-        const checks = await verifyServices(model, backend, selected);
+        const targets = selectTargets(model, names.length ? names : undefined);
+        const selected = servicesOf(targets);
+        if (names.length) refuseDisabled(selected.filter((s) => !s.enabled));
+        const checks = await verifyServices(model, backend, selected, {
+          programs: new Set(targets.map((t) => t.instance.program)),
+        });
         if (opts.json)
           ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
         else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
@@ -103,7 +106,7 @@ export function registerOperate(program: Command): void {
   for (const verb of ["start", "stop"] as const) {
     program
       .command(verb)
-      .argument("<names...>", "services")
+      .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
       .description(
         verb === "start"
           ? "start services (waits for readiness)"
@@ -113,21 +116,19 @@ export function registerOperate(program: Command): void {
       .action(
         action(program, async (ctx, names: string[]) => {
           const { model, backend } = await runningBackend(ctx);
-          const services = names.map((n) => findService(model, n));
-          refuseDisabled(services.filter((s) => !s.enabled));
+          const targets = selectTargets(model, names);
+          refuseDisabled(servicesOf(targets).filter((s) => !s.enabled));
+          if (verb === "stop") {
+            await stopInstances(backend, targets);
+            for (const t of targets) ctx.stdout.write(`${t.instance.label}: stopped\n`);
+            return 0;
+          }
           let code = 0;
-          for (const s of services) {
-            if (verb === "stop") {
-              await backend.stop(s.name);
-              ctx.stdout.write(`${s.name}: stopped\n`);
-              continue;
-            }
-            await backend.start(s.name);
-            const r = await waitReady(backend, s);
+          for (const r of await startInstances(backend, targets)) {
             ctx.stdout.write(
               r.ok
-                ? `${s.name}: ready in ${Math.round(r.ms)} ms\n`
-                : `${s.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`,
+                ? `${r.name}: ${targets.find((t) => t.instance.program === r.program)?.service.type === "oneshot" ? `ran (exit ${r.status?.exitStatus ?? 0})` : "ready"} in ${Math.round(r.ms)} ms\n`
+                : `${r.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`,
             );
             if (!r.ok) code = 1;
           }
@@ -161,11 +162,11 @@ export function registerOperate(program: Command): void {
 
   program
     .command("logs")
-    .argument("<name>", "service")
+    .argument("<name>", "service: NAME (every instance) or NAME:I (one)")
     .option("-f, --follow", "keep printing new lines")
     .option("-n, --lines <n>", "lines to show", "40")
     .option("--stderr", "only the error log (default: both, stdout then stderr)")
-    .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log")
+    .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log (NAME@I.… per instance)")
     .addHelpText(
       "after",
       "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow",
@@ -173,11 +174,11 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx, name: string, opts: { follow?: boolean; lines: string; stderr?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
-        const service = findService(model, name);
+        const targets = parseTarget(model, name);
         const lines = Number(opts.lines);
         if (!Number.isInteger(lines) || lines < 0)
           throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
-        await followLog(ctx, service, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
+        await followLog(ctx, targets, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
         return 0;
       }),
     );

@@ -1,7 +1,7 @@
 /** `orchestrate test-start NAME`: the seeds' step 5 — run the service alone and check it, before supervisord is touched. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { findService } from "../../model/lookup";
+import { parseTarget } from "../../model/lookup";
 import { generateUnits } from "../../fleet/generate";
 import { StepReporter } from "../../progress/steps";
 import { testStart } from "../../fleet/test-start";
@@ -13,7 +13,7 @@ import { printProgress } from "../present/progress";
 export function registerTestStart(program: Command): void {
   program
     .command("test-start")
-    .argument("<name>", "service")
+    .argument("<name>", "service: NAME (instance 0) or NAME:I")
     .description("run one service alone exactly as generated: listens on ITS port, health, Ctrl+C, port released")
     .addHelpText(
       "after",
@@ -22,11 +22,11 @@ export function registerTestStart(program: Command): void {
     .action(
       action(program, async (ctx, name: string) => {
         const { model } = loadProject(ctx.manifest);
-        const service = findService(model, name);
+        const [{ service, instance }] = parseTarget(model, name); // NAME: instance 0
         if (!service.enabled)
           throw new UsageError(`${name} is disabled (enabled: false)`, "enable it in the manifest to test it");
         generateUnits(model, { write: true }); // the launch may need units/bin/envfile-exec and units/env/
-        const result = await testStart(model, service, new StepReporter(printProgress(ctx)));
+        const result = await testStart(model, service, new StepReporter(printProgress(ctx)), instance);
         if (result.ok) {
           ctx.stdout.write(`${name}: test-start passed\n`);
           return 0;

@@ -1,16 +1,21 @@
-/** logs: the tail of a service's log files, optionally followed (reads the files supervisord/systemd append to). */
+/**
+ * logs: the tail of the log files of the named instances, optionally followed (reads the files
+ * supervisord/systemd append to). With `stderr: "merge"` stderr is in the stdout log: shown once.
+ */
 import { closeSync, openSync, readSync, statSync, watch } from "node:fs";
 import type { Context } from "../context";
 import { tailLines } from "../../inspect/log-tail";
-import type { Service } from "../../model/types";
+import type { Target } from "../../model/lookup";
 
 /** Prints the tails, then (with follow) every new byte appended, until interrupted. */
 export async function followLog(
   ctx: Context,
-  service: Service,
+  targets: Target[],
   options: { lines: number; follow: boolean; stderrOnly: boolean },
 ): Promise<void> {
-  const files = options.stderrOnly ? [service.stderrLog] : [service.stdoutLog, service.stderrLog];
+  const files = [
+    ...new Set(targets.flatMap(({ instance: i }) => (options.stderrOnly ? [i.stderrLog] : [i.stdoutLog, i.stderrLog]))),
+  ];
   for (const f of files) {
     const text = tailLines(f, options.lines);
     ctx.stdout.write(`==> ${f} <==\n${text || "(empty)\n"}`);

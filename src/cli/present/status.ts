@@ -10,7 +10,7 @@ export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: Stat
   for (const s of report.services) {
     rows.push([
       s.name,
-      s.state,
+      s.type === "oneshot" && s.exitStatus !== undefined ? `${s.state} (exit ${s.exitStatus})` : s.state,
       s.pid ? String(s.pid) : "-",
       s.port ? String(s.port) : "-",
       s.uptimeSeconds !== undefined ? `${s.uptimeSeconds} s` : "-",

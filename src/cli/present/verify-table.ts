@@ -36,7 +36,12 @@ export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[],
       : "-";
     rows.push([
       c.name,
-      c.state,
+      // stopped by design (autostart: false), or a oneshot's last run with its exit code
+      c.manual
+        ? `${c.state} (manual)`
+        : c.type === "oneshot" && c.exitStatus !== undefined
+          ? `${c.state} (exit ${c.exitStatus})`
+          : c.state,
       c.pid ? String(c.pid) : "-",
       c.port ? String(c.port) : "-",
       listener,

@@ -102,6 +102,19 @@ export function instanceRules(view: ManifestView): Problem[] {
         `autostart false has no effect on a disabled service (enabled: false generates nothing)`,
         `remove one of the two`,
       );
+    // restart does not start a manual service: a dependent that restart starts would wait for it in vain
+    if (o.autostart !== false && o.enabled !== false && Array.isArray(o.dependsOn))
+      for (const dep of o.dependsOn) {
+        const other = view.services.find((x) => x.name === dep)?.raw;
+        if (other && other.autostart === false && other.enabled !== false)
+          push(
+            "warning",
+            "dependsOn",
+            o.dependsOn,
+            `${s.name} depends on ${dep}, which has autostart false: "orchestrate restart" starts ${s.name} but not ${dep}`,
+            `start ${dep} first ("orchestrate start ${dep}"), give ${dep} autostart true, or set autostart false on ${s.name} too`,
+          );
+      }
   }
   return problems;
 }
