@@ -15,6 +15,9 @@ import type { Operation } from "../progress/operation";
 import { StepReporter, type StepRecord } from "../progress/steps";
 import { counted } from "../progress/text";
 import { verifyServices, type ServiceCheck } from "../verify/verify";
+import { verifyProxy, type ProxyVerification } from "../verify/proxy";
+import { NginxRefusedError } from "../backend/nginx/control";
+import { bringUpProxy, proxyStepCount } from "./proxy";
 import { withManifestLock } from "../write/lock";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
@@ -37,6 +40,8 @@ export interface RestartResult {
   steps: StepRecord[];
   readiness: Readiness[];
   checks: ServiceCheck[];
+  /** with a `proxy`: nginx running, listening, each route answered by its own service */
+  proxy?: ProxyVerification;
 }
 
 /**
@@ -51,7 +56,7 @@ export async function restart(op: Operation, options: RestartOptions = {}): Prom
 }
 
 async function restartLocked(op: Operation, options: RestartOptions): Promise<RestartResult> {
-  const report = new StepReporter(op.progress, 6);
+  const report = new StepReporter(op.progress, 6 + proxyStepCount(op.manifest));
   const s1 = report.begin("validate manifest");
   const project = loadProject(op.manifest);
   const { model } = project;
@@ -107,6 +112,22 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       s5.fail(`${failed.length} of ${readiness.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
     else s5.ok(`${readiness.length} ready`);
 
+    // the proxy: after the services are ready, only ready instances in the upstreams (src/fleet/proxy.ts)
+    let proxyRefused: string | undefined;
+    if (model.proxy) {
+      const sp = report.begin("bring up the proxy (nginx)");
+      try {
+        const up = await bringUpProxy(model, readiness);
+        sp.ok(
+          `${up.action}${up.pid ? ` (pid ${up.pid})` : ""}, listening on ${model.proxy.listen.address ?? "*"}:${model.proxy.listen.port}`,
+        );
+      } catch (e) {
+        if (!(e instanceof NginxRefusedError)) throw e;
+        proxyRefused = e.message;
+        sp.fail(e.message);
+      }
+    }
+
     // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
     await waitStarted(
       backend,
@@ -118,10 +139,12 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       usage: false,
       programs,
     });
-    s6.checks(checks);
-    const bad = checks.filter((c) => !c.ok);
-    if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);
-    else s6.ok(`${checks.length}/${checks.length} verified`);
+    const proxy = model.proxy ? await verifyProxy(model) : undefined;
+    s6.checks([...checks, ...(proxy?.checks ?? [])]);
+    const bad = [...checks, ...(proxy?.checks ?? [])].filter((c) => !c.ok);
+    const total = checks.length + (proxy?.checks.length ?? 0);
+    if (bad.length) s6.fail(`${bad.length} of ${total} failed: ${bad.map((c) => c.name).join(", ")}`);
+    else s6.ok(`${total}/${total} verified${proxy ? ` (the proxy and ${proxy.routes.length} routes through it)` : ""}`);
     const changes = [
       ...plan.changes.map((c) => `${c.path} ${c.kind}`),
       ...applied.added.map((n) => `${n} added to ${backend.kind}`),
@@ -129,7 +152,7 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       ...applied.removed.map((n) => `${n} removed from ${backend.kind}`),
     ];
     const label = `restart${options.names ? ` ${options.names.join(" ")}` : ""}`;
-    const ok = !failed.length && !bad.length;
+    const ok = !failed.length && !bad.length && !proxyRefused;
     if (!ok) {
       recordChange(model.paths, {
         command: label,
@@ -138,13 +161,14 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         reason: [
           ...failed.map((r) => `${r.name}: ${r.reason}`),
           ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+          ...(proxyRefused ? [proxyRefused] : []),
         ].join(" · "),
       });
     } else {
       if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
       saveLastGood(model.paths, project.source.text, plan.rendered);
     }
-    return { ok, steps: report.records, readiness, checks };
+    return { ok, steps: report.records, readiness, checks, ...(proxy ? { proxy } : {}) };
   } finally {
     backend.close();
   }
