@@ -142,9 +142,12 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
     const proxy = model.proxy ? await verifyProxy(model) : undefined;
     s6.checks([...checks, ...(proxy?.checks ?? [])]);
     const bad = [...checks, ...(proxy?.checks ?? [])].filter((c) => !c.ok);
-    const total = checks.length + (proxy?.checks.length ?? 0);
-    if (bad.length) s6.fail(`${bad.length} of ${total} failed: ${bad.map((c) => c.name).join(", ")}`);
-    else s6.ok(`${total}/${total} verified${proxy ? ` (the proxy and ${proxy.routes.length} routes through it)` : ""}`);
+    const proxyText = proxy ? `, the proxy and ${proxy.routes.length} routes through it` : "";
+    if (bad.length)
+      s6.fail(
+        `${bad.length} of ${checks.length + (proxy?.checks.length ?? 0)} failed: ${bad.map((c) => c.name).join(", ")}`,
+      );
+    else s6.ok(`${checks.length}/${checks.length} verified${proxyText}`);
     const changes = [
       ...plan.changes.map((c) => `${c.path} ${c.kind}`),
       ...applied.added.map((n) => `${n} added to ${backend.kind}`),

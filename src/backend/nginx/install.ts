@@ -11,7 +11,7 @@ import { UsageError } from "../../errors";
 import { nginxPaths } from "../../model/edge";
 import type { Model } from "../../model/types";
 import { nginxQuote } from "../../render/nginx-escape";
-import { nginxInstallEntry, renderNginxInstall } from "../../render/nginx-install";
+import { nginxInstallEntry, nginxInstallFolder, renderNginxInstall } from "../../render/nginx-install";
 import { NGINX_HEADER } from "../../render/nginx-service";
 import { ensureDir, removeFile, writeFileAtomicSync } from "../../write/atomic";
 import { nginxTest } from "./check";
@@ -48,7 +48,7 @@ function readText(path: string): string | undefined {
 }
 
 /** `nginx -t` on the install rendered for a staging folder, inside a wrapper of its own (pid, logs, temp in run/). */
-async function checkInstall(model: Model): Promise<void> {
+async function checkInstall(model: Model, folder: string): Promise<void> {
   const p = nginxPaths(model.paths);
   const stage = join(p.prefix, "install-check");
   for (const f of renderNginxInstall(model, stage)) writeFileAtomicSync(f.path, f.content, f.mode);
@@ -75,7 +75,16 @@ async function checkInstall(model: Model): Promise<void> {
       .join("\n")
       .split(stage)
       .join("DIR");
-    throw new NginxRefusedError([{ message: message || r.stderr.trim() }]);
+    // DIR/orchestrate-PROJECT/upstreams/NAME.conf or locations/NAME[@HOST].conf: the service whose block it is
+    const at = /in DIR\/(\S+?\/(upstreams|locations)\/([^/@\s]+?)(?:@[^/\s]+)?\.conf(?::\d+)?)$/m.exec(message);
+    const file = at?.[1] ?? /in DIR\/(\S+)$/m.exec(message)?.[1];
+    throw new NginxRefusedError([
+      {
+        ...(at ? { service: at[3] } : {}),
+        ...(file ? { file: join(folder, file.replace(/^[^/]+\//, "")) } : {}),
+        message: message || r.stderr.trim(),
+      },
+    ]);
   }
 }
 
@@ -91,7 +100,7 @@ export async function installNginxConf(model: Model, folder: string): Promise<Ng
       'add "proxy": { "listen": 8080 }',
     );
   const dir = realpathSync(folder);
-  await checkInstall(model);
+  await checkInstall(model, nginxInstallFolder(model, dir));
   const files = renderNginxInstall(model, dir);
   const record = readRecord(model);
   const ours = new Set(record[dir] ?? []);
