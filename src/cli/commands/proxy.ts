@@ -10,7 +10,11 @@ import { action } from "../program";
 export function registerProxy(program: Command): void {
   const proxy = program
     .command("proxy")
-    .description("the private nginx in front of the routed services: reload (safe) and status");
+    .description("the private nginx in front of the routed services: reload (safe) and status")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  orchestrate proxy reload\n  orchestrate proxy status --json\n\nrestart brings the proxy up, shutdown stops it; install --nginx-conf-dir DIR puts it into a system nginx.",
+    );
 
   proxy
     .command("reload")
