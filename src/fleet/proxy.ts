@@ -151,10 +151,14 @@ export function proxyStatus(model: Model): ProxyStatus {
   };
 }
 
-/** 1 when the manifest at `manifest` is valid and has a proxy (one more restart step), else 0. */
+/**
+ * 1 when the manifest at `manifest` is valid and has a proxy, or its private nginx still runs (one more restart
+ * step: bring it up, or stop it), else 0.
+ */
 export function proxyStepCount(manifest: string | undefined): number {
   try {
-    return loadProject(manifest).model.proxy ? 1 : 0;
+    const { model } = loadProject(manifest);
+    return model.proxy || nginxPid(model) !== undefined ? 1 : 0;
   } catch {
     return 0;
   }

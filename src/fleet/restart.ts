@@ -16,8 +16,8 @@ import { StepReporter, type StepRecord } from "../progress/steps";
 import { counted } from "../progress/text";
 import { verifyServices, type ServiceCheck } from "../verify/verify";
 import { verifyProxy, type ProxyVerification } from "../verify/proxy";
-import { NginxRefusedError } from "../backend/nginx/control";
-import { bringUpProxy, proxyStepCount } from "./proxy";
+import { NginxRefusedError, nginxPid } from "../backend/nginx/control";
+import { bringUpProxy, proxyStepCount, stopProxy } from "./proxy";
 import { withManifestLock } from "../write/lock";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
@@ -126,6 +126,11 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         proxyRefused = e.message;
         sp.fail(e.message);
       }
+    } else if (nginxPid(model) !== undefined) {
+      // the manifest no longer has a proxy: its nginx would keep serving the old routes
+      const sp = report.begin('stop the proxy (no "proxy" in the manifest)');
+      await stopProxy(model);
+      sp.ok("nginx stopped");
     }
 
     // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that

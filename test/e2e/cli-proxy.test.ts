@@ -296,7 +296,25 @@ describe("the proxy through the CLI", { timeout: 120_000 }, () => {
     }
   });
 
+  it("restart after the proxy is removed from the manifest stops nginx (its old routes would keep serving)", async () => {
+    const up = await project.cli(["restart"]);
+    await project.trackAll();
+    expect(up.exitCode, show(up)).toBe(0);
+    const { model } = loadProject(project.manifestPath);
+    expect(nginxPid(model)).toBeDefined();
+    const none = structuredClone(manifest);
+    delete none.proxy;
+    for (const s of Object.values<any>(none.services)) delete s.routes;
+    project.writeManifest(none);
+    const r = await project.cli(["restart"]);
+    expect(r.exitCode, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/\[6\/7\] stop the proxy \(no "proxy" in the manifest\)\s+✓ ok — nginx stopped/);
+    expect(nginxPid(model)).toBeUndefined();
+    expect(existsSync(join(project.root, "units/nginx/nginx.conf"))).toBe(false);
+  });
+
   it("shutdown stops nginx and supervisord", async () => {
+    project.writeManifest(manifest);
     const { model } = loadProject(project.manifestPath);
     const r = await project.cli(["restart"]);
     await project.trackAll();

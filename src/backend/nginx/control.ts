@@ -11,7 +11,7 @@
  * while new workers take new connections (nginx docs, "Changing Configuration"); a refused configuration leaves
  * units/nginx/ and the running nginx untouched.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
 import { run } from "../../exec/run";
@@ -129,7 +129,10 @@ export async function reloadNginx(model: Model, timeoutMs = 10_000): Promise<voi
 export async function stopNginx(model: Model, timeoutMs = 10_000): Promise<boolean> {
   const pid = nginxPid(model);
   if (pid === undefined) return false;
-  await nginx(model, ["-s", "quit"]);
+  // `-s quit` reads the configuration first; once generate removed it (no proxy any more), send QUIT itself:
+  // the same graceful shutdown (nginx docs, "Controlling nginx": QUIT)
+  if (existsSync(nginxPaths(model.paths).conf)) await nginx(model, ["-s", "quit"]);
+  else await signalProcess({ pid, startTime: startTimeOf(pid) }, "SIGQUIT");
   if (!(await pollUntil(() => !isAlive(pid), timeoutMs)))
     throw new OperationError(`nginx (pid ${pid}) did not exit within ${timeoutMs} ms of -s quit`);
   return true;
