@@ -15,6 +15,7 @@ import { registerCheckPorts } from "./commands/check-ports";
 import { registerRecover } from "./commands/recover";
 import { registerChange } from "./commands/change";
 import { registerInstall } from "./commands/install";
+import { registerProxy } from "./commands/proxy";
 
 /** A command body: gets the context, returns the exit code (0, 1 or 2). */
 export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number> | number;
@@ -70,6 +71,7 @@ Exit codes: 0 success · 1 an operation or check failed · 2 bad input (nothing 
   registerOperate(program);
   registerChange(program);
   registerInstall(program);
+  registerProxy(program);
   registerImport(program);
   registerCheckPorts(program);
   registerRecover(program);

@@ -15,6 +15,9 @@ import type { Operation } from "../progress/operation";
 import { StepReporter, type StepRecord } from "../progress/steps";
 import { counted } from "../progress/text";
 import { verifyServices, type ServiceCheck } from "../verify/verify";
+import { verifyProxy, type ProxyVerification } from "../verify/proxy";
+import { NginxRefusedError, nginxPid } from "../backend/nginx/control";
+import { bringUpProxy, proxyStepCount, stopProxy } from "./proxy";
 import { withManifestLock } from "../write/lock";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
@@ -38,6 +41,8 @@ export interface RestartResult {
   steps: StepRecord[];
   readiness: Readiness[];
   checks: ServiceCheck[];
+  /** with a `proxy`: nginx running, listening, each route answered by its own service */
+  proxy?: ProxyVerification;
 }
 
 /**
@@ -52,7 +57,7 @@ export async function restart(op: Operation, options: RestartOptions = {}): Prom
 }
 
 async function restartLocked(op: Operation, options: RestartOptions): Promise<RestartResult> {
-  const report = new StepReporter(op.progress, 6);
+  const report = new StepReporter(op.progress, 6 + proxyStepCount(op.manifest));
   const s1 = report.begin("validate manifest");
   const project = loadProject(op.manifest);
   const { model } = project;
@@ -110,6 +115,27 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       s5.fail(`${failed.length} of ${readiness.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
     else s5.ok(`${readiness.length} ready`);
 
+    // the proxy: after the services are ready, only ready instances in the upstreams (src/fleet/proxy.ts)
+    let proxyRefused: string | undefined;
+    if (model.proxy) {
+      const sp = report.begin("bring up the proxy (nginx)");
+      try {
+        const up = await bringUpProxy(model, readiness);
+        sp.ok(
+          `${up.action}${up.pid ? ` (pid ${up.pid})` : ""}, listening on ${model.proxy.listen.address ?? "*"}:${model.proxy.listen.port}`,
+        );
+      } catch (e) {
+        if (!(e instanceof NginxRefusedError)) throw e;
+        proxyRefused = e.message;
+        sp.fail(e.message);
+      }
+    } else if (nginxPid(model) !== undefined) {
+      // the manifest no longer has a proxy: its nginx would keep serving the old routes
+      const sp = report.begin('stop the proxy (no "proxy" in the manifest)');
+      await stopProxy(model);
+      sp.ok("nginx stopped");
+    }
+
     // verify wants RUNNING (after startsecs); a service can be ready (port, health) before that
     await waitStarted(
       backend,
@@ -121,10 +147,15 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       usage: false,
       programs,
     });
-    s6.checks(checks);
-    const bad = checks.filter((c) => !c.ok);
-    if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);
-    else s6.ok(`${checks.length}/${checks.length} verified`);
+    const proxy = model.proxy ? await verifyProxy(model) : undefined;
+    s6.checks([...checks, ...(proxy?.checks ?? [])]);
+    const bad = [...checks, ...(proxy?.checks ?? [])].filter((c) => !c.ok);
+    const proxyText = proxy ? `, the proxy and ${proxy.routes.length} routes through it` : "";
+    if (bad.length)
+      s6.fail(
+        `${bad.length} of ${checks.length + (proxy?.checks.length ?? 0)} failed: ${bad.map((c) => c.name).join(", ")}`,
+      );
+    else s6.ok(`${checks.length}/${checks.length} verified${proxyText}`);
     const changes = [
       ...plan.changes.map((c) => `${c.path} ${c.kind}`),
       ...applied.added.map((n) => `${n} added to ${backend.kind}`),
@@ -132,7 +163,7 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       ...applied.removed.map((n) => `${n} removed from ${backend.kind}`),
     ];
     const label = `restart${options.names ? ` ${options.names.join(" ")}` : ""}`;
-    const ok = !failed.length && !bad.length;
+    const ok = !failed.length && !bad.length && !proxyRefused;
     if (!ok) {
       recordChange(model.paths, {
         command: label,
@@ -141,13 +172,14 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         reason: [
           ...failed.map((r) => `${r.name}: ${r.reason}`),
           ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+          ...(proxyRefused ? [proxyRefused] : []),
         ].join(" · "),
       });
     } else {
       if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
       saveLastGood(model.paths, project.source.text, plan.rendered);
     }
-    return { ok, steps: report.records, readiness, checks };
+    return { ok, steps: report.records, readiness, checks, ...(proxy ? { proxy } : {}) };
   } finally {
     backend.close();
   }

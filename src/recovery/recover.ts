@@ -33,6 +33,9 @@ import { applyPlan } from "../write/apply";
 import { withManifestLock } from "../write/lock";
 import { planFiles } from "../write/plan";
 import { checkKillForeign, handleForeign } from "./foreign";
+import { emergencyStopNginx, NginxRefusedError } from "../backend/nginx/control";
+import { bringUpProxy } from "../fleet/proxy";
+import { verifyProxy } from "../verify/proxy";
 import { findLeftovers, stopTargets, targetText, type StopOutcome } from "./leftovers";
 import { loadRecoverProject, type RecoverProject } from "./project";
 
@@ -105,6 +108,12 @@ async function recoverLocked(
   const result = (ok: boolean, checks: ServiceCheck[] = []): RecoverResult => ({ ok, steps: report.records, checks });
 
   const s1 = report.begin(`stop ${backend.fleetName}`);
+  // the proxy first: it sends nothing to services that are being stopped
+  const nginxStopped = await emergencyStopNginx(model, { dryRun });
+  if (nginxStopped) {
+    s1.detail(nginxStopped);
+    if (!dryRun) changes.push(nginxStopped);
+  }
   const stopped = await backend.emergencyStop(s1, { dryRun });
   s1.ok(stopped.summary);
   changes.push(...stopped.changes);
@@ -171,7 +180,18 @@ async function recoverLocked(
     return result(false);
   }
   const readiness = await startInOrder(model, backend, enabled, { restart: false, onLine: (l) => s5.detail(l) });
-  const failed = readiness.filter((r) => !r.ok).length;
+  let failed = readiness.filter((r) => !r.ok).length;
+  if (model.proxy)
+    try {
+      const up = await bringUpProxy(model, readiness);
+      s5.detail(
+        `proxy (nginx): ${up.action}${up.pid ? ` (pid ${up.pid})` : ""}, only ready instances in its upstreams`,
+      );
+    } catch (e) {
+      if (!(e instanceof NginxRefusedError)) throw e;
+      s5.detail(e.message);
+      failed++;
+    }
   if (failed) s5.fail(`${failed} of ${readiness.length} not ready`);
   else s5.ok(`${counted(enabled.length, "service")} ready`);
   await waitStarted(
@@ -180,7 +200,8 @@ async function recoverLocked(
   );
 
   const s6 = report.begin("verify");
-  const checks = await verifyServices(model, backend, model.services);
+  const services = await verifyServices(model, backend, model.services);
+  const checks = [...services, ...(model.proxy ? (await verifyProxy(model)).checks : [])];
   s6.checks(checks);
   const bad = checks.filter((c) => !c.ok);
   if (bad.length) s6.fail(`${bad.length} of ${checks.length} failed: ${bad.map((c) => c.name).join(", ")}`);

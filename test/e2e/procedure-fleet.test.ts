@@ -76,6 +76,7 @@ function rowsOf(m: Manifest): Row[] {
   });
 }
 const portOf: Record<string, number> = {};
+let proxyPort = 0;
 
 /** The repo's manifest with ports in this file's block and services run from the repo's folder. */
 async function fleetManifest(): Promise<Manifest> {
@@ -99,6 +100,9 @@ async function fleetManifest(): Promise<Manifest> {
       delete s.port;
     }
   }
+  // the fleet's proxy (127.0.0.1:8000 in the repo) on a port of this block
+  proxyPort = await allocators.watchdog.take();
+  m.proxy = { listen: `127.0.0.1:${proxyPort}` };
   return m;
 }
 
@@ -172,6 +176,24 @@ describe("the example fleet under a real supervisord", { timeout: 120_000 }, () 
       );
     for (const [name, s] of Object.entries(manifest.services))
       for (const dep of s.dependsOn ?? []) expect(at(dep), `${dep} before ${name}`).toBeLessThan(at(name));
+  });
+
+  it("restart brings up the proxy after the services and prints its URLs, each verified through it", () => {
+    expect(first.stdout).toMatch(/bring up the proxy \(nginx\)/);
+    for (const [path, service] of [
+      ["/", "main_app"],
+      ["/api/trades/", "trade_executor"],
+      ["/api/v1/monitoring/", "btc_price_watchdog"],
+    ]) {
+      const line = first.stdout.split("\n").find((l) => l.includes(`http://127.0.0.1:${proxyPort}${path} `));
+      expect(line, first.stdout).toMatch(new RegExp(`→ ${service}\\s+ok \\d{3} from 127\\.0\\.0\\.1:(\\d+)`));
+      const port = Number(/from 127\.0\.0\.1:(\d+)/.exec(line!)![1]);
+      const own = service === "main_app" ? [portOf.main_app, portOf.main_app + 1] : [portOf[service]];
+      expect(own).toContain(port);
+    }
+    // the verify table holds the proxy's rows
+    expect(first.stdout).toMatch(/^\s*proxy\s+RUNNING\s+\d+\s+\d+\s+ours/m);
+    expect(first.stdout).toMatch(/^\s*proxy \/api\/trades\/\s+RUNNING/m);
   });
 
   it("verify --json exits 0 and reports state, owner, health and usage per service", async () => {

@@ -74,7 +74,8 @@ function remapRange(base: number, item: unknown): unknown {
 
 /**
  * The repo's manifest.json with ports in [base, base+150), services run from the repo's folder
- * (directory = absolute repo root), `avoid` replaced by `avoid` (ports inside the block).
+ * (directory = absolute repo root), `avoid` replaced by `avoid` (ports inside the block), without the proxy
+ * and routes (no nginx: the change pipeline is what these files test).
  */
 export function fleetManifest(base: number, options: { avoid?: number[] } = {}): Manifest {
   const m = JSON.parse(readFileSync(join(REPO_ROOT, "manifest.json"), "utf8")) as Manifest;
@@ -89,7 +90,9 @@ export function fleetManifest(base: number, options: { avoid?: number[] } = {}):
   for (const s of Object.values(m.services)) {
     s.directory = REPO_ROOT;
     if (s.port !== undefined) s.port = remapPort(base, s.port);
+    delete s.routes; // the proxy is covered by procedure-fleet and cli-proxy: these files test the change pipeline
   }
+  delete m.proxy;
   return m;
 }
 

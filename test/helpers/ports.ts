@@ -23,6 +23,9 @@ export const PORT_BLOCKS = {
   "safety-hangs": { low: 30200, high: 30299 },
   "safety-fleet": { low: 30300, high: 30399 },
   "instances-supervisord": { low: 34000, high: 34199 },
+  // the edge through the CLI (issue 15, part 2): 35000-35499
+  "cli-proxy": { low: 35000, high: 35199 },
+  "cli-firewall": { low: 35200, high: 35299 },
   "instances-systemd": { low: 34200, high: 34399 },
 } as const;
 

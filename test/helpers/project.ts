@@ -149,9 +149,11 @@ export class TestProject {
     if (startTime !== undefined && !this.known.has(pid)) this.known.set(pid, { pid, startTime });
   }
 
-  /** Records supervisord (pidfile) and every program PID it reports now. Never throws. */
+  /** Records supervisord (pidfile), the private nginx (run/nginx/nginx.pid) and every program PID supervisord reports now. Never throws. */
   async trackAll(): Promise<void> {
     this.track(readPidfile(this.paths.pidfile));
+    // the private nginx of a project with a proxy (its master leads the group of its workers)
+    this.track(readPidfile(join(this.paths.run, "nginx", "nginx.pid")));
     try {
       if (!(await this.backend.isRunning())) return;
       for (const s of await this.backend.status()) this.track(s.pid);

@@ -86,7 +86,10 @@ export async function fleetManifest(directory = REPO_ROOT): Promise<FleetManifes
     core: new RangeAllocator(CORE),
     watchdog: new RangeAllocator(WATCHDOG),
   };
+  // no proxy: the private nginx runs beside the manager, not as a unit (covered by procedure-fleet, cli-proxy)
+  delete (m as { proxy?: unknown }).proxy;
   for (const s of Object.values(m.services)) {
+    delete (s as { routes?: unknown }).routes;
     s.directory = directory;
     if (s.port === undefined) continue;
     const allocator = allocators[s.group ?? ""];

@@ -11,7 +11,7 @@
  * while new workers take new connections (nginx docs, "Changing Configuration"); a refused configuration leaves
  * units/nginx/ and the running nginx untouched.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
 import { run } from "../../exec/run";
@@ -21,7 +21,9 @@ import type { Model, RenderedFile } from "../../model/types";
 import { nginxArgv, renderNginx, type RenderNginxOptions } from "../../render/nginx";
 import { ensureDir, writeFileAtomicSync } from "../../write/atomic";
 import { childrenOf, readPidfile } from "../supervisord/pids";
-import { pollUntil } from "../../signal/poll";
+import { pollUntil, waitForExit } from "../../signal/poll";
+import { signalProcess } from "../../signal/send";
+import { startTimeOf } from "../../inspect/processes";
 import { checkCandidate, nginxBinary, type NginxRefusal } from "./check";
 
 /** nginx refused a configuration: nothing was swapped in, the running nginx keeps serving the old one. Exit 1. */
@@ -127,7 +129,10 @@ export async function reloadNginx(model: Model, timeoutMs = 10_000): Promise<voi
 export async function stopNginx(model: Model, timeoutMs = 10_000): Promise<boolean> {
   const pid = nginxPid(model);
   if (pid === undefined) return false;
-  await nginx(model, ["-s", "quit"]);
+  // `-s quit` reads the configuration first; once generate removed it (no proxy any more), send QUIT itself:
+  // the same graceful shutdown (nginx docs, "Controlling nginx": QUIT)
+  if (existsSync(nginxPaths(model.paths).conf)) await nginx(model, ["-s", "quit"]);
+  else await signalProcess({ pid, startTime: startTimeOf(pid) }, "SIGQUIT");
   if (!(await pollUntil(() => !isAlive(pid), timeoutMs)))
     throw new OperationError(`nginx (pid ${pid}) did not exit within ${timeoutMs} ms of -s quit`);
   return true;
@@ -143,12 +148,14 @@ export interface NginxApply {
 
 /**
  * Renders units/nginx/ for `model` (instances outside `options.readyPorts` marked down), checks it, and only then
- * swaps it in and reloads the running nginx (or starts it, unless `options.start` is false).
+ * swaps it in and reloads the running nginx (or starts it, unless `options.start` is false). The running nginx is
+ * reloaded when a file changed, or always with `options.reload` (`generate` may have written the same files
+ * already, so "unchanged on disk" does not mean "loaded").
  * @throws NginxRefusedError (exit 1) naming service, file and nginx's message; nothing changed then.
  */
 export async function applyNginx(
   model: Model,
-  options: RenderNginxOptions & { start?: boolean; files?: RenderedFile[] } = {},
+  options: RenderNginxOptions & { start?: boolean; files?: RenderedFile[]; reload?: boolean } = {},
 ): Promise<NginxApply> {
   const files = options.files ?? renderNginx(model, options);
   const check = await checkCandidate(model, files);
@@ -168,9 +175,32 @@ export async function applyNginx(
   }
   const running = nginxPid(model);
   if (running !== undefined) {
-    if (changed.length) await reloadNginx(model);
+    if (changed.length || options.reload) await reloadNginx(model);
     return { action: "reloaded", changed, pid: nginxPid(model) };
   }
   if (options.start === false) return { action: "written", changed };
   return { action: "started", changed, pid: await startNginx(model) };
+}
+
+/**
+ * recover: stops the private nginx whatever state it is in. `-s quit` first (workers finish their requests,
+ * 5 s), then SIGTERM to the master (nginx's fast shutdown, 5 s), then SIGKILL to its process group (the master
+ * leads it after daemonizing: a worker orphaned by a killed master would keep serving). Every signal is guarded
+ * by the master's PID and start time. Returns what was done, for the step's detail; nothing with `dryRun`.
+ */
+export async function emergencyStopNginx(model: Model, options: { dryRun: boolean }): Promise<string | undefined> {
+  const pid = nginxPid(model);
+  if (pid === undefined) return undefined;
+  const target = { pid, startTime: startTimeOf(pid) };
+  if (options.dryRun) return `would stop nginx (pid ${pid}): -s quit, then SIGTERM, then SIGKILL to its group`;
+  try {
+    if (await stopNginx(model, 5000)) return `nginx (pid ${pid}) stopped (-s quit)`;
+  } catch {
+    /* no answer to -s quit (or its configuration is gone): signal it */
+  }
+  await signalProcess(target, "SIGTERM");
+  if (await waitForExit(pid, 5000, target.startTime)) return `nginx (pid ${pid}) stopped with SIGTERM`;
+  await signalProcess(target, "SIGKILL", { group: true });
+  await waitForExit(pid, 5000, target.startTime);
+  return `nginx (pid ${pid}) killed with SIGKILL (its process group)`;
 }

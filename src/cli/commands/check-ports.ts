@@ -1,8 +1,9 @@
 /** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { printCheckPorts } from "../present/check-ports";
+import { printCheckPorts, printExposure } from "../present/check-ports";
 import { inspectManagedPorts } from "../../live-ports/live-facts";
+import { inspectExposure } from "../../live-ports/exposure";
 import { action } from "../program";
 
 /** Adds `check-ports`. */
@@ -20,21 +21,30 @@ Owners: service (inside that service's program under supervisord/systemd) · ext
 external's port: whatever listens is taken to be it) · STALE (a leftover of this project's supervisord:
 "orchestrate recover" stops it) · FOREIGN (anything else; never stopped unless you ask:
 "orchestrate recover --kill-foreign PORT"). IPv4 and IPv6, wildcard and loopback listeners all count.
-Replaces hand-kept runbooks' "lsof -i :PORT" for every port at once.
+Exposure: a "loopback" port (the default: services, Redis and other externals, a proxy on 127.0.0.1)
+listening on 0.0.0.0, :: or a LAN address is a finding with the fix; an "internal"/"public" one on
+loopback only is a warning.
+Replaces the runbooks' "lsof -i :PORT" for every port at once.
 
 Examples:
   orchestrate check-ports
   orchestrate check-ports --json | jq '.ports[] | select(.conflict)'
 
-Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's port · 2 bad manifest`,
+Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's port, or a loopback port
+listens on all interfaces · 2 bad manifest`,
     )
     .action(
       action(program, async (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const report = await inspectManagedPorts(model, { kind: ctx.backend, ...ctx.systemd });
-        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
-        else printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
-        return report.ok ? 0 : 1;
+        const exposure = await inspectExposure(model);
+        const ok = report.ok && exposure.ok;
+        if (opts.json) ctx.stdout.write(JSON.stringify({ ...report, ok, exposure: exposure.findings }, null, 2) + "\n");
+        else {
+          printExposure(ctx, exposure.findings, (line) => ctx.stdout.write(line + "\n"));
+          printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
+        }
+        return ok ? 0 : 1;
       }),
     );
 }

@@ -1,5 +1,6 @@
 /** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
+import { publicSurface, routeUrls, type ExposedPort, type PublicSurface, type RouteUrl } from "../../model/surface";
 import { loadProject } from "../../manifest";
 import { findService, portOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
@@ -87,8 +88,9 @@ export function registerLookups(program: Command): void {
       action(program, (ctx, opts: { json?: boolean }) => {
         const { model } = loadProject(ctx.manifest);
         const report = listPortsReport(model);
+        const surface = { ...publicSurface(model), routes: routeUrls(model) };
         if (opts.json) {
-          ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
+          ctx.stdout.write(JSON.stringify({ ...report, surface }, null, 2) + "\n");
           return 0;
         }
         let out = "";
@@ -131,10 +133,28 @@ export function registerLookups(program: Command): void {
             "reserved\n" +
             indent(table([["PORT", "REASON"], ...report.reserved.map((r) => [String(r.port), r.reason])]));
         if (report.avoid.length) out += `avoid: ${report.avoid.join(", ")}\n`;
+        out += surfaceText(surface);
         ctx.stdout.write(out);
         return 0;
       }),
     );
+}
+
+/** The public surface: what other hosts can reach (public ports, internal ports and from where, the routes). */
+function surfaceText(surface: PublicSurface & { routes: RouteUrl[] }): string {
+  const who = (p: ExposedPort) => (p.owner.kind === "proxy" ? "proxy" : `${p.owner.kind} ${p.owner.name}`);
+  const rows = [
+    ["PORT", "EXPOSURE", "OWNER", "FROM"],
+    ...surface.public.map((p) => [String(p.port), "public", who(p), "anywhere"]),
+    ...surface.internal.map((p) => [String(p.port), "internal", who(p), p.from.join(" ") || "(no internalSources)"]),
+  ];
+  let out = "\npublic surface (what other hosts can reach)\n";
+  out += rows.length > 1 ? indent(table(rows)) : "  nothing: every port is loopback (this host only)\n";
+  if (surface.routes.length)
+    out +=
+      "routes through the proxy\n" +
+      indent(table([["URL", "SERVICE"], ...surface.routes.map((r) => [r.url, r.service])]));
+  return out;
 }
 
 function indent(text: string): string {

@@ -15,6 +15,9 @@ import { statusReport } from "../../fleet/status";
 import { followLog } from "../present/logs";
 import { printStatus } from "../present/status";
 import { printChecks } from "../present/verify-table";
+import { printProxyUrls } from "../present/proxy";
+import { verifyProxy } from "../../verify/proxy";
+import { stopProxy } from "../../fleet/proxy";
 
 async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
@@ -53,6 +56,7 @@ export function registerOperate(program: Command): void {
     .action(
       action(program, async (ctx, names: string[]) => {
         const result = await restart(operationOf(ctx), { names: names.length ? names : undefined });
+        if (result.proxy) printProxyUrls(ctx, result.proxy.routes, (line) => ctx.stdout.write(line + "\n"));
         return result.ok ? 0 : 1;
       }),
     );
@@ -77,10 +81,23 @@ export function registerOperate(program: Command): void {
         const checks = await verifyServices(model, backend, selected, {
           programs: new Set(targets.map((t) => t.instance.program)),
         });
+        // the proxy is verified with the whole fleet (a named verify checks only those services)
+        const proxy = model.proxy && !names.length ? await verifyProxy(model) : undefined;
+        const ok = checks.every((c) => c.ok) && (proxy?.ok ?? true);
         if (opts.json)
-          ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
-        else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
-        return checks.every((c) => c.ok) ? 0 : 1;
+          ctx.stdout.write(
+            JSON.stringify(
+              {
+                ok,
+                services: checks,
+                ...(proxy ? { proxy: { ok: proxy.ok, checks: proxy.checks, routes: proxy.routes } } : {}),
+              },
+              null,
+              2,
+            ) + "\n",
+          );
+        else printChecks(ctx, [...checks, ...(proxy?.checks ?? [])], (line) => ctx.stdout.write(line + "\n"));
+        return ok ? 0 : 1;
       }),
     );
 
@@ -142,13 +159,15 @@ export function registerOperate(program: Command): void {
 
   program
     .command("shutdown")
-    .description("stop every program and the private supervisord (systemd: stop the project target)")
+    .description("stop the proxy (nginx), every program and the private supervisord (systemd: stop the project target)")
     .addHelpText("after", "\nExample:\n  orchestrate shutdown")
     .action(
       action(program, async (ctx) => {
         const { model } = loadProject(ctx.manifest);
         const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
         await backend.requireReachable();
+        // the proxy first: nothing is sent to services that are stopping
+        if (await stopProxy(model)) ctx.stdout.write("nginx (the proxy) stopped\n");
         if (!(await backend.isRunning())) {
           ctx.stdout.write(`${backend.label} is not running\n`);
           return 0;

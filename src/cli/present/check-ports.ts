@@ -2,6 +2,7 @@
 import { paint, type Context } from "../context";
 import { table } from "../format";
 import { oneLine, type CheckPortsReport } from "../../live-ports/check-ports";
+import type { ExposureFinding } from "../../verify/exposure";
 
 function clip(text: string | undefined, width = 60): string {
   return text ? oneLine(text, width) : "-";
@@ -58,4 +59,23 @@ export function printCheckPorts(
       ? paint(ctx, "green", "no conflict")
       : paint(ctx, "red", `${report.conflicts} conflict${report.conflicts === 1 ? "" : "s"}: see the fixes above`),
   );
+}
+
+/** Exposure findings (errors first), each with its fix; nothing when there is none. */
+export function printExposure(
+  ctx: Pick<Context, "color">,
+  findings: ExposureFinding[],
+  write: (line: string) => void,
+): void {
+  if (findings.length === 0) return;
+  const errors = findings.filter((f) => f.severity === "error").length;
+  write(
+    paint(ctx, errors ? "red" : "yellow", `${findings.length} exposure finding${findings.length === 1 ? "" : "s"}:`),
+  );
+  for (const f of findings) {
+    const mark = f.severity === "error" ? paint(ctx, "red", "✗") : paint(ctx, "yellow", "!");
+    const who = f.pid ? ` (PID ${f.pid}${f.command ? ` ${clip(f.command, 40)}` : ""})` : "";
+    write(`  ${mark} ${f.message}${who}\n    fix: ${f.fix}`);
+  }
+  write("");
 }

@@ -59,7 +59,8 @@ export function edgeRules(raw: unknown, view: ManifestView): Problem[] {
       });
     if (routes.length === 0) continue;
     routed++;
-    if (s.port === undefined)
+    // a port written as `port` or per instance as `ports` (manifest v1.1)
+    if (s.port === undefined && s.instancePorts.length === 0)
       err(
         "routes",
         s.raw.routes,
