@@ -102,9 +102,12 @@ export async function rollOut(
     const batch = instances.slice(at, at + max);
     const labels = batch.map((i) => i.label).join(" ");
     if (proxied) {
+      // the previous batch comes back in the same reload that takes this one out: every reload closes the old
+      // workers' idle client connections, so there are instances + 1 reloads, not twice as many
+      const back = at > 0 ? `, ${instances[at - 1].label} back in` : "";
       for (const i of batch) if (i.port !== undefined) out.add(i.port);
       await setUpstreamMembers(model, out);
-      line(`${labels}: out of the upstream (nginx reloaded gracefully)`);
+      line(`${labels}: out of the upstream${back} (nginx reloaded gracefully)`);
       for (const i of batch) line(await drain(i, drainMs));
     }
     const programs = new Set(batch.map((i) => i.program));
@@ -142,11 +145,11 @@ export async function rollOut(
       );
       break;
     }
-    if (proxied) {
-      for (const i of batch) if (i.port !== undefined) out.delete(i.port);
-      await setUpstreamMembers(model, out);
-      line(`${labels}: back in the upstream`);
-    }
+    for (const i of batch) if (i.port !== undefined) out.delete(i.port);
+  }
+  if (proxied && result.ok) {
+    await setUpstreamMembers(model, out);
+    line(`${instances.at(-1)!.label}: back in the upstream (nginx reloaded gracefully)`);
   }
   result.ms = performance.now() - started;
   return result;

@@ -22,6 +22,8 @@ export const PORT_BLOCKS = {
   "exposure-audit": { low: 33600, high: 33699 },
   "instances-supervisord": { low: 34000, high: 34199 },
   "instances-systemd": { low: 34200, high: 34399 },
+  // rolling restarts (issue 16): 35500-35999
+  "rolling-restart": { low: 35500, high: 35599 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
