@@ -224,4 +224,18 @@ describe("rolling restart behind the private nginx", { timeout: 120_000 }, () =>
     const again = await orchestrate(project, "restart", "api");
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
   });
+
+  it("modify-service of the service rolls it too: no failed request, every instance on the new env", async () => {
+    const before = await pids();
+    const { result: r, failed } = await loadDuring(
+      orchestrate(project, "modify-service", "api", "--env", "ROLLED=yes"),
+    );
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(failed).toEqual([]);
+    expect(r.stdout).toMatch(/rolling restart of api: api:0 api:1 api:2/);
+    const after = await pids();
+    for (const p of ["api@0", "api@1", "api@2"]) expect(after.get(p), p).not.toBe(before.get(p));
+    for (const i of [0, 1, 2])
+      expect(readFileSync(join(project.root, `units/supervisor/api@${i}.conf`), "utf8")).toMatch(/ROLLED="?yes/);
+  });
 });
