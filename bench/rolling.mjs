@@ -223,6 +223,7 @@ try {
   const steadyA = await loadDuring("/api/x", undefined, STEADY_S);
   report("steady state (uvicorn ×4)", steadyA);
   const rollMs = [];
+  const drains = [];
   const a = await loadDuring("/api/x", async (answered) => {
     while (
       rollMs.length < MAX_ROLLOUTS &&
@@ -232,9 +233,16 @@ try {
       const r = await cli("restart", "api");
       if (r.status !== 0) throw new Error(`orchestrate restart api failed:\n${r.stdout}${r.stderr}`);
       rollMs.push(r.ms);
+      drains.push(
+        ...r.stdout
+          .split("\n")
+          .filter((l) => /drain/.test(l))
+          .map((l) => l.trim()),
+      );
     }
   });
   report(`(a) orchestrate restart api ×${rollMs.length}`, a, `, median ${Math.round(median(rollMs))} ms each`);
+  for (const l of drains) console.log(`    ${l}`);
 
   // (d) what the proxy's reloads alone cost: api:0 out and back in, as many reloads as the rollouts did, no restart
   const reloads = rollMs.length * 5;
