@@ -2,14 +2,14 @@
 // then prints every target from bench/results/NAME.json in one summary. `npm run bench` builds first.
 //
 // usage: node bench/run.mjs [NAME…] [-- ARGS passed to every bench]
-//   NAME: startup, generate, restart, ports, proxy (default: all, in that order)
+//   NAME: startup, generate, restart, ports, proxy, rolling (default: all, in that order)
 //   e.g.  node bench/run.mjs startup generate -- --reps 10
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { distCli, root } from "./lib.mjs";
 
-const ALL = ["startup", "generate", "restart", "ports", "proxy"];
+const ALL = ["startup", "generate", "restart", "ports", "proxy", "rolling"];
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
 const names = (dash >= 0 ? argv.slice(0, dash) : argv).map((n) => n.replace(/\.mjs$/, ""));

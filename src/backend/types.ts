@@ -50,6 +50,19 @@ export interface ApplyResult {
   added: string[];
   changed: string[];
   removed: string[];
+  /** changed programs left out by {@link ApplyOptions.select}: still running their loaded configuration */
+  held?: string[];
+}
+
+/** Options of {@link Backend.apply}. */
+export interface ApplyOptions {
+  /**
+   * Which changed programs to load now (an instance's `program`); default all. A changed program left out keeps
+   * running with the configuration the manager has loaded, is not stopped, and is reported in `held`: a rollout
+   * (src/fleet/rollout.ts) loads the instances of a service one at a time. Added and removed programs are always
+   * applied.
+   */
+  select?: (program: string) => boolean;
 }
 
 /** Where {@link Backend.emergencyStop} reports what it finds and does: one line at a time. */
@@ -155,7 +168,7 @@ export interface Backend {
    * not rely on either: it still starts them level by level (`start` is a no-op for a running program)
    * and waits for each level's readiness.
    */
-  apply(): Promise<ApplyResult>;
+  apply(options?: ApplyOptions): Promise<ApplyResult>;
   /** Ask the manager to start a program; does not wait for readiness. No-op when already running. */
   start(name: string): Promise<void>;
   /** Stop a program and wait until it is stopped (the manager escalates to SIGKILL after stopTimeout). */

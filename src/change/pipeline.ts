@@ -14,6 +14,7 @@ import { reapTestStart } from "../fleet/test-start-record";
 import { generateUnits, summarizePlan } from "../fleet/generate";
 import { waitReady, waitStarted } from "../fleet/readiness";
 import { requireHostUsers } from "../fleet/host-users";
+import { rollOut } from "../fleet/rollout";
 import { testStart } from "../fleet/test-start";
 import { saveLastGood } from "../history/last-good";
 import { scanServiceCode } from "../lint/service";
@@ -181,6 +182,10 @@ async function execute(op: Operation, path: string, plan: ChangePlan): Promise<C
     before.source.text,
     after.rendered.map((f) => f.path),
   );
+  // the files as they were: a rollout brings an instance that fails back on these
+  const previous: RenderedFile[] = [...snapshot.files].flatMap(([path, f]) =>
+    f === null ? [] : [{ path, content: f.content, mode: f.mode }],
+  );
   const backend = createBackend(after.model, op.backend);
   try {
     // a manager that cannot be driven is bad news before anything is written, not a "starts with the fleet" later
@@ -195,7 +200,7 @@ async function execute(op: Operation, path: string, plan: ChangePlan): Promise<C
         for (const s of plan.steps) {
           if ((s.kind === "stop" || s.kind === "apply") && running && baseline === undefined)
             baseline = await failingNow(before.model, backend);
-          await runStep(state, s, { path, plan, backend, running, baseline: baseline ?? new Set() });
+          await runStep(state, s, { path, plan, backend, running, baseline: baseline ?? new Set(), previous });
         }
         if (plan.rememberGood !== false) saveLastGood(after.model.paths, after.source.text, after.rendered);
       },
@@ -213,6 +218,8 @@ interface StepContext {
   running: boolean;
   /** services failing verification before the change (not its fault) */
   baseline: Set<string>;
+  /** the generated files before the change (the snapshot), for a rollout's failed instance */
+  previous: RenderedFile[];
 }
 
 async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): Promise<void> {
@@ -300,7 +307,17 @@ async function runStep(state: TransactionState, s: ChangeStep, c: StepContext): 
       state.restartAfterRollback.push(...s.restartAfterRollback);
       const start = s.start.map((n) => findService(model, n));
       const only = s.startPrograms ? new Set(s.startPrograms) : undefined;
-      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, model, start, only));
+      // a running service with instances whose programs change is rolled, one instance at a time (not a scale-only change)
+      const rolled = only
+        ? []
+        : start.filter(
+            (x) =>
+              x.type === "service" &&
+              x.autostart &&
+              x.instances.length >= 2 &&
+              c.plan.before.model.services.some((b) => b.name === x.name && b.enabled && b.autostart),
+          );
+      await step(state, s.title, (st) => applyAndWait(state, st, c.backend, model, start, only, rolled, c));
       return;
     }
     case "verify": {
@@ -356,10 +373,13 @@ async function applyAndWait(
   backend: Backend,
   model: Model,
   start: Service[],
-  only?: Set<string>,
+  only: Set<string> | undefined,
+  rolled: Service[],
+  c: StepContext,
 ): Promise<string> {
   state.backendTouched = backend;
-  const applied = await backend.apply();
+  const held = new Set(rolled.flatMap((x) => x.instances.map((i) => i.program)));
+  const applied = await backend.apply(held.size ? { select: (p) => !held.has(p) } : undefined);
   s.detail(
     `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
   );
@@ -378,6 +398,20 @@ async function applyAndWait(
   for (const service of ordered.filter((x) => !x.autostart))
     s.detail(`${service.name}: not started (autostart: false; "orchestrate start ${service.name}" starts it)`);
   for (const service of ordered.filter((x) => x.autostart)) {
+    if (rolled.includes(service)) {
+      s.detail(`rolling restart of ${service.name}: ${service.instances.map((i) => i.label).join(" ")}`);
+      const r = await rollOut(c.plan.after.model, backend, service, {
+        previous: c.previous,
+        onLine: (l) => s.detail(`  ${l}`),
+      });
+      if (!r.ok) {
+        const f = r.failed!;
+        throw new StepFailed(
+          `${f.name}: ${f.reason} (rollout stopped: ${f.restored ? "back on its previous configuration" : "not ready on its previous configuration either"}${r.replaced.length ? `; ${r.replaced.join(" ")} had the new one` : ""}${r.notReplaced.length ? `; not replaced: ${r.notReplaced.join(" ")}` : ""})${f.logTail ? `\n${f.logTail.replace(/^/gm, "        | ")}` : ""}`,
+        );
+      }
+      continue;
+    }
     const asked = start.some((x) => x.name === service.name);
     const instances = service.instances.filter((i) => (asked ? !only || only.has(i.program) : touched.has(i.program)));
     await Promise.all(instances.map((i) => backend.start(i.program)));
@@ -392,5 +426,8 @@ async function applyAndWait(
     backend,
     ordered.filter((x) => x.autostart),
   ); // port up is not yet RUNNING: verify wants RUNNING past startsecs
-  return [...applied.added, ...applied.changed, ...applied.removed].join(", ") || "no program changed";
+  return (
+    [...applied.added, ...applied.changed, ...applied.removed, ...(applied.held ?? [])].join(", ") ||
+    "no program changed"
+  );
 }

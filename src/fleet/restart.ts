@@ -21,6 +21,8 @@ import { bringUpProxy, proxyStepCount, stopProxy } from "./proxy";
 import { withManifestLock } from "../write/lock";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
+import { rolledServices, previousFiles } from "./rollout-plan";
+import { rollOut, type RolloutResult } from "./rollout";
 import { startInOrder } from "./start-order";
 import { reapTestStart } from "./test-start-record";
 import { requireHostUsers } from "./host-users";
@@ -33,6 +35,15 @@ export interface RestartOptions {
    * is started only when named here.
    */
   names?: string[];
+  /**
+   * Restart every named instance at once, as before rollouts (`restart --all-at-once`): stop them all, then
+   * start them. Default false: a named service with two or more instances is rolled (./rollout.ts).
+   */
+  allAtOnce?: boolean;
+  /** rollout: instances out at once (default 1) */
+  maxUnavailable?: number;
+  /** rollout: ms to wait for an instance's connections to close once it left the upstream (default 5000) */
+  drainTimeoutMs?: number;
 }
 
 /** What {@link restart} did: `ok` exactly when every started service was ready and every checked one verified. */
@@ -43,6 +54,8 @@ export interface RestartResult {
   checks: ServiceCheck[];
   /** with a `proxy`: nginx running, listening, each route answered by its own service */
   proxy?: ProxyVerification;
+  /** one per rolled service, in the order rolled */
+  rollouts: RolloutResult[];
 }
 
 /**
@@ -77,6 +90,7 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
 
   const s2 = report.begin("generate units/");
   const plan = generateUnits(model, { write: true });
+  const previous = previousFiles(model.paths, plan);
   s2.ok(summarizePlan(plan));
 
   const backend = createBackend(model, op.backend);
@@ -85,8 +99,12 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
     const { started } = await backend.ensureRunning();
     s3.ok(started ? `started (${backend.endpoint})` : "already running");
 
+    // a manager that was just started started every program itself: nothing to roll
+    const rolled = options.allAtOnce || started ? [] : rolledServices(targets);
+    const rolledPrograms = new Set(rolled.flatMap((r) => r.instances.map((i) => i.program)));
     const s4 = report.begin("apply configuration");
-    const applied = await backend.apply();
+    const applied = await backend.apply(rolled.length ? { select: (p) => !rolledPrograms.has(p) } : undefined);
+    if (applied.held?.length) s4.detail(`loaded one at a time by the rollout: ${applied.held.join(" ")}`);
     const fresh = new Set([...applied.added, ...applied.changed]);
     s4.ok(
       fresh.size || applied.removed.length
@@ -104,15 +122,42 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         `not started (autostart: false, started by "orchestrate start NAME"): ${manual.map((s) => s.name).join(", ")}`,
       );
     // a manager that was just started started every program itself: nothing to restart
-    const readiness = await startInOrder(model, backend, services, {
-      restart: !started,
-      fresh,
-      programs,
-      onLine: (l) => s5.detail(l),
-    });
+    const rolledNames = new Set(rolled.map((r) => r.service.name));
+    const readiness = await startInOrder(
+      model,
+      backend,
+      services.filter((s) => !rolledNames.has(s.name)),
+      { restart: !started, fresh, programs, onLine: (l) => s5.detail(l) },
+    );
+    const rollouts: RolloutResult[] = [];
+    for (const r of rolled.filter((x) => services.includes(x.service))) {
+      s5.detail(`rolling restart of ${r.service.name}: ${r.instances.map((i) => i.label).join(" ")}`);
+      const result = await rollOut(model, backend, r.service, {
+        instances: r.instances,
+        previous,
+        maxUnavailable: options.maxUnavailable,
+        drainTimeoutMs: options.drainTimeoutMs,
+        onLine: (l) => s5.detail(`  ${l}`),
+      });
+      rollouts.push(result);
+      readiness.push(...result.readiness);
+      if (result.failed?.logTail)
+        s5.detail(
+          `  last lines of ${result.failed.name}'s log:\n${result.failed.logTail.replace(/^/gm, "        | ")}`,
+        );
+    }
     const failed = readiness.filter((r) => !r.ok);
+    const stopped = rollouts.filter((r) => !r.ok);
+    const half = stopped.map(
+      (r) =>
+        `; rollout of ${r.service} stopped at ${r.failed?.name} (${r.failed?.restored ? "back on its previous configuration" : "not ready on its previous configuration either"})` +
+        (r.replaced.length ? `, new configuration on ${r.replaced.join(" ")}` : "") +
+        (r.notReplaced.length ? `, not replaced: ${r.notReplaced.join(" ")}` : ""),
+    );
     if (failed.length)
-      s5.fail(`${failed.length} of ${readiness.length} not ready: ${failed.map((r) => r.name).join(", ")}`);
+      s5.fail(
+        `${failed.length} of ${readiness.length} not ready: ${failed.map((r) => r.name).join(", ")}${half.join("")}`,
+      );
     else s5.ok(`${readiness.length} ready`);
 
     // the proxy: after the services are ready, only ready instances in the upstreams (src/fleet/proxy.ts)
@@ -179,7 +224,7 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
       if (changes.length) recordChange(model.paths, { command: label, changes, outcome: "applied" });
       saveLastGood(model.paths, project.source.text, plan.rendered);
     }
-    return { ok, steps: report.records, readiness, checks, ...(proxy ? { proxy } : {}) };
+    return { ok, steps: report.records, readiness, checks, rollouts, ...(proxy ? { proxy } : {}) };
   } finally {
     backend.close();
   }

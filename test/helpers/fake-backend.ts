@@ -4,6 +4,7 @@
  * status() read, the last state staying; every call is recorded in order. No process is spawned.
  */
 import type {
+  ApplyOptions,
   ApplyResult,
   Backend,
   DetailSink,
@@ -21,6 +22,11 @@ export interface FakeOptions {
   like?: "supervisor" | "systemd";
   /** state history each start plays, per program; default ["STARTING", "RUNNING"] */
   script?: Record<string, ProgramState[]>;
+  /**
+   * state history of the n-th start of a program (n from 0; the last entry repeats); overrides `script` for it,
+   * e.g. a new process that fails and the previous configuration that comes up again
+   */
+  startScripts?: Record<string, ProgramState[][]>;
   /** what apply() returns (then resets to nothing changed) */
   applied?: Partial<ApplyResult>;
   /** apply() throws this (e.g. to test a failed rollback) */
@@ -46,6 +52,8 @@ export class FakeBackend implements Backend {
   private readonly history = new Map<string, ProgramState[]>();
   private pids = 1_000_000;
   private readonly pid = new Map<string, number>();
+  private held: string[] = [];
+  private readonly starts = new Map<string, number>();
 
   constructor(private readonly options: FakeOptions = {}) {
     this.kind = options.like ?? "supervisor";
@@ -77,17 +85,29 @@ export class FakeBackend implements Backend {
     return { started };
   }
   async requireReachable(): Promise<void> {}
-  async apply(): Promise<ApplyResult> {
-    this.calls.push("apply");
+  async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
+    this.calls.push(options.select ? "apply(select)" : "apply");
     if (this.options.applyError) throw this.options.applyError;
     const result = { added: [], changed: [], removed: [], ...this.options.applied };
+    // a changed program left out stays changed for the next apply, like supervisord's reloadConfig diff
+    const changed = [...new Set([...this.held, ...(result.changed ?? [])])];
+    const select = options.select ?? (() => true);
+    this.held = changed.filter((p) => !select(p));
     this.options.applied = undefined;
-    return result;
+    return {
+      ...result,
+      changed: changed.filter(select),
+      ...(this.held.length ? { held: [...this.held] } : {}),
+    };
   }
   async start(name: string): Promise<void> {
     this.calls.push(`start ${name}`);
     if (this.history.get(name)?.at(-1) === "RUNNING") return; // a no-op for a running program
-    this.history.set(name, [...(this.options.script?.[name] ?? ["STARTING", "RUNNING"])]);
+    const n = this.starts.get(name) ?? 0;
+    this.starts.set(name, n + 1);
+    const byStart = this.options.startScripts?.[name];
+    const script = byStart ? byStart[Math.min(n, byStart.length - 1)] : this.options.script?.[name];
+    this.history.set(name, [...(script ?? ["STARTING", "RUNNING"])]);
     this.pid.set(name, this.pids++);
   }
   async stop(name: string): Promise<void> {

@@ -27,6 +27,8 @@ export const PORT_BLOCKS = {
   "cli-proxy": { low: 35000, high: 35199 },
   "cli-firewall": { low: 35200, high: 35299 },
   "instances-systemd": { low: 34200, high: 34399 },
+  // rolling restarts (issue 16): 35500-35999
+  "rolling-restart": { low: 35500, high: 35599 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

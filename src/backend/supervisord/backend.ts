@@ -7,7 +7,15 @@
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
 import type { ProjectPaths } from "../../model/types";
-import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus, Reachability } from "../types";
+import type {
+  ApplyOptions,
+  ApplyResult,
+  Backend,
+  DetailSink,
+  EmergencyStopResult,
+  ProgramStatus,
+  Reachability,
+} from "../types";
 import { inProgramTree, isAlive, type ProcessInfo as LiveProcess } from "../../inspect/processes";
 import { stopSupervisord, type DaemonStopTimeouts } from "./emergency-stop";
 import { readPidfile } from "./pids";
@@ -151,7 +159,7 @@ export class SupervisordBackend implements Backend {
    * autostart=false, so added and changed programs are STOPPED when this returns: the caller starts them.
    * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
    */
-  async apply(): Promise<ApplyResult> {
+  async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
     this.configs = undefined;
     const before = await this.configInfo();
     let diff: [string[], string[], string[]][];
@@ -166,7 +174,11 @@ export class SupervisordBackend implements Backend {
       }
       throw err;
     }
-    const [added, changed, removed] = diff[0];
+    const [added, allChanged, removed] = diff[0];
+    // a held program keeps its process group (and so its loaded configuration) until a later apply selects it
+    const select = options.select ?? (() => true);
+    const changed = allChanged.filter(select);
+    const held = allChanged.filter((n) => !select(n));
     await Promise.all(
       [...changed, ...removed].map((name) =>
         this.ignoring(["BAD_NAME"], () =>
@@ -182,7 +194,7 @@ export class SupervisordBackend implements Backend {
     const toAdd = [...changed, ...added].sort((a, b) => prio(a) - prio(b) || a.localeCompare(b));
     for (const name of toAdd)
       await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
-    return { added, changed, removed };
+    return { added, changed, removed, ...(held.length ? { held } : {}) };
   }
 
   /** `startProcess(name, false)`: asks supervisord to start it, without waiting; ALREADY_STARTED is fine. */

@@ -11,7 +11,15 @@ import { tailBytes } from "../../inspect/log-tail";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
-import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus, Reachability } from "../types";
+import type {
+  ApplyOptions,
+  ApplyResult,
+  Backend,
+  DetailSink,
+  EmergencyStopResult,
+  ProgramStatus,
+  Reachability,
+} from "../types";
 import { cgroupOf, inProgramTree, type ProcessInfo } from "../../inspect/processes";
 import { serviceUnitName } from "../../render/systemd-names";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
@@ -205,8 +213,11 @@ export class SystemdBackend implements Backend {
    * Installs `units/systemd/*` (install.ts): stops the services whose unit changed or is removed (while
    * systemd still has their old definition), writes and deletes files, daemon-reload, enables the
    * target. Starts nothing. Returns service names; the target itself is not a program and is omitted.
+   * A changed instance left out by `options.select` is not stopped: its files are installed and reloaded, but
+   * its running process keeps the definition it was started with until it is next started (systemctl(1),
+   * daemon-reload); it is reported in `held`.
    */
-  async apply(): Promise<ApplyResult> {
+  async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
     const plan = await planInstall(this.install);
     const live = this.options.root === undefined;
     const installedBefore = await readInstalled(this.install.stateFile, this.install.unitDir);
@@ -224,13 +235,17 @@ export class SystemdBackend implements Backend {
       plan.added.map((u) => u.name),
       rendered,
     ).filter((u) => !changedUnits.includes(u) && !installedBefore.some((f) => unitOfFile(f) === u));
-    if (live) for (const unit of [...changedUnits, ...removedUnits]) await this.stopUnit(unit);
+    const select = options.select ?? (() => true);
+    const chosen = changedUnits.filter((u) => this.serviceNames([u]).every(select));
+    const held = changedUnits.filter((u) => !chosen.includes(u));
+    if (live) for (const unit of [...chosen, ...removedUnits]) await this.stopUnit(unit);
     const result = await writeInstall(plan, this.install);
     await activateInstall(this.systemctl, this.install, [...result.installed, ...result.unchanged]);
     return {
       added: this.serviceNames(addedUnits),
-      changed: this.serviceNames(changedUnits),
+      changed: this.serviceNames(chosen),
       removed: this.serviceNames(removedUnits),
+      ...(held.length ? { held: this.serviceNames(held) } : {}),
     };
   }
 

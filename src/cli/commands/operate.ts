@@ -48,17 +48,40 @@ export function registerOperate(program: Command): void {
   program
     .command("restart")
     .argument("[names...]", "services to restart: NAME (every instance) or NAME:I (default: all)")
+    .option("--all-at-once", "named services with instances: stop every instance, then start them (no rollout)")
+    .option("--max-unavailable <n>", "rollout: instances out of service at once", "1")
+    .option("--drain-timeout <seconds>", "rollout: wait this long for an instance's requests to finish", "5")
     .description("generate, ensure supervisord, apply, restart in dependency order waiting for readiness, verify")
     .addHelpText(
       "after",
-      "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail) · 2 bad manifest",
+      "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\nA named service with instances is rolled: one instance at a time is taken out of the proxy's upstream,\ndrained, restarted with its new configuration, waited for and put back; the others keep serving.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n  orchestrate restart api --max-unavailable 2 --drain-timeout 10\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail; a rollout stops there) · 2 bad manifest",
     )
     .action(
-      action(program, async (ctx, names: string[]) => {
-        const result = await restart(operationOf(ctx), { names: names.length ? names : undefined });
-        if (result.proxy) printProxyUrls(ctx, result.proxy.routes, (line) => ctx.stdout.write(line + "\n"));
-        return result.ok ? 0 : 1;
-      }),
+      action(
+        program,
+        async (ctx, names: string[], opts: { allAtOnce?: boolean; maxUnavailable: string; drainTimeout: string }) => {
+          const maxUnavailable = Number(opts.maxUnavailable);
+          if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1)
+            throw new UsageError(
+              `--max-unavailable expects a whole number ≥ 1, found "${opts.maxUnavailable}"`,
+              "e.g. --max-unavailable 1",
+            );
+          const drain = Number(opts.drainTimeout);
+          if (!Number.isFinite(drain) || drain < 0)
+            throw new UsageError(
+              `--drain-timeout expects seconds ≥ 0, found "${opts.drainTimeout}"`,
+              "e.g. --drain-timeout 5",
+            );
+          const result = await restart(operationOf(ctx), {
+            names: names.length ? names : undefined,
+            allAtOnce: opts.allAtOnce,
+            maxUnavailable,
+            drainTimeoutMs: drain * 1000,
+          });
+          if (result.proxy) printProxyUrls(ctx, result.proxy.routes, (line) => ctx.stdout.write(line + "\n"));
+          return result.ok ? 0 : 1;
+        },
+      ),
     );
 
   program

@@ -1,0 +1,241 @@
+/**
+ * Rolling restarts for real: the built CLI under a real private supervisord, Debian's nginx as the project's
+ * private proxy, three instances of a real HTTP service (test/fixtures/services/echo-http.js, which drops its
+ * open connections on SIGTERM, so an instance stopped before it is drained loses its requests).
+ * - a load loop through the proxy during `orchestrate restart api` sees no failure;
+ * - the PIDs change one instance at a time, in order (recorded by polling supervisord meanwhile);
+ * - a long POST (nginx does not retry a non-idempotent request elsewhere) on an instance being drained completes;
+ * - a new command that fails readiness stops the rollout: the instances after it keep their PIDs and serve, the
+ *   failed one runs its previous command again, exit 1 naming it with its log tail.
+ * Ports: block rolling-restart (test/helpers/ports.ts).
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyNginx, stopNginx } from "../../src/backend/nginx/control";
+import { SupervisordBackend } from "../../src/backend/supervisord/backend";
+import { loadProject } from "../../src/manifest";
+import type { Model } from "../../src/model/types";
+import { FIXTURES, fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
+import { portsOf } from "../helpers/ports";
+
+const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
+const hasNginx = spawnSync("/usr/sbin/nginx", ["-v"], { stdio: "ignore" }).status === 0;
+const seen = new Seen();
+let project: TestProject;
+let model: Model;
+let proxyPort: number;
+let apiPorts: number[];
+
+function manifest(file: string): Record<string, unknown> {
+  return {
+    version: 1.1,
+    project: "roll",
+    host: "127.0.0.1",
+    proxy: { listen: `127.0.0.1:${proxyPort}` },
+    services: {
+      // "port" + instances: "ports" with routes is refused by validate on this base (a route check reads "port" only)
+      api: fixture(file, apiPorts[0], {
+        instances: apiPorts.length,
+        health: "/health",
+        routes: ["/"],
+        startRetries: 1,
+      }),
+    },
+  };
+}
+
+/**
+ * One request through the proxy: status and the answering pid, or the error. `reused`: the connection closed
+ * before any byte of an answer came back — at every reload nginx's old workers close their idle client connections
+ * (kept-alive ones, and accepted ones whose request they have not read yet), and a client retries such an
+ * idempotent request (RFC 9112 §9.3.1 "Retrying Requests"; Node docs, http `request.reusedSocket`). Anything
+ * else — a non-2xx answer, a reset after part of an answer — is a failure.
+ */
+function request(
+  agent: http.Agent | false,
+  method = "GET",
+  path = "/",
+): Promise<{ status: number; pid?: number; reused?: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: proxyPort, path, method, agent }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => {
+        let pid: number | undefined;
+        try {
+          pid = (JSON.parse(text) as { pid: number }).pid;
+        } catch {
+          /* an nginx error page */
+        }
+        resolve({ status: res.statusCode!, pid });
+      });
+    });
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      e.code === "ECONNRESET" || /socket hang up/.test(e.message) ? resolve({ status: 0, reused: true }) : reject(e),
+    );
+    req.end();
+  });
+}
+
+/** Requests through the proxy on `concurrency` keep-alive connections until `until` settles; counts failures. */
+async function loadDuring<T>(
+  until: Promise<T>,
+  concurrency = 8,
+): Promise<{ result: T; ok: number; failed: string[]; retried: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let done = false;
+  let ok = 0;
+  let retried = 0;
+  const failed: string[] = [];
+  const deadline = Date.now() + 90_000; // bounded even if the restart hangs
+  const worker = async () => {
+    while (!done && Date.now() < deadline) {
+      try {
+        const r = await request(agent);
+        if (r.reused) retried++;
+        else if (r.status === 200) ok++;
+        else failed.push(`HTTP ${r.status}`);
+      } catch (e) {
+        failed.push(String((e as Error).message));
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  const result = await until.finally(() => (done = true));
+  await Promise.all(workers);
+  agent.destroy();
+  return { result, ok, failed, retried };
+}
+
+/** supervisord's view of the api instances, polled until `until` settles: every distinct (program, pid, state). */
+async function watchPids<T>(
+  until: Promise<T>,
+): Promise<{ result: T; samples: Map<string, { pid?: number; state: string }>[] }> {
+  const backend = new SupervisordBackend(project.paths);
+  const samples: Map<string, { pid?: number; state: string }>[] = [];
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      const rows = await backend.status(model.services[0].instances.map((i) => i.program)).catch(() => []);
+      samples.push(new Map(rows.map((r) => [r.name, { pid: r.pid, state: r.state }])));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const result = await until.finally(() => (done = true));
+  await poll;
+  backend.close();
+  return { result, samples };
+}
+
+async function pids(): Promise<Map<string, number>> {
+  const backend = new SupervisordBackend(project.paths);
+  const rows = await backend.status(model.services[0].instances.map((i) => i.program));
+  backend.close();
+  await seen.add(...rows.map((r) => r.pid));
+  return new Map(rows.map((r) => [r.name, r.pid!]));
+}
+
+beforeAll(async () => {
+  expect(hasSupervisord, "supervisord is installed (apt-get install supervisor)").toBe(true);
+  expect(hasNginx, "nginx is installed (apt-get install nginx-light)").toBe(true);
+  const alloc = portsOf("rolling-restart");
+  proxyPort = await alloc.take();
+  apiPorts = await alloc.takeMany(3);
+  expect(apiPorts, "three consecutive free ports").toEqual([apiPorts[0], apiPorts[0] + 1, apiPorts[0] + 2]);
+  project = seen.project(makeCliProject("orch-roll-", {}));
+  writeFileSync(project.manifest, JSON.stringify(manifest("echo-http.js"), null, 2) + "\n");
+  const r = await orchestrate(project, "restart");
+  expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  model = loadProject(project.manifest).model;
+  await applyNginx(model);
+  expect((await request(false)).status).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  if (model) await stopNginx(model).catch(() => undefined);
+  await seen.cleanup();
+}, 60_000);
+
+describe("rolling restart behind the private nginx", { timeout: 120_000 }, () => {
+  it("no request fails during restart api; the PIDs change one instance at a time, in order", async () => {
+    const before = await pids();
+    const { result, samples } = await watchPids(loadDuring(orchestrate(project, "restart", "api")));
+    const { result: r, ok, failed, retried } = result;
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(failed).toEqual([]);
+    // a retry is the client's, on a connection nginx closed at a reload: at most one per connection per reload
+    expect(retried).toBeLessThanOrEqual(8 * 4); // 3 instances: 4 reloads
+    expect(ok).toBeGreaterThan(50);
+    expect(r.stdout).toMatch(/rolling restart of api: api:0 api:1 api:2/);
+    expect(r.stdout).toMatch(/api:0: out of the upstream \(nginx reloaded gracefully\)/);
+    const after = await pids();
+    for (const p of ["api@0", "api@1", "api@2"]) expect(after.get(p), p).not.toBe(before.get(p));
+    // at no moment was more than one instance away from its old or new running process
+    const order: string[] = [];
+    for (const s of samples) {
+      const away = [...s].filter(([, v]) => v.state !== "RUNNING").map(([k]) => k);
+      expect(away.length, JSON.stringify([...s])).toBeLessThanOrEqual(1);
+      for (const [name, v] of s)
+        if (v.state === "RUNNING" && v.pid !== before.get(name) && !order.includes(name)) order.push(name);
+    }
+    expect(order).toEqual(["api@0", "api@1", "api@2"]);
+  });
+
+  it("a long POST on an instance being drained completes on the process it started on", async () => {
+    const before = await pids();
+    const agent = new http.Agent({ keepAlive: false });
+    // one slow POST per instance (round robin); nginx would not retry a POST elsewhere after sending it
+    const slow = Promise.all(apiPorts.map(() => request(agent, "POST", "/slow?ms=1500")));
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await orchestrate(project, "restart", "api");
+    const answers = await slow;
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    for (const a of answers) expect([...before.values()]).toContain(a.pid);
+    expect(r.stdout).toMatch(/api:0: drained in/);
+  });
+
+  it("a new command that fails readiness stops the rollout: the rest keep serving, the failed one is back on its old command", async () => {
+    const before = await pids();
+    writeFileSync(project.manifest, JSON.stringify(manifest("exits-at-once.js"), null, 2) + "\n");
+    const { result } = await watchPids(loadDuring(orchestrate(project, "restart", "api")));
+    const { result: r, failed } = result;
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(failed).toEqual([]);
+    expect(r.stdout).toMatch(/rollout of api stopped at api:0/);
+    expect(r.stdout).toMatch(/api:0 back on the previous configuration and ready; api:1 api:2 not replaced/);
+    expect(r.stdout).toMatch(/could not connect to the database at startup/); // its log tail
+    const after = await pids();
+    expect(after.get("api@1")).toBe(before.get("api@1"));
+    expect(after.get("api@2")).toBe(before.get("api@2"));
+    expect(after.get("api@0")).not.toBe(before.get("api@0"));
+    // every program file says what runs: the previous command
+    for (const i of [0, 1, 2])
+      expect(readFileSync(join(project.root, `units/supervisor/api@${i}.conf`), "utf8")).toContain(
+        join(FIXTURES, "echo-http.js"),
+      );
+    const served = await Promise.all(apiPorts.map(() => request(false)));
+    expect(served.map((s) => s.status)).toEqual([200, 200, 200]);
+    // fixed again, the next restart rolls every instance onto it
+    writeFileSync(project.manifest, JSON.stringify(manifest("echo-http.js"), null, 2) + "\n");
+    const again = await orchestrate(project, "restart", "api");
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+  });
+
+  it("modify-service of the service rolls it too: no failed request, every instance on the new env", async () => {
+    const before = await pids();
+    const { result: r, failed } = await loadDuring(
+      orchestrate(project, "modify-service", "api", "--env", "ROLLED=yes"),
+    );
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(failed).toEqual([]);
+    expect(r.stdout).toMatch(/rolling restart of api: api:0 api:1 api:2/);
+    const after = await pids();
+    for (const p of ["api@0", "api@1", "api@2"]) expect(after.get(p), p).not.toBe(before.get(p));
+    for (const i of [0, 1, 2])
+      expect(readFileSync(join(project.root, `units/supervisor/api@${i}.conf`), "utf8")).toMatch(/ROLLED="?yes/);
+  });
+});
