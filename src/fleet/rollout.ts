@@ -18,7 +18,7 @@ import { duration } from "../progress/text";
 import { pollUntil } from "../signal/poll";
 import { writeFileAtomicSync } from "../write/atomic";
 import { join } from "node:path";
-import { waitReady, type Readiness } from "./readiness";
+import { waitReady, waitStarted, type Readiness } from "./readiness";
 
 /** Options of {@link rollOut}. */
 export interface RolloutOptions {
@@ -145,6 +145,8 @@ export async function rollOut(
       );
       break;
     }
+    // ready is not yet RUNNING past startsecs: the next batch leaves only once the manager counts this one started
+    await waitStarted(backend, [service]);
     for (const i of batch) if (i.port !== undefined) out.delete(i.port);
   }
   if (proxied && result.ok) {

@@ -166,8 +166,9 @@ describe("rolling restart behind the private nginx", { timeout: 120_000 }, () =>
     const { result: r, ok, failed, retried } = result;
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(failed).toEqual([]);
-    // a retry is the client's, on a connection nginx closed at a reload: at most one per connection per reload
-    expect(retried).toBeLessThanOrEqual(8 * 4); // 3 instances: 4 reloads
+    // a retry is the client's, on a keep-alive connection nginx closed: at a reload (at most one per connection per
+    // reload: 3 instances, 4 reloads) or after keepalive_requests (1000, nginx docs ngx_http_core_module) requests
+    expect(retried).toBeLessThanOrEqual(8 * 4 + Math.ceil(ok / 1000));
     expect(ok).toBeGreaterThan(50);
     expect(r.stdout).toMatch(/rolling restart of api: api:0 api:1 api:2/);
     expect(r.stdout).toMatch(/api:0: out of the upstream \(nginx reloaded gracefully\)/);
