@@ -100,7 +100,8 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
     s3.ok(started ? `started (${backend.endpoint})` : "already running");
 
     // a manager that was just started started every program itself: nothing to roll
-    const rolled = options.allAtOnce || started ? [] : rolledServices(targets);
+    // only named services are rolled: the whole fleet restarts in dependency order as before
+    const rolled = options.allAtOnce || started || !options.names ? [] : rolledServices(targets);
     const rolledPrograms = new Set(rolled.flatMap((r) => r.instances.map((i) => i.program)));
     const s4 = report.begin("apply configuration");
     const applied = await backend.apply(rolled.length ? { select: (p) => !rolledPrograms.has(p) } : undefined);
@@ -131,6 +132,11 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
     );
     const rollouts: RolloutResult[] = [];
     for (const r of rolled.filter((x) => services.includes(x.service))) {
+      const failedDeps = r.service.dependsOn.filter((d) => readiness.some((x) => x.service === d && !x.ok));
+      if (failedDeps.length) {
+        s5.detail(`✗ ${r.service.name}: not rolled: depends on ${failedDeps.join(", ")}, which did not become ready`);
+        continue;
+      }
       s5.detail(`rolling restart of ${r.service.name}: ${r.instances.map((i) => i.label).join(" ")}`);
       const result = await rollOut(model, backend, r.service, {
         instances: r.instances,
