@@ -30,8 +30,11 @@ let pids: Map<string, number>;
 
 /** binds-port.js on another address: HOST is orchestrate's to set, so `/usr/bin/env HOST=… node …` (env exec's node). */
 function onHost(host: string, port: number) {
+  // a wildcard listener is an exposure finding unless the manifest says the port is public
+  const exposure = host === "0.0.0.0" || host === "::" ? { exposure: "public" } : {};
   return {
     ...fixture("binds-port.js", port, { group: "g" }),
+    ...exposure,
     command: ["/usr/bin/env", `HOST=${host}`, process.execPath, `${FIXTURES}/binds-port.js`],
   };
 }

@@ -16,6 +16,7 @@ import type { ImportResult } from "../../src/manifest/import-legacy";
 import { resolveModel } from "../../src/manifest/resolve";
 import { validateManifest } from "../../src/manifest/validate";
 import { renderAll } from "../../src/render";
+import { renderSupervisord } from "../../src/render/supervisord";
 import {
   compare,
   contractProcess,
@@ -175,7 +176,10 @@ describe("the real supervisord set", () => {
       const dir = manifestRoot(o.dir);
       const model = resolveModel(validateManifest(r.manifest).manifest!, join(dir, "manifest.json"));
       v11 ||= model.services.some((s) => "instances" in s);
-      for (const f of renderAll(model)) {
+      // the private supervisord's programs are autostart=false (orchestrate starts them in dependency order);
+      // what supervisord itself would run is the system rendering (`install --supervisor-conf-dir`)
+      const system = new Map(renderSupervisord(model, "system").map((f) => [f.path, f]));
+      for (const f of renderAll(model).map((x) => system.get(x.path) ?? x)) {
         const path = join(dir, f.path);
         require("node:fs").mkdirSync(require("node:path").dirname(path), { recursive: true });
         writeFileSync(path, f.content, { mode: f.mode });
