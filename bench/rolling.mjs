@@ -49,13 +49,13 @@ await build({
   stdin: {
     contents: `export { applyNginx, stopNginx, nginxPid } from "./src/backend/nginx/control";
 export { loadProject } from "./src/manifest"; export { waitForPort } from "./src/inspect/port-probe";
-export { SupervisordBackend } from "./src/backend/supervisord/backend"; export { setUpstreamMembers } from "./src/backend/nginx/members"; export { isAlive } from "./src/inspect/processes";`,
+export { SupervisordBackend } from "./src/backend/supervisord/backend"; export { setUpstreamOut } from "./src/fleet/proxy"; export { isAlive } from "./src/inspect/processes";`,
     resolveDir: root,
     loader: "ts",
   },
   outfile: join(out, "lib.cjs"),
 });
-const { applyNginx, stopNginx, nginxPid, loadProject, waitForPort, SupervisordBackend, isAlive, setUpstreamMembers } =
+const { applyNginx, stopNginx, nginxPid, loadProject, waitForPort, SupervisordBackend, isAlive, setUpstreamOut } =
   createRequire(import.meta.url)(join(out, "lib.cjs"));
 
 const project = join(out, "p");
@@ -248,10 +248,10 @@ try {
   const reloads = rollMs.length * 5;
   const d = await loadDuring("/api/x", async () => {
     for (let i = 0; i < reloads; i++) {
-      await setUpstreamMembers(model, new Set(i % 2 === 0 ? [API_PORT] : []));
+      await setUpstreamOut(model, "api", new Set(i % 2 === 0 ? [API_PORT] : []));
       await sleep(500);
     }
-    await setUpstreamMembers(model, new Set());
+    await setUpstreamOut(model, "api", new Set());
   });
   report(`(d) nginx reloads only ×${reloads + 1}`, d);
 

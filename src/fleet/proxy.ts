@@ -48,12 +48,33 @@ function saveMembers(model: Model, members: UpstreamMembers): void {
   writeFileAtomicSync(membersPath(model), JSON.stringify(members, null, 2) + "\n", 0o600);
 }
 
-async function render(model: Model, members: UpstreamMembers, start: boolean): Promise<NginxApply> {
+/** `reload` false: the running nginx is reloaded only when a file changed (a rollout step always changes one). */
+async function render(model: Model, members: UpstreamMembers, start: boolean, reload = true): Promise<NginxApply> {
   const readyPorts = new Set(Object.values(members).flat());
   // checked before anything is written; only then is the membership recorded
-  const applied = await applyNginx(model, { readyPorts, start, reload: true });
+  const applied = await applyNginx(model, { readyPorts, start, reload });
   saveMembers(model, members);
   return applied;
+}
+
+/** Whether the private nginx runs, so a change of upstream members has someone to reach. */
+export function proxyRunning(model: Model): boolean {
+  return model.proxy !== undefined && nginxPid(model) !== undefined;
+}
+
+/**
+ * A rollout step (src/fleet/rollout.ts): every instance of `service` except the ports in `out` is in its
+ * upstream, the other services keep their recorded membership; checked, swapped in, and the running nginx
+ * reloaded gracefully when a file changed (never started). Recorded like every membership change, so a
+ * `proxy reload` during a rollout keeps the instance out.
+ * @throws NginxRefusedError / OperationError (exit 1) when nginx refuses or does not confirm the reload.
+ */
+export async function setUpstreamOut(model: Model, service: string, out: ReadonlySet<number>): Promise<NginxApply> {
+  const s = routedServices(model.services).find((x) => x.name === service);
+  if (!s) throw new UsageError(`${service} is not behind the proxy (no routes, disabled, or no port)`);
+  const members = upstreamMembers(model);
+  members[service] = instancePorts(s).filter((p) => !out.has(p));
+  return render(model, members, false, false);
 }
 
 /**

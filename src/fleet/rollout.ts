@@ -10,7 +10,6 @@
  * configuration (the program files before this change), the instances not replaced yet keep running theirs
  * (their files too are put back, so units/ says what runs), and the result names what runs which configuration.
  */
-import { setUpstreamMembers, proxyRunning } from "../backend/nginx/members";
 import type { Backend } from "../backend/types";
 import { establishedConnections } from "../inspect/connections";
 import type { Instance, Model, RenderedFile, Service } from "../model/types";
@@ -18,6 +17,7 @@ import { duration } from "../progress/text";
 import { pollUntil } from "../signal/poll";
 import { writeFileAtomicSync } from "../write/atomic";
 import { join } from "node:path";
+import { proxyRunning, setUpstreamOut } from "./proxy";
 import { waitReady, waitStarted, type Readiness } from "./readiness";
 
 /** Options of {@link rollOut}. */
@@ -106,7 +106,7 @@ export async function rollOut(
       // workers' idle client connections, so there are instances + 1 reloads, not twice as many
       const back = at > 0 ? `, ${instances[at - 1].label} back in` : "";
       for (const i of batch) if (i.port !== undefined) out.add(i.port);
-      await setUpstreamMembers(model, out);
+      await setUpstreamOut(model, service.name, out);
       line(`${labels}: out of the upstream${back} (nginx reloaded gracefully)`);
       for (const i of batch) line(await drain(i, drainMs));
     }
@@ -131,7 +131,7 @@ export async function rollOut(
       // the batch's ready instances go back in, and a failed one that is ready again on its previous configuration
       for (const i of batch)
         if (i.port !== undefined && (!failedInstances.includes(i) || restored.has(i.program))) out.delete(i.port);
-      if (proxied) await setUpstreamMembers(model, out);
+      if (proxied) await setUpstreamOut(model, service.name, out);
       result.failed = { ...bad[0], restored: restored.has(bad[0].program) };
       line(
         `rollout of ${service.name} stopped at ${bad.map((r) => r.name).join(" ")}: ` +
@@ -150,7 +150,7 @@ export async function rollOut(
     for (const i of batch) if (i.port !== undefined) out.delete(i.port);
   }
   if (proxied && result.ok) {
-    await setUpstreamMembers(model, out);
+    await setUpstreamOut(model, service.name, out);
     line(`${instances.at(-1)!.label}: back in the upstream (nginx reloaded gracefully)`);
   }
   result.ms = performance.now() - started;
