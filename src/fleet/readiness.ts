@@ -1,7 +1,12 @@
 /**
  * Readiness of one started program, polled without fixed sleeps: the manager's state must not be a
- * failure (FATAL, EXITED, STOPPED), the port must accept connections, and the health path must answer
- * 2xx when set; a worker without a port is ready once RUNNING (after startsecs).
+ * failure (FATAL, BACKOFF, EXITED, STOPPED), the port must accept connections, and the health path must
+ * answer 2xx when set; a worker without a port is ready once RUNNING (after startsecs); a oneshot once it
+ * EXITED with one of its exitCodes.
+ *
+ * It fails fast: it stops waiting the moment the outcome is known — the program exited, went BACKOFF
+ * (supervisord: it exited before startsecs, "[program:x] Section Settings", startsecs) or FATAL, or its
+ * process tree listens on another port than its own (a hardcoded port: it will never bind the right one).
  */
 import type { Backend, ProgramStatus } from "../backend/types";
 import { acceptsConnections } from "../inspect/port-probe";
@@ -11,6 +16,7 @@ import { describeState } from "../verify/verify";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses, type ProcessTable } from "../inspect/processes";
 import { describeHolder, portOwner, programPids } from "../verify/ownership";
+import { foldRepeats, mergeLogs, readSource, type LogSource } from "../inspect/log-merge";
 
 /** Outcome of {@link waitReady} for one service. */
 export interface Readiness {
@@ -26,7 +32,12 @@ export interface Readiness {
   logTail?: string;
 }
 
-const FAILED = new Set(["FATAL", "EXITED", "STOPPED", "ABSENT"]);
+const FAILED = new Set(["FATAL", "BACKOFF", "EXITED", "STOPPED", "ABSENT"]);
+/** How long the program's tree must listen elsewhere (and not on its port) before readiness gives up, ms:
+ *  a program may open an admin port a moment before its own. */
+const ELSEWHERE_GRACE_MS = 1000;
+/** How often the process tree's listeners are looked at while the port does not answer, ms. */
+const ELSEWHERE_EVERY_MS = 250;
 
 /** Polls until `service` is ready or `service.readyTimeout` (s) passes. Never throws. */
 export async function waitReady(
@@ -42,9 +53,14 @@ export async function waitReady(
   let reason = "";
   let foreign: string | undefined;
   let lastForeign: string | undefined;
+  let elsewhere: number[] = [];
+  let elsewhereSince: number | undefined;
+  let elsewhereAt = 0;
   for (;;) {
     foreign = undefined;
     [status] = await backend.status([service.name]);
+    if (service.type === "oneshot" && status?.state === "EXITED" && service.exitCodes.includes(status.exitStatus ?? 0))
+      return { name: service.name, ok: true, ms: elapsed(), status };
     // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
     if (
       status &&
@@ -58,7 +74,7 @@ export async function waitReady(
         ms: elapsed(),
         status,
         reason: describeState(status) + holder,
-        logTail: await logTail(backend, service.name),
+        logTail: await logTail(backend, service),
       };
     }
     if (service.port === undefined) {
@@ -82,6 +98,21 @@ export async function waitReady(
       reason = `port ${service.port} answers, but from ${foreign}, not ${service.name} (${status?.state ?? "unknown"}): another process holds the port ("orchestrate check-ports" names it)`;
     } else {
       reason = `port ${service.port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
+      if (status?.pid && elapsed() - elsewhereAt >= ELSEWHERE_EVERY_MS) {
+        elsewhereAt = elapsed();
+        elsewhere = await listensElsewhere(backend, service, status);
+        if (!elsewhere.length) elsewhereSince = undefined;
+        else elsewhereSince ??= elapsed();
+      }
+      if (elsewhereSince !== undefined && elapsed() - elsewhereSince >= ELSEWHERE_GRACE_MS)
+        return {
+          name: service.name,
+          ok: false,
+          ms: elapsed(),
+          status,
+          reason: `listens on ${elsewhere.join(", ")}, expected ${service.port}: hardcoded port? (read PORT from the environment)`,
+          logTail: await logTail(backend, service),
+        };
     }
     if (elapsed() >= timeoutMs) {
       return {
@@ -90,7 +121,7 @@ export async function waitReady(
         ms: elapsed(),
         status,
         reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`,
-        logTail: await logTail(backend, service.name),
+        logTail: await logTail(backend, service),
       };
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
@@ -106,6 +137,14 @@ function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable 
     .then(([listeners, table]) => ({ listeners, table }))
     .finally(() => (snapshot = undefined));
   return snapshot;
+}
+
+/** Ports the program's processes listen on other than its own (empty when none, or when it holds its own). */
+async function listensElsewhere(backend: Backend, service: Service, status: ProgramStatus): Promise<number[]> {
+  const { listeners, table } = await sharedSnapshot();
+  const ours = programPids(backend, service.name, status.pid, table);
+  const ports = listeners.filter((l) => l.pids.some((p) => ours.has(p))).map((l) => l.port);
+  return ports.includes(service.port!) ? [] : [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /**
@@ -125,17 +164,41 @@ async function foreignHolder(
   return owner.kind === "foreign" ? describeHolder(owner) : undefined;
 }
 
-/** The last lines of stderr, else stdout, of a program (empty when neither has anything). */
-export async function logTail(backend: Backend, name: string, lines = 12): Promise<string> {
-  for (const stream of ["stderr", "stdout"] as const) {
-    try {
-      const text = (await backend.tailLog(name, stream, 4000)).trimEnd();
-      if (text) return text.split("\n").slice(-lines).join("\n");
-    } catch {
-      /* try the other stream */
+/**
+ * The last `lines` lines of a program's stdout and stderr together, in time order (src/inspect/log-merge.ts),
+ * with a traceback repeated by start retries folded into one with a count. Reads the log files the
+ * generated configuration names; where they cannot be read (a journal-only unit, a test's scripted
+ * backend) asks the backend for each stream. "" when neither has anything.
+ */
+export async function logTail(backend: Backend, service: Service | string, lines = 12): Promise<string> {
+  const name = typeof service === "string" ? service : service.name;
+  const sources: LogSource[] = [];
+  if (typeof service !== "string") {
+    const files = [
+      [service.stdoutLog, "stdout"],
+      [service.stderrLog, "stderr"],
+    ] as const;
+    for (const [path, stream] of files.filter(([p], i) => i === 0 || p !== files[0][0])) {
+      const source = readSource(path, name, stream, 200);
+      if (source) sources.push(source);
     }
   }
-  return "";
+  if (!sources.length) {
+    for (const stream of ["stdout", "stderr"] as const) {
+      try {
+        const text = (await backend.tailLog(name, stream, 16_000)).trimEnd();
+        if (text) sources.push({ label: name, stream, lines: text.split("\n").slice(-200), mtimeMs: 0 });
+      } catch {
+        /* try the other stream */
+      }
+    }
+  }
+  const merged = foldRepeats(mergeLogs(sources));
+  return merged
+    .slice(-lines)
+    .map((l) => l.text)
+    .join("\n")
+    .trimEnd();
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
- * Starting services in dependency order: dependents are stopped first (when restarting), then each
- * dependency level is started in parallel and must be ready before the next level starts. A service
- * whose dependency did not become ready is not started.
+ * Starting services in dependency order as a graph, not in levels: each service starts the moment its own
+ * dependencies are ready (systemd's After= ordering: a unit waits only for the units it is ordered after;
+ * systemd.unit(5), "After="), and a service whose dependency did not become ready is not started. Stopping
+ * runs the same graph in reverse: a service stops once every service that depends on it has stopped, and
+ * independent services stop in parallel (systemd stops units in the reverse of their start order).
  */
 import type { Backend } from "../backend/types";
 import type { Model, Service } from "../model/types";
@@ -19,8 +21,10 @@ export interface StartOrderOptions {
 }
 
 /**
- * Stops `services` (dependents first) when `restart`, then starts them level by level, each level in
- * parallel, waiting for its readiness before the next. Returns one {@link Readiness} per service.
+ * Stops `services` (dependents first) when `restart`, then starts each one as soon as its dependencies among
+ * `services` are ready, waiting for its readiness. Dependencies outside `services` are not waited for.
+ * Services free to start at the same moment are asked in `programPriority` order (lower first).
+ * Returns one {@link Readiness} per service, in the order they finished.
  */
 export async function startInOrder(
   model: Model,
@@ -33,43 +37,109 @@ export async function startInOrder(
   // apply starts nothing, so there they are started here like every other program — else a changed unit
   // stays stopped and `restart` fails with "STOPPED (inactive/dead)".
   const autostarted = backend.applyStartsPrograms ? fresh : new Set<string>();
-  const chosen = new Set(services.map((s) => s.name));
-  const levels = model.levels.map((level) => level.filter((n) => chosen.has(n))).filter((l) => l.length);
-  const byName = new Map(model.services.map((s) => [s.name, s]));
-  if (options.restart) {
-    for (const level of [...levels].reverse())
-      await Promise.all(level.filter((n) => !fresh.has(n)).map((n) => backend.stop(n)));
-  }
+  const chosen = orderByLevel(model, services);
+  if (options.restart)
+    await stopInOrder(
+      backend,
+      chosen.filter((s) => !fresh.has(s.name)),
+    );
   const results: Readiness[] = [];
-  const failed = new Set<string>();
-  for (const [i, level] of levels.entries()) {
-    const runnable = level.filter((n) => !byName.get(n)!.dependsOn.some((d) => failed.has(d)));
-    for (const n of level.filter((n) => !runnable.includes(n))) {
-      failed.add(n);
-      const missing = byName.get(n)!.dependsOn.filter((d) => failed.has(d));
-      results.push({
-        name: n,
-        ok: false,
-        ms: 0,
-        reason: `not started: depends on ${missing.join(", ")}, which did not become ready`,
-      });
-      options.onLine?.(`✗ ${n}: not started, depends on ${missing.join(", ")}`);
+  const done = new Map<string, Promise<Readiness>>();
+  const inSet = new Set(chosen.map((s) => s.name));
+  const starter = new PriorityStarter(backend);
+  for (const s of chosen) {
+    const deps = s.dependsOn.filter((d) => inSet.has(d)).map((d) => done.get(d)!);
+    done.set(
+      s.name,
+      Promise.all(deps).then(async (ready) => {
+        const missing = ready.filter((r) => !r.ok).map((r) => r.name);
+        let r: Readiness;
+        if (missing.length) {
+          r = {
+            name: s.name,
+            ok: false,
+            ms: 0,
+            reason: `not started: depends on ${missing.join(", ")}, which did not become ready`,
+          };
+          options.onLine?.(`✗ ${s.name}: not started, depends on ${missing.join(", ")}`);
+        } else {
+          if (!autostarted.has(s.name)) await starter.start(s);
+          r = await waitReady(backend, s);
+          if (r.ok)
+            options.onLine?.(
+              `✓ level ${s.level}: ${r.name} ready in ${duration(r.ms)}${s.port ? ` (port ${s.port}${s.health ? `, ${s.health} 2xx` : ""})` : " (RUNNING)"}`,
+            );
+          else {
+            options.onLine?.(`✗ level ${s.level}: ${r.name}: ${r.reason}`);
+            if (r.logTail) options.onLine?.(`  last lines of its log:\n${r.logTail.replace(/^/gm, "        | ")}`);
+          }
+        }
+        results.push(r);
+        return r;
+      }),
+    );
+  }
+  await Promise.all(done.values());
+  return results;
+}
+
+/**
+ * Stops `services` in reverse dependency order: each one once every service of `services` that depends on
+ * it is stopped; independent ones in parallel. Waits until all are stopped.
+ */
+export async function stopInOrder(backend: Backend, services: Service[]): Promise<void> {
+  const names = new Set(services.map((s) => s.name));
+  const dependents = new Map<string, string[]>(services.map((s) => [s.name, []]));
+  for (const s of services) for (const d of s.dependsOn) if (names.has(d)) dependents.get(d)!.push(s.name);
+  const stopped = new Map<string, Promise<void>>();
+  const stop = (name: string): Promise<void> => {
+    let p = stopped.get(name);
+    if (!p) {
+      p = Promise.all(dependents.get(name)!.map(stop)).then(() => backend.stop(name));
+      stopped.set(name, p);
     }
-    await Promise.all(runnable.filter((n) => !autostarted.has(n)).map((n) => backend.start(n)));
-    const ready = await Promise.all(runnable.map((n) => waitReady(backend, byName.get(n)!)));
-    for (const r of ready) {
-      results.push(r);
-      const s = byName.get(r.name)!;
-      if (r.ok)
-        options.onLine?.(
-          `✓ level ${i}: ${r.name} ready in ${duration(r.ms)}${s.port ? ` (port ${s.port}${s.health ? `, ${s.health} 2xx` : ""})` : " (RUNNING)"}`,
-        );
-      else {
-        failed.add(r.name);
-        options.onLine?.(`✗ level ${i}: ${r.name}: ${r.reason}`);
-        if (r.logTail) options.onLine?.(`  last lines of its log:\n${r.logTail.replace(/^/gm, "        | ")}`);
+    return p;
+  };
+  await Promise.all(services.map((s) => stop(s.name)));
+}
+
+/** `services` with dependencies before dependents (by the model's level), stable otherwise. */
+function orderByLevel(model: Model, services: Service[]): Service[] {
+  const chosen = new Set(services.map((s) => s.name));
+  return model.levels.flat().flatMap((n) => (chosen.has(n) ? services.filter((s) => s.name === n) : []));
+}
+
+/**
+ * Sends start requests so that services that become free in the same tick are asked in priority order
+ * (manifest `priority`, supervisord's `priority`: lower first; supervisord docs, "[program:x] Section
+ * Settings"). The requests themselves are quick; readiness is waited for in parallel.
+ */
+class PriorityStarter {
+  private queue: { service: Service; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  constructor(private readonly backend: Backend) {}
+
+  start(service: Service): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ service, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.sort((a, b) => a.service.programPriority - b.service.programPriority);
+    this.queue = [];
+    this.scheduled = false;
+    for (const item of batch) {
+      try {
+        await this.backend.start(item.service.name);
+        item.resolve();
+      } catch (e) {
+        item.reject(e);
       }
     }
   }
-  return results;
 }

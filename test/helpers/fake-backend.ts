@@ -25,8 +25,10 @@ export interface FakeOptions {
   applied?: Partial<ApplyResult>;
   /** apply() throws this (e.g. to test a failed rollback) */
   applyError?: Error;
-  /** the log tail of each program */
+  /** the stderr log tail of each program */
   logs?: Record<string, string>;
+  /** the stdout log tail of each program (default empty) */
+  stdout?: Record<string, string>;
   /** uptime reported for RUNNING programs, s (default 3600: past any startsecs) */
   uptimeSeconds?: number;
 }
@@ -106,8 +108,8 @@ export class FakeBackend implements Backend {
       };
     });
   }
-  async tailLog(name: string): Promise<string> {
-    return this.options.logs?.[name] ?? "";
+  async tailLog(name: string, stream: "stdout" | "stderr"): Promise<string> {
+    return (stream === "stderr" ? this.options.logs?.[name] : this.options.stdout?.[name]) ?? "";
   }
   async shutdown(): Promise<void> {
     this.calls.push("shutdown");
