@@ -4,7 +4,7 @@ import { createBackend } from "../../backend";
 import { loadProject } from "../../manifest";
 import { findService, selectServices } from "../../model/lookup";
 import { restart } from "../../fleet/restart";
-import { waitReady } from "../../fleet/readiness";
+import { startWithDependencies, stopWithDependents } from "../../fleet/start-stop";
 import { verifyServices } from "../../verify/verify";
 import { OperationError, UsageError } from "../../errors";
 import type { Service } from "../../model/types";
@@ -100,41 +100,59 @@ export function registerOperate(program: Command): void {
       }),
     );
 
-  for (const verb of ["start", "stop"] as const) {
-    program
-      .command(verb)
-      .argument("<names...>", "services")
-      .description(
-        verb === "start"
-          ? "start services (waits for readiness)"
-          : "stop services (the manager escalates to SIGKILL after stopTimeout)",
-      )
-      .addHelpText("after", `\nExample:\n  orchestrate ${verb} trade_executor`)
-      .action(
-        action(program, async (ctx, names: string[]) => {
-          const { model, backend } = await runningBackend(ctx);
-          const services = names.map((n) => findService(model, n));
-          refuseDisabled(services.filter((s) => !s.enabled));
-          let code = 0;
-          for (const s of services) {
-            if (verb === "stop") {
-              await backend.stop(s.name);
-              ctx.stdout.write(`${s.name}: stopped\n`);
-              continue;
-            }
-            await backend.start(s.name);
-            const r = await waitReady(backend, s);
-            ctx.stdout.write(
-              r.ok
-                ? `${s.name}: ready in ${Math.round(r.ms)} ms\n`
-                : `${s.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`,
-            );
-            if (!r.ok) code = 1;
-          }
-          return code;
-        }),
-      );
-  }
+  program
+    .command("start")
+    .argument("<names...>", "services")
+    .description("start services after their stopped dependencies (waits for readiness)")
+    .addHelpText(
+      "after",
+      "\nA dependency (dependsOn) that is not running is started first and must be ready before the service\nstarts, like systemd's Wants=/After=; running dependencies are left alone.\n\nExample:\n  orchestrate start trade_executor\n\nExit: 0 every named service ready · 1 one failed (named, with its state and log tail) · 2 unknown name",
+    )
+    .action(
+      action(program, async (ctx, names: string[]) => {
+        const { model, backend } = await runningBackend(ctx);
+        const services = names.map((n) => findService(model, n));
+        refuseDisabled(services.filter((s) => !s.enabled));
+        const out = (line: string) => ctx.stdout.write(line + "\n");
+        const result = await startWithDependencies(model, backend, services, out);
+        const named = new Set(names);
+        for (const r of result.readiness) {
+          const label = named.has(r.name) ? r.name : `${r.name} (dependency)`;
+          out(r.ok ? `${label}: ready in ${Math.round(r.ms)} ms` : `${label}: ${r.reason}`);
+          if (!r.ok && r.logTail) out(r.logTail.replace(/^/gm, "  | "));
+        }
+        return result.ok ? 0 : 1;
+      }),
+    );
+
+  program
+    .command("stop")
+    .argument("<names...>", "services")
+    .option("--with-dependents", "also stop the running services that depend on them (first)")
+    .description("stop services (the manager escalates to SIGKILL after stopTimeout)")
+    .addHelpText(
+      "after",
+      "\nA running service that depends on one named (dependsOn) would lose it: the stop is refused, before\nanything is stopped, naming it; --with-dependents stops it too, dependents first.\n\nExamples:\n  orchestrate stop trade_executor\n  orchestrate stop users_api --with-dependents\n\nExit: 0 stopped · 1 refused: running dependents (named) · 2 unknown name",
+    )
+    .action(
+      action(program, async (ctx, names: string[], opts: { withDependents?: boolean }) => {
+        const { model, backend } = await runningBackend(ctx);
+        const services = names.map((n) => findService(model, n));
+        refuseDisabled(services.filter((s) => !s.enabled));
+        const result = await stopWithDependents(model, backend, services, { withDependents: !!opts.withDependents });
+        if (result.refused) {
+          for (const r of result.refused)
+            ctx.stderr.write(`${r.name} is running and depends on ${r.dependsOn.join(", ")}\n`);
+          ctx.stderr.write(
+            `nothing stopped: run "orchestrate stop ${names.join(" ")} --with-dependents" to stop ${result.refused.map((r) => r.name).join(", ")} too, or stop ${result.refused.length === 1 ? "it" : "them"} first\n`,
+          );
+          return 1;
+        }
+        for (const n of result.stopped)
+          ctx.stdout.write(`${n}: stopped${names.includes(n) ? "" : " (depends on " + names.join(", ") + ")"}\n`);
+        return 0;
+      }),
+    );
 
   program
     .command("shutdown")
