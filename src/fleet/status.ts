@@ -1,5 +1,5 @@
 /** status: one row per service with the manager's state, pid, port, uptime, CPU, memory and health. */
-import type { Backend } from "../backend/types";
+import type { Backend, LastExit } from "../backend/types";
 import type { Model } from "../model/types";
 import { verifyServices } from "../verify/verify";
 
@@ -19,8 +19,10 @@ export interface StatusRow {
   memoryBytes?: number;
   /** HTTP status of the health path, or "error" when the request failed; absent without health */
   health?: number | "error";
-  /** restarts counted by the manager (systemd NRestarts); absent for supervisord, which does not count them */
+  /** automatic restarts since the fleet was started (supervisord: counted from its log; systemd: NRestarts) */
   restarts?: number;
+  /** the last exit of its process: code or signal, when (ms since epoch), how long it had run (s) */
+  lastExit?: LastExit;
   /** why verify fails for it; empty when it passes */
   problems: string[];
 }
@@ -29,6 +31,22 @@ export interface StatusRow {
 export interface StatusReport {
   manager: "running" | "not running";
   services: StatusRow[];
+}
+
+/**
+ * The services of `report` that should run and do not: enabled, and neither RUNNING nor a oneshot that
+ * EXITED nor a service with autostart false that is STOPPED. `orchestrate status` exits 3 when there is
+ * one, as `supervisorctl status` does (supervisor/supervisorctl.py: `LSBStatusExitStatuses.NOT_RUNNING`
+ * = 3, the LSB init script status code "program is not running").
+ */
+export function notRunning(model: Model, report: StatusReport): StatusRow[] {
+  const byName = new Map(model.services.map((s) => [s.name, s]));
+  return report.services.filter((row) => {
+    const s = byName.get(row.name);
+    if (!row.enabled || !s || row.state === "RUNNING") return false;
+    if (s.type === "oneshot" && row.state === "EXITED") return false;
+    return !(s.autostart === false && row.state === "STOPPED");
+  });
 }
 
 /** Gathers the status of every service; with the manager down, every enabled service is "not running". */
@@ -62,6 +80,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
         memoryBytes: c.usage?.memoryBytes,
         health: c.health ? (c.health.status ?? "error") : undefined,
         restarts: c.restarts,
+        lastExit: c.lastExit,
         problems: c.problems,
       };
     }),

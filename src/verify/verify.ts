@@ -3,7 +3,7 @@
  * listening, the listener inside the program's own processes (a foreign listener is a failure, named),
  * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
  */
-import type { Backend, ProgramStatus } from "../backend/types";
+import type { Backend, LastExit, ProgramStatus } from "../backend/types";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
@@ -18,8 +18,10 @@ export interface ServiceCheck {
   state: ProgramStatus["state"];
   pid?: number;
   uptimeSeconds?: number;
-  /** restarts counted by the manager (systemd NRestarts) */
+  /** automatic restarts since the fleet was started (supervisord: its log; systemd: NRestarts) */
   restarts?: number;
+  /** the last exit of its process: code or signal, when, how long it had run */
+  lastExit?: LastExit;
   owner?: PortOwner;
   health?: HealthResult;
   usage?: Usage;
@@ -43,10 +45,11 @@ export async function verifyServices(
   options: VerifyOptions = {},
 ): Promise<ServiceCheck[]> {
   const enabled = services.filter((s) => s.enabled);
-  const [statuses, listeners, table] = await Promise.all([
+  const [statuses, listeners, table, history] = await Promise.all([
     backend.status(enabled.map((s) => s.name)),
     listListeners(),
     listProcesses(),
+    backend.crashHistory(enabled.map((s) => s.name)),
   ]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
   const byPort = new Map<number, Listener[]>();
@@ -97,7 +100,8 @@ export async function verifyServices(
         state: status.state,
         pid: status.pid,
         uptimeSeconds: status.uptimeSeconds,
-        restarts: status.restarts,
+        restarts: history.get(service.name)?.restarts ?? status.restarts ?? 0,
+        lastExit: history.get(service.name)?.lastExit,
         owner,
         health,
         usage,

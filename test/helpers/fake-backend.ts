@@ -6,6 +6,7 @@
 import type {
   ApplyResult,
   Backend,
+  CrashHistory,
   DetailSink,
   EmergencyStopResult,
   ProgramState,
@@ -107,6 +108,11 @@ export class FakeBackend implements Backend {
         exitStatus: state === "EXITED" || state === "FATAL" ? 1 : undefined,
       };
     });
+  }
+  /** crash history set by a test (default: none) */
+  readonly history_: Map<string, CrashHistory> = new Map();
+  async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
+    return new Map(names.flatMap((n) => (this.history_.has(n) ? [[n, this.history_.get(n)!] as const] : [])));
   }
   async tailLog(name: string, stream: "stdout" | "stderr"): Promise<string> {
     return (stream === "stderr" ? this.options.logs?.[name] : this.options.stdout?.[name]) ?? "";

@@ -6,13 +6,14 @@
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
 import type { ProjectPaths } from "../../model/types";
-import type { ApplyResult, Backend, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
+import type { ApplyResult, Backend, CrashHistory, DetailSink, EmergencyStopResult, ProgramStatus } from "../types";
 import { inProgramTree, isAlive, type ProcessInfo as LiveProcess } from "../../inspect/processes";
 import { stopSupervisord, type DaemonStopTimeouts } from "./emergency-stop";
 import { readPidfile } from "./pids";
 import { SupervisorFault, SupervisorRpc } from "./client";
 import { shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
 import { tailBytes } from "../../inspect/log-tail";
+import { readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
@@ -185,6 +186,12 @@ export class SupervisordBackend implements Backend {
   async restart(name: string): Promise<void> {
     await this.stop(name);
     await this.start(name);
+  }
+
+  /** Restarts and last exits since supervisord started, from its activity log (./crash-history.ts). */
+  async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
+    const all = readCrashHistory(this.paths.supervisordLog);
+    return new Map(names.flatMap((n) => (all.has(n) ? [[n, all.get(n)!] as const] : [])));
   }
 
   /** Status from one `getAllProcessInfo`; a requested name supervisord does not know is ABSENT. */

@@ -10,7 +10,7 @@ import { OperationError, UsageError } from "../../errors";
 import type { Service } from "../../model/types";
 import { action } from "../program";
 import { operationOf, type Context } from "../context";
-import { statusReport } from "../../fleet/status";
+import { notRunning, statusReport } from "../../fleet/status";
 import { followLog } from "../present/logs";
 import { printStatus } from "../present/status";
 import { printChecks } from "../present/verify-table";
@@ -84,7 +84,7 @@ export function registerOperate(program: Command): void {
     .description("state, pid, port, uptime, CPU, memory and health of every service")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'",
+      "\nRESTARTS counts automatic restarts since the fleet was started (supervisord: from its log; systemd:\nNRestarts); LAST EXIT is the exit code or signal of the last process, when, and how long it had run.\n\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'\n\nExit: 0 every enabled service runs · 3 one does not (as supervisorctl status) · 2 bad manifest",
     )
     .action(
       action(program, async (ctx, opts: { json?: boolean }) => {
@@ -96,7 +96,8 @@ export function registerOperate(program: Command): void {
         const report = await statusReport(model, backend);
         if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else printStatus(ctx, report);
-        return 0;
+        // like supervisorctl status: 3 when a process that should run does not (LSB "program is not running")
+        return notRunning(model, report).length ? 3 : 0;
       }),
     );
 
