@@ -16,7 +16,9 @@ import { describeState } from "../verify/verify";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses, type ProcessTable } from "../inspect/processes";
 import { describeHolder, portOwner, programPids } from "../verify/ownership";
-import { foldRepeats, mergeLogs, readSource, type LogSource } from "../inspect/log-merge";
+import { logTail } from "../verify/failure-tail";
+
+export { logTail };
 
 /** Outcome of {@link waitReady} for one service. */
 export interface Readiness {
@@ -162,43 +164,6 @@ async function foreignHolder(
   const ours = programPids(backend, service.name, status?.pid, table);
   const owner = portOwner(onPort, ours);
   return owner.kind === "foreign" ? describeHolder(owner) : undefined;
-}
-
-/**
- * The last `lines` lines of a program's stdout and stderr together, in time order (src/inspect/log-merge.ts),
- * with a traceback repeated by start retries folded into one with a count. Reads the log files the
- * generated configuration names; where they cannot be read (a journal-only unit, a test's scripted
- * backend) asks the backend for each stream. "" when neither has anything.
- */
-export async function logTail(backend: Backend, service: Service | string, lines = 12): Promise<string> {
-  const name = typeof service === "string" ? service : service.name;
-  const sources: LogSource[] = [];
-  if (typeof service !== "string") {
-    const files = [
-      [service.stdoutLog, "stdout"],
-      [service.stderrLog, "stderr"],
-    ] as const;
-    for (const [path, stream] of files.filter(([p], i) => i === 0 || p !== files[0][0])) {
-      const source = readSource(path, name, stream, 200);
-      if (source) sources.push(source);
-    }
-  }
-  if (!sources.length) {
-    for (const stream of ["stdout", "stderr"] as const) {
-      try {
-        const text = (await backend.tailLog(name, stream, 16_000)).trimEnd();
-        if (text) sources.push({ label: name, stream, lines: text.split("\n").slice(-200), mtimeMs: 0 });
-      } catch {
-        /* try the other stream */
-      }
-    }
-  }
-  const merged = foldRepeats(mergeLogs(sources));
-  return merged
-    .slice(-lines)
-    .map((l) => l.text)
-    .join("\n")
-    .trimEnd();
 }
 
 /**

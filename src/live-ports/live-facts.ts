@@ -9,7 +9,7 @@ import type { Backend, ProgramStatus } from "../backend/types";
 import type { Problem } from "../errors";
 import { projectFromSource } from "../manifest";
 import type { ManifestSource } from "../manifest/load";
-import { inspectListeners, type ListenerOptions } from "../inspect/listeners";
+import { inspectListeners, type ListenerOptions, type RawSocket } from "../inspect/listeners";
 import { processInfos, type ProcessInfo } from "../inspect/processes";
 import { mergeRanges } from "../model/port-ranges";
 import type { Model } from "../model/types";
@@ -65,6 +65,43 @@ async function withAncestors(known: Map<number, ProcessInfo>, pids: number[]): P
   }
 }
 
+/**
+ * Services whose running program does not hold its own port but listens on other ports (a hardcoded
+ * port): service → those ports. Only such programs' processes are resolved, so a healthy fleet costs nothing.
+ */
+async function listeningElsewhere(
+  model: Model,
+  backend: Backend,
+  programs: Map<string, ProgramStatus>,
+  listeners: Map<number, { pids: number[] }[]>,
+  others: RawSocket[],
+  processes: Map<number, ProcessInfo>,
+): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  const suspects = model.services.filter((s) => {
+    const status = programs.get(s.name);
+    if (!s.enabled || s.port === undefined || !status?.pid) return false;
+    return !(listeners.get(s.port) ?? []).some((l) => l.pids.length > 0);
+  });
+  if (!suspects.length || !others.length) return found;
+  await withAncestors(
+    processes,
+    others.flatMap((o) => o.holders.map((h) => h.pid)),
+  );
+  for (const s of suspects) {
+    const main = programs.get(s.name)!.pid;
+    const ports = others
+      .filter((o) => o.holders.some((h) => backend.ownsProcess(s.name, main, h.pid, processes)))
+      .map((o) => o.port);
+    if (ports.length)
+      found.set(
+        s.name,
+        [...new Set(ports)].sort((a, b) => a - b),
+      );
+  }
+  return found;
+}
+
 /** Reads everything {@link checkPorts} needs for `model` under `backend`; see {@link LiveFacts}. */
 export async function livePortFacts(
   model: Model,
@@ -89,6 +126,14 @@ export async function livePortFacts(
     processes,
     holders.flatMap((l) => [...l.pids, ...l.processes.flatMap((p) => [p.ppid, p.sid])]),
   );
+  const elsewhere = await listeningElsewhere(
+    model,
+    backend,
+    manager.programs,
+    listeners,
+    report.others ?? [],
+    processes,
+  );
   const former = options.formerManagerPid ?? backend.formerManagerPid();
   return {
     listeners,
@@ -97,6 +142,7 @@ export async function livePortFacts(
     owns: (service, mainPid, pid) => backend.ownsProcess(service, mainPid, pid, processes),
     source: report.source,
     notes,
+    elsewhere,
     serverUrl: ourServerUrl(model),
     commands: commandIndex([model, ...(options.alsoModels ?? [])]),
     processes,

@@ -10,6 +10,7 @@ import type { Model, Service } from "../model/types";
 import { checkHealth, type HealthResult } from "./health";
 import { describeHolder, portOwner, programPids, type PortOwner } from "./ownership";
 import { processUsage, type Usage } from "./usage";
+import { logTail as failureTail } from "./failure-tail";
 
 /** The outcome of verifying one service. `problems` is empty exactly when `ok`. */
 export interface ServiceCheck {
@@ -25,6 +26,8 @@ export interface ServiceCheck {
   owner?: PortOwner;
   health?: HealthResult;
   usage?: Usage;
+  /** when it is FATAL, BACKOFF or EXITED: the last lines of its stdout and stderr in time order */
+  logTail?: string;
   ok: boolean;
   problems: string[];
 }
@@ -36,6 +39,9 @@ export interface VerifyOptions {
   /** health request timeout in ms (default 2000) */
   healthTimeoutMs?: number;
 }
+
+/** States after which the program's own output says why: its failure tail is attached. */
+const CRASHED = new Set(["FATAL", "BACKOFF", "EXITED"]);
 
 /** Verifies `services` (enabled ones; disabled are skipped) against the backend. Never throws for a failed check. */
 export async function verifyServices(
@@ -94,6 +100,7 @@ export async function verifyServices(
           );
       }
       const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
+      const logTail = CRASHED.has(status.state) ? (await failureTail(backend, service)) || undefined : undefined;
       return {
         name: service.name,
         port: service.port,
@@ -105,6 +112,7 @@ export async function verifyServices(
         owner,
         health,
         usage,
+        logTail,
         ok: problems.length === 0,
         problems,
       };

@@ -14,6 +14,8 @@ export const PORT_BLOCKS = {
   "recover-fake": { low: 24400, high: 24449 },
   "systemd-v11": { low: 31000, high: 31199 },
   "supervisord-v11": { low: 31200, high: 31399 },
+  operations: { low: 34500, high: 34599 },
+  "system-supervisord": { low: 34600, high: 34699 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

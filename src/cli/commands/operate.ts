@@ -11,7 +11,7 @@ import type { Service } from "../../model/types";
 import { action } from "../program";
 import { operationOf, type Context } from "../context";
 import { notRunning, statusReport } from "../../fleet/status";
-import { followLog } from "../present/logs";
+import { logFiles, parseDuration, showLogs } from "../present/logs";
 import { printStatus } from "../present/status";
 import { printChecks } from "../present/verify-table";
 
@@ -180,24 +180,55 @@ export function registerOperate(program: Command): void {
 
   program
     .command("logs")
-    .argument("<name>", "service")
-    .option("-f, --follow", "keep printing new lines")
-    .option("-n, --lines <n>", "lines to show", "40")
-    .option("--stderr", "only the error log (default: both, stdout then stderr)")
-    .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log")
+    .argument("[names...]", "services, or NAME:I for one instance (default: every enabled service)")
+    .option("-f, --follow", "keep printing new lines of every selected log")
+    .option("-n, --lines <n>", "lines to show per service and stream", "40")
+    .option("--since <duration>", "only lines from the last DURATION (90s, 15m, 2h, 1d)")
+    .option("--stderr", "only the error logs (default: stdout and stderr)")
+    .description("the logs of one or many services, stdout and stderr interleaved in time order")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow",
+      '\nEach line is prefixed with its service (and instance; "(err)" for stderr), coloured per service.\nLines are ordered by the timestamp they start with; a line without one follows the line before it in\nits file, and a file without any timestamp is placed at its last modification time (README "logs").\n\nExamples:\n  orchestrate logs\n  orchestrate logs trade_executor -n 100\n  orchestrate logs users_api gateway --since 10m -f',
     )
     .action(
-      action(program, async (ctx, name: string, opts: { follow?: boolean; lines: string; stderr?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const service = findService(model, name);
-        const lines = Number(opts.lines);
-        if (!Number.isInteger(lines) || lines < 0)
-          throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
-        await followLog(ctx, service, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
-        return 0;
-      }),
+      action(
+        program,
+        async (ctx, names: string[], opts: { follow?: boolean; lines: string; stderr?: boolean; since?: string }) => {
+          const { model } = loadProject(ctx.manifest);
+          const lines = Number(opts.lines);
+          if (!Number.isInteger(lines) || lines < 0)
+            throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
+          let sinceMs: number | undefined;
+          if (opts.since !== undefined) {
+            const ms = parseDuration(opts.since);
+            if (ms === undefined)
+              throw new UsageError(
+                `--since expects a duration, found "${opts.since}"`,
+                "e.g. --since 90s, 15m, 2h or 1d",
+              );
+            sinceMs = Date.now() - ms;
+          }
+          const instances = names.length
+            ? names.flatMap((n) => {
+                const [name, index] = n.split(":");
+                const service = findService(model, name);
+                if (index === undefined) return service.instances;
+                const instance = service.instances.find((i) => String(i.index) === index);
+                if (!instance)
+                  throw new UsageError(
+                    `${name} has no instance ${index}`,
+                    `instances of ${name}: ${service.instances.map((i) => i.label).join(", ")}`,
+                  );
+                return [instance];
+              })
+            : model.services.filter((s) => s.enabled).flatMap((s) => s.instances);
+          await showLogs(ctx, logFiles(instances, { stderrOnly: !!opts.stderr }), {
+            lines,
+            follow: !!opts.follow,
+            sinceMs,
+          });
+          return 0;
+        },
+      ),
     );
 }

@@ -65,5 +65,8 @@ export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[],
   }
   for (const line of table(rows).trimEnd().split("\n"))
     write(line.replace(/ FAIL$/, ` ${paint(ctx, "red", "FAIL")}`).replace(/ ok$/, ` ${paint(ctx, "green", "ok")}`));
-  for (const c of checks) for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
+  for (const c of checks) {
+    for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
+    if (c.logTail && !c.ok) write(`  last lines of its log:\n${c.logTail.replace(/^/gm, "        | ")}`);
+  }
 }
