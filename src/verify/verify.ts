@@ -4,7 +4,8 @@
  * health 2xx when set, and CPU/memory. One listener scan and one process table for the whole fleet.
  */
 import type { Backend, LastExit, ProgramStatus } from "../backend/types";
-import { listListeners, type Listener } from "../inspect/listeners";
+import type { Listener } from "../inspect/listeners";
+import { listenersOf } from "../inspect/listeners-of";
 import { listProcesses } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
 import { checkHealth, type HealthResult } from "./health";
@@ -51,13 +52,24 @@ export async function verifyServices(
   options: VerifyOptions = {},
 ): Promise<ServiceCheck[]> {
   const enabled = services.filter((s) => s.enabled);
-  const [statuses, listeners, table, history] = await Promise.all([
+  const [statuses, table, history] = await Promise.all([
     backend.status(enabled.map((s) => s.name)),
-    listListeners(),
     listProcesses(),
     backend.crashHistory(enabled.map((s) => s.name)),
   ]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
+  // only the managed ports' holders are resolved: first among the programs' own processes (no ss spawn)
+  const candidates = new Set<number>();
+  const pidsOf = new Map<string, Set<number>>();
+  for (const service of enabled) {
+    const pids = programPids(backend, service.name, byName.get(service.name)?.pid, table);
+    pidsOf.set(service.name, pids);
+    for (const p of pids) candidates.add(p);
+  }
+  const listeners = await listenersOf(
+    enabled.flatMap((s) => (s.port === undefined ? [] : [s.port])),
+    candidates,
+  );
   const byPort = new Map<number, Listener[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
   return Promise.all(
@@ -69,7 +81,7 @@ export async function verifyServices(
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
         problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
-      const pids = programPids(backend, service.name, status.pid, table);
+      const pids = pidsOf.get(service.name)!;
       let owner: PortOwner | undefined;
       if (service.port !== undefined) {
         owner = portOwner(byPort.get(service.port) ?? [], pids);

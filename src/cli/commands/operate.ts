@@ -9,6 +9,7 @@ import { verifyServices } from "../../verify/verify";
 import { OperationError, UsageError } from "../../errors";
 import type { Service } from "../../model/types";
 import { action } from "../program";
+import { refuseDisabled, runningBackendOf, statusCommand, verifyCommand } from "./read-commands";
 import { operationOf, type Context } from "../context";
 import { notRunning, statusReport } from "../../fleet/status";
 import { logFiles, parseDuration, showLogs } from "../present/logs";
@@ -17,27 +18,10 @@ import { printChecks } from "../present/verify-table";
 
 async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
-  const backend = createBackend(project.model, { kind: ctx.backend, ...ctx.systemd });
-  await backend.requireReachable(); // systemd: "System has not been booted with systemd…" naming the alternatives
-  if (!(await backend.isRunning())) {
-    throw new OperationError(
-      `${backend.label} is not running for ${project.model.paths.manifest} (no answer on ${backend.endpoint})`,
-      'start the fleet with "orchestrate restart"',
-    );
-  }
-  return { ...project, backend };
+  return { ...project, backend: await runningBackendOf(ctx, project.model) };
 }
 
 /** Adds `restart`, `verify`, `status`, `start`, `stop`, `shutdown` and `logs`. */
-/** Naming a disabled service is bad input: it has no program, so there is nothing to start or verify. */
-function refuseDisabled(disabled: Service[]): void {
-  if (disabled.length)
-    throw new UsageError(
-      `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false): no program runs`,
-      'set "enabled": true in the manifest and run "orchestrate restart"',
-    );
-}
-
 export function registerOperate(program: Command): void {
   program
     .command("restart")
@@ -66,16 +50,9 @@ export function registerOperate(program: Command): void {
       "\nExamples:\n  orchestrate verify\n  orchestrate verify trade_executor --json\n\nExit: 0 all verified · 1 anything failed",
     )
     .action(
-      action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
-        const { model, backend } = await runningBackend(ctx);
-        const selected = selectServices(model, names.length ? names : undefined);
-        refuseDisabled(selected.filter((s) => !s.enabled && names.includes(s.name)));
-        const checks = await verifyServices(model, backend, selected);
-        if (opts.json)
-          ctx.stdout.write(JSON.stringify({ ok: checks.every((c) => c.ok), services: checks }, null, 2) + "\n");
-        else printChecks(ctx, checks, (line) => ctx.stdout.write(line + "\n"));
-        return checks.every((c) => c.ok) ? 0 : 1;
-      }),
+      action(program, (ctx, names: string[], opts: { json?: boolean }) =>
+        verifyCommand(ctx, loadProject(ctx.manifest).model, names, opts),
+      ),
     );
 
   program
@@ -87,18 +64,7 @@ export function registerOperate(program: Command): void {
       "\nRESTARTS counts automatic restarts since the fleet was started (supervisord: from its log; systemd:\nNRestarts); LAST EXIT is the exit code or signal of the last process, when, and how long it had run.\n\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'\n\nExit: 0 every enabled service runs · 3 one does not (as supervisorctl status) · 2 bad manifest",
     )
     .action(
-      action(program, async (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
-        // A private supervisord that is down is a state to report (restart starts it); a systemd that is not
-        // PID 1 (or unreachable) is an error orchestrate cannot fix: say so, naming --user and the supervisor backend.
-        await backend.requireReachable();
-        const report = await statusReport(model, backend);
-        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
-        else printStatus(ctx, report);
-        // like supervisorctl status: 3 when a process that should run does not (LSB "program is not running")
-        return notRunning(model, report).length ? 3 : 0;
-      }),
+      action(program, (ctx, opts: { json?: boolean }) => statusCommand(ctx, loadProject(ctx.manifest).model, opts)),
     );
 
   program

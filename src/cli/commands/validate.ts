@@ -9,7 +9,7 @@ import { renderAll } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
-import { liveProblemsFor } from "../../live-ports/live-facts";
+import { liveProblemsFor } from "../../live-ports/live-problems";
 
 /** Adds `validate`. */
 /**
