@@ -20,8 +20,9 @@
 import { tailBytes } from "../../inspect/log-tail";
 import type { CrashHistory } from "../types";
 
-/** How much of the end of the log is read, bytes: the lines since supervisord started are near the end. */
-const TAIL_BYTES = 4 * 1024 * 1024;
+/** How much of the end of the log is read first, and at most, bytes: supervisord's start is usually near the end. */
+const FIRST_BYTES = 256 * 1024;
+const MAX_BYTES = 8 * 1024 * 1024;
 
 const LINE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}),(\d{3}) \w+ (.*)$/;
 
@@ -80,13 +81,20 @@ function entry(map: Map<string, CrashHistory>, name: string): CrashHistory {
   return h;
 }
 
-/** {@link parseCrashHistory} of the end of the log file at `path`; an empty history when it cannot be read. */
+/**
+ * {@link parseCrashHistory} of the end of the log file at `path`, reading more of it until supervisord's
+ * last start is found (at most 8 MiB); an empty history when it cannot be read.
+ */
 export function readCrashHistory(path: string): Map<string, CrashHistory> {
-  let text: string;
-  try {
-    text = tailBytes(path, TAIL_BYTES);
-  } catch {
-    return new Map();
+  for (let bytes = FIRST_BYTES; ; bytes *= 4) {
+    let text: string;
+    try {
+      text = tailBytes(path, bytes);
+    } catch {
+      return new Map();
+    }
+    const parsed = parseCrashHistory(text);
+    // the whole run since supervisord started was read, or the whole file, or as much as we read at most
+    if (parsed.complete || Buffer.byteLength(text) < bytes - 4 || bytes >= MAX_BYTES) return parsed.programs;
   }
-  return parseCrashHistory(text).programs;
 }
