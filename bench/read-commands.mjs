@@ -44,7 +44,11 @@ function bigFleet(count) {
     "s.bind(('127.0.0.1',int(os.environ['PORT'])));s.listen();time.sleep(1e9)";
   const services = {};
   for (let i = 0; i < count; i++)
-    services[`s${String(i).padStart(3, "0")}`] = { port: 34800 + i, command: ["/usr/bin/python3", "-c", listen], startSecs: 1 };
+    services[`s${String(i).padStart(3, "0")}`] = {
+      port: 34800 + i,
+      command: ["/usr/bin/python3", "-c", listen],
+      startSecs: 1,
+    };
   return { project: "big", host: "127.0.0.1", services };
 }
 
@@ -54,7 +58,11 @@ let dir = project("obrc", exampleFleet());
 try {
   cli(dir, ["restart"]);
   const sctl = () =>
-    timeSpawn("supervisorctl", ["-c", join(dir, "units", "supervisord.conf"), "status"], { cwd: dir, env, expectStatus: 0 });
+    timeSpawn("supervisorctl", ["-c", join(dir, "units", "supervisord.conf"), "status"], {
+      cwd: dir,
+      env,
+      expectStatus: 0,
+    });
   const times = await interleave(
     {
       "supervisorctl status": sctl,
@@ -66,7 +74,9 @@ try {
     },
     { reps: REPS, warmup: 2 },
   );
-  console.log(`bench/read-commands: the example fleet (13 services), ${REPS} interleaved reps, node ${process.version}`);
+  console.log(
+    `bench/read-commands: the example fleet (13 services), ${REPS} interleaved reps, node ${process.version}`,
+  );
   results.example = printTable(times, { baseline: "supervisorctl status" });
   results.exampleRaw = times;
   const base = median(times["supervisorctl status"]);
