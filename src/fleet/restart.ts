@@ -132,9 +132,12 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         command: label,
         changes,
         outcome: "failed",
+        // one part per service: a service that was not ready is not named again for failing verify
         reason: [
           ...failed.map((r) => `${r.name}: ${r.reason}`),
-          ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+          ...bad
+            .filter((c) => !failed.some((r) => r.name === c.name))
+            .map((c) => `${c.name}: ${c.problems.join("; ")}`),
         ].join(" · "),
       });
     } else {
