@@ -51,6 +51,10 @@ export function notRunning(model: Model, report: StatusReport): StatusRow[] {
 
 /** Gathers the status of every service; with the manager down, every enabled service is "not running". */
 export async function statusReport(model: Model, backend: Backend): Promise<StatusReport> {
+  // the probe and the verify pass run together (one round trip less); a verify that fails because the
+  // manager does not answer is the "not running" answer the probe gives
+  const verifying = verifyServices(model, backend, model.services);
+  verifying.catch(() => {});
   const running = await backend.isRunning();
   if (!running)
     return {
@@ -63,7 +67,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
         problems: [],
       })),
     };
-  const checks = new Map((await verifyServices(model, backend, model.services)).map((c) => [c.name, c]));
+  const checks = new Map((await verifying).map((c) => [c.name, c]));
   return {
     manager: "running",
     services: model.services.map((s) => {
