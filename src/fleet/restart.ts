@@ -69,6 +69,8 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
   const backend = createBackend(model, op.backend);
   try {
     const services = selected.filter((s) => s.enabled);
+    // a manager that cannot be driven at all (systemd not booted) is named before ports are judged
+    await backend.requireReachable();
     const s2 = report.begin(`check the ports of ${counted(services.length, "service")}`);
     const blocked = await blockedPorts(model, backend, services);
     for (const b of blocked) s2.detail(`✗ ${b.problem}\n    fix: ${b.fix}`);
