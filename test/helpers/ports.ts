@@ -24,6 +24,8 @@ export const PORT_BLOCKS = {
   "safety-fleet": { low: 30300, high: 30399 },
   "instances-supervisord": { low: 34000, high: 34199 },
   "instances-systemd": { low: 34200, high: 34399 },
+  operations: { low: 34500, high: 34599 },
+  "system-supervisord": { low: 34600, high: 34699 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

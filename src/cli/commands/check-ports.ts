@@ -1,8 +1,7 @@
 /** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { printCheckPorts } from "../present/check-ports";
-import { inspectManagedPorts } from "../../live-ports/live-facts";
+import { checkPortsCommand } from "./read-commands";
 import { action } from "../program";
 
 /** Adds `check-ports`. */
@@ -29,12 +28,6 @@ Examples:
 Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's port · 2 bad manifest`,
     )
     .action(
-      action(program, async (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const report = await inspectManagedPorts(model, { kind: ctx.backend, ...ctx.systemd });
-        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
-        else printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
-        return report.ok ? 0 : 1;
-      }),
+      action(program, (ctx, opts: { json?: boolean }) => checkPortsCommand(ctx, loadProject(ctx.manifest).model, opts)),
     );
 }

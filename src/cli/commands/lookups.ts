@@ -3,12 +3,10 @@ import type { Command } from "commander";
 import { loadProject } from "../../manifest";
 import { findService, portOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
-import { listPortsReport } from "../../model/ports-report";
-import { formatRanges } from "../../model/port-ranges";
 import { rememberValid } from "../fast-path";
 import { checkRenderable } from "../../render";
-import { table } from "../format";
 import { action } from "../program";
+import { portsCommand } from "./read-commands";
 
 /** Adds `port`, `url`, `env` and `ports`. */
 export function registerLookups(program: Command): void {
@@ -84,59 +82,6 @@ export function registerLookups(program: Command): void {
       "\nExamples:\n  orchestrate ports\n  orchestrate ports --json | jq '.groups[] | {name, nextFree}'",
     )
     .action(
-      action(program, (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const report = listPortsReport(model);
-        if (opts.json) {
-          ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
-          return 0;
-        }
-        let out = "";
-        for (const g of report.groups) {
-          out += `${g.name} (${formatRanges(g.ranges)})${g.description ? ` — ${g.description}` : ""}\n`;
-          out += indent(
-            table([
-              ["SERVICE", "PORT", "DESCRIPTION"],
-              ...g.services.map((s) => [
-                s.name + (s.enabled ? "" : " (disabled)"),
-                String(s.port ?? "-"),
-                s.description,
-              ]),
-            ]),
-          );
-          out += `  used ${g.used} / free ${g.free} / total ${g.total}${g.nextFree !== undefined ? ` — next free ${g.nextFree}` : " — full"}\n\n`;
-        }
-        if (report.ungrouped.length)
-          out +=
-            "no group\n" +
-            indent(
-              table([
-                ["SERVICE", "PORT", "DESCRIPTION"],
-                ...report.ungrouped.map((s) => [s.name, String(s.port ?? "-"), s.description]),
-              ]),
-            ) +
-            "\n";
-        if (report.workers.length) out += `workers (no port): ${report.workers.join(", ")}\n`;
-        if (report.external.length)
-          out +=
-            "external\n" +
-            indent(
-              table([
-                ["NAME", "PORT", "DESCRIPTION"],
-                ...report.external.map((e) => [e.name, String(e.port), e.description]),
-              ]),
-            );
-        if (report.reserved.length)
-          out +=
-            "reserved\n" +
-            indent(table([["PORT", "REASON"], ...report.reserved.map((r) => [String(r.port), r.reason])]));
-        if (report.avoid.length) out += `avoid: ${report.avoid.join(", ")}\n`;
-        ctx.stdout.write(out);
-        return 0;
-      }),
+      action(program, (ctx, opts: { json?: boolean }) => portsCommand(ctx, loadProject(ctx.manifest).model, opts)),
     );
-}
-
-function indent(text: string): string {
-  return text.replace(/^(?=.)/gm, "  ");
 }
