@@ -39,7 +39,7 @@ await build({
   ...common,
   stdin: {
     contents: `export { listenersByPort } from "./src/inspect/listeners"; export { run, spawnService } from "./src/exec/run";
-export { inspectManagedPorts } from "./src/live-ports/live-facts"; export { loadProject } from "./src/manifest";`,
+export { inspectManagedPorts } from "./src/live-ports/live-facts"; export { listenersOf } from "./src/inspect/listeners-of"; export { loadProject } from "./src/manifest";`,
     resolveDir: root,
     loader: "ts",
   },
@@ -62,7 +62,7 @@ listenersByPort(ports, { method }).then((map) => {
   outfile: join(out, "check-ports.cjs"),
 });
 const lib = createRequire(import.meta.url)(join(out, "lib.cjs"));
-const { listenersByPort, run, spawnService, inspectManagedPorts, loadProject } = lib;
+const { listenersByPort, run, spawnService, inspectManagedPorts, loadProject, listenersOf } = lib;
 
 // the 100-service manifest check-ports reads (services never started: the helper below holds 20 of their ports)
 const manifestFile = join(out, "manifest.json");
@@ -154,7 +154,7 @@ try {
         `${label}: expected ${held.length} FOREIGN conflicts held by pid ${helper.pid}, found ${JSON.stringify(wrong[0] ?? report.conflicts)}`,
       );
   };
-  expectReport("in-process check-ports", await inspectManagedPorts(model));
+  expectReport("in-process check-ports", await inspectManagedPorts(model, { kind: "supervisor" }));
   const cliRun = await run(process.execPath, cliArgs);
   if (cliRun.exitCode !== 1)
     throw new Error(
@@ -165,9 +165,10 @@ try {
   const variants = {
     "in-process ss": () => listenersByPort(PORTS, { method: "ss" }),
     "in-process proc": () => listenersByPort(PORTS, { method: "proc" }),
+    "in-process managed holders": () => listenersOf(PORTS, []),
     "fresh node, ss": () => run(process.execPath, [join(out, "check-ports.cjs"), "ss", String(PORTS[0]), "100"]),
     "fresh node, proc": () => run(process.execPath, [join(out, "check-ports.cjs"), "proc", String(PORTS[0]), "100"]),
-    "in-process check-ports (full)": () => inspectManagedPorts(model),
+    "in-process check-ports (full)": () => inspectManagedPorts(model, { kind: "supervisor" }),
     "orchestrate check-ports --json": () => run(process.execPath, cliArgs),
     "node -e 0": () => run(process.execPath, ["-e", "0"]),
     "lsof -nP -iTCP -sTCP:LISTEN": () => run("lsof", ["-nP", "-iTCP", "-sTCP:LISTEN"]),
@@ -194,7 +195,11 @@ try {
     const m = median(xs);
     console.log(`${name.padEnd(30)} ${m.toFixed(2).padStart(10)} ${(m / lsof).toFixed(2).padStart(8)}`);
   }
-  const inProc = Math.min(median(times["in-process ss"]), median(times["in-process proc"]));
+  const inProc = Math.min(
+    median(times["in-process ss"]),
+    median(times["in-process proc"]),
+    median(times["in-process managed holders"]),
+  );
   const fresh = Math.min(median(times["fresh node, ss"]), median(times["fresh node, proc"]));
   const full = median(times["in-process check-ports (full)"]);
   const cli = median(times["orchestrate check-ports --json"]);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { distCli, root } from "./lib.mjs";
 
-const ALL = ["startup", "generate", "restart", "ports", "proxy", "rolling"];
+const ALL = ["startup", "generate", "restart", "ports", "proxy", "rolling", "read-commands", "restart-apps"];
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
 const names = (dash >= 0 ? argv.slice(0, dash) : argv).map((n) => n.replace(/\.mjs$/, ""));

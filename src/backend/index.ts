@@ -10,6 +10,8 @@ export interface BackendChoice {
   scope?: "system" | "user";
   /** systemd only: `--root DIR` offline tree */
   root?: string;
+  /** supervisor only: the machine's supervisord (`--server-url unix:///…`) instead of the private one */
+  serverUrl?: string;
   /** a backend of the caller's own (tests drive the procedures with a scripted one); overrides `kind` */
   factory?: (model: Model) => Backend;
 }
@@ -26,5 +28,8 @@ export function createBackend(model: Model, choice: BackendChoice, options: { pr
     return systemdBackendFor(model, { scope: choice.scope, root: choice.root });
   }
   const t = options.probeTimeoutMs;
-  return new SupervisordBackend(model.paths, t === undefined ? {} : { rpcTimeoutMs: t, probeTimeoutMs: t });
+  return new SupervisordBackend(model.paths, {
+    ...(t === undefined ? {} : { rpcTimeoutMs: t, probeTimeoutMs: t }),
+    ...(choice.serverUrl ? { serverUrl: choice.serverUrl } : {}),
+  });
 }

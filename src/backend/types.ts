@@ -45,6 +45,29 @@ export interface ProgramStatus {
   detail?: string;
 }
 
+/** The last exit of a program's process (src/backend/supervisord/crash-history.ts, systemd ExecMain*). */
+export interface LastExit {
+  /** when it exited, ms since epoch */
+  at: number;
+  /** its exit code, when it exited by itself */
+  code?: number;
+  /** the signal that ended it ("SIGKILL"), when one did */
+  signal?: string;
+  /** how long that process had run, s */
+  ranSeconds?: number;
+  /** whether the manager counted the exit as expected (exit code in exitCodes, or a requested stop) */
+  expected: boolean;
+  /** the exit was the result of a stop request (supervisord "stopped:"), not of the program */
+  requested?: boolean;
+}
+
+/** Restarts and last exit of one program since the manager (or the fleet) was started. */
+export interface CrashHistory {
+  /** automatic restarts after an exit (supervisord autorestart/BACKOFF retries; systemd NRestarts) */
+  restarts: number;
+  lastExit?: LastExit;
+}
+
 /** What applying a changed configuration did, like `supervisorctl update`. */
 export interface ApplyResult {
   added: string[];
@@ -177,6 +200,12 @@ export interface Backend {
   restart(name: string): Promise<void>;
   /** Status of the named programs, or of every program the manager knows. */
   status(names?: string[]): Promise<ProgramStatus[]>;
+  /**
+   * Restarts and the last exit of each named program since the fleet was started (supervisord: its activity
+   * log, since supervisord started; systemd: NRestarts and ExecMain* of each unit). A program without any
+   * is absent from the map. Never throws for a missing log.
+   */
+  crashHistory(names: string[]): Promise<Map<string, CrashHistory>>;
   /** The last `bytes` of a program's stdout or stderr log. */
   tailLog(name: string, stream: "stdout" | "stderr", bytes: number): Promise<string>;
   /** Stop every program and the manager itself (private supervisord only; systemd: stop the target). */

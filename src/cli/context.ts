@@ -20,8 +20,8 @@ export interface Context {
   manifest?: string;
   /** --backend */
   backend: "supervisor" | "systemd";
-  /** systemd scope and offline root (--user, --root) */
-  systemd: { scope: "system" | "user"; root?: string };
+  /** systemd scope and offline root (--user, --root); the machine's supervisord (--server-url) */
+  systemd: { scope: "system" | "user"; root?: string; serverUrl?: string };
   /** Environment (process.env in the CLI). */
   env: NodeJS.ProcessEnv;
 }
@@ -33,6 +33,7 @@ export function processContext(options: {
   color?: boolean;
   user?: boolean;
   root?: string;
+  serverUrl?: string;
 }): Context {
   const env = process.env;
   const color = options.color !== false && !("NO_COLOR" in env) && process.stdout.isTTY === true;
@@ -42,7 +43,7 @@ export function processContext(options: {
     color,
     manifest: options.manifest,
     backend: options.backend === "systemd" ? "systemd" : "supervisor",
-    systemd: { scope: options.user ? "user" : "system", root: options.root },
+    systemd: { scope: options.user ? "user" : "system", root: options.root, serverUrl: options.serverUrl },
     env,
   };
 }

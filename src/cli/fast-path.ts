@@ -32,6 +32,19 @@ export function rememberValid(source: ManifestSource): void {
 }
 
 /**
+ * The text of the manifest at `path` when exactly this text validated before (the stamp matches), else
+ * undefined (missing file, no stamp, another text): then only the full CLI may use it.
+ */
+export function validatedText(path: string): string | undefined {
+  try {
+    const text = readFileSync(path, "utf8");
+    return readFileSync(stampPath(path), "utf8").trim() === digest(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Answers `port NAME` (optionally with -m/--manifest PATH) from a validated manifest.
  * @returns the exit code, or undefined when the full CLI must handle the call.
  */

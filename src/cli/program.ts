@@ -29,6 +29,7 @@ export function action<A extends unknown[]>(program: Command, body: Action<A>): 
       color?: boolean;
       user?: boolean;
       root?: string;
+      serverUrl?: string;
     }>();
     const code = await body(processContext(globals), ...(args.slice(0, -1) as A));
     process.exitCode = code;
@@ -47,6 +48,10 @@ export function buildProgram(): Command {
     )
     .option("--user", "systemd: the user's manager (~/.config/systemd/user)")
     .option("--root <dir>", "systemd: an offline tree (systemctl --root): install and enable only")
+    .option(
+      "--server-url <url>",
+      "the machine's supervisord (after install --supervisor-conf-dir), as supervisorctl names it: unix:///var/run/supervisor.sock",
+    )
     .option("--no-color", "plain output (also NO_COLOR=1)")
     .showHelpAfterError('(run "orchestrate --help" for usage)')
     .configureOutput({ outputError: (text, write) => write(text) })

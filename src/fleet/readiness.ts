@@ -1,8 +1,12 @@
 /**
  * Readiness of one started program, polled without fixed sleeps: the manager's state must not be a
- * failure (FATAL, EXITED, STOPPED), the port must accept connections, and the health path must answer
- * 2xx when set; a worker without a port is ready once RUNNING (after startsecs). Each instance of a
+ * failure (FATAL, BACKOFF, EXITED, STOPPED), the port must accept connections, and the health path must
+ * answer 2xx when set; a worker without a port is ready once RUNNING (after startsecs). Each instance of a
  * service is waited for on its own port; a oneshot is "ready" when its run exited with an expected code.
+ *
+ * It fails fast: it stops waiting the moment the outcome is known — the program exited, went BACKOFF
+ * (supervisord: it exited before startsecs, "[program:x] Section Settings", startsecs) or FATAL, or its
+ * process tree listens on another port than its own (a hardcoded port: it will never bind the right one).
  */
 import type { Backend, ProgramStatus } from "../backend/types";
 import { acceptsConnections } from "../inspect/port-probe";
@@ -12,6 +16,9 @@ import { describeState } from "../verify/verify";
 import { listListeners, type Listener } from "../inspect/listeners";
 import { listProcesses, type ProcessTable } from "../inspect/processes";
 import { describeHolder, portOwner, programPids } from "../verify/ownership";
+import { logTail } from "../verify/failure-tail";
+
+export { logTail };
 
 /** Outcome of {@link waitReady} for one instance of a service. */
 export interface Readiness {
@@ -34,7 +41,12 @@ export interface Readiness {
   logTail?: string;
 }
 
-const FAILED = new Set(["FATAL", "EXITED", "STOPPED", "ABSENT"]);
+const FAILED = new Set(["FATAL", "BACKOFF", "EXITED", "STOPPED", "ABSENT"]);
+/** How long the program's tree must listen elsewhere (and not on its port) before readiness gives up, ms:
+ *  a program may open an admin port a moment before its own. */
+const ELSEWHERE_GRACE_MS = 1000;
+/** How often the process tree's listeners are looked at while the port does not answer, ms. */
+const ELSEWHERE_EVERY_MS = 250;
 
 /**
  * Polls until `instance` of `service` (default instance 0) is ready or `service.readyTimeout` (s) passes.
@@ -58,6 +70,9 @@ export async function waitReady(
   let reason = "";
   let foreign: string | undefined;
   let lastForeign: string | undefined;
+  let elsewhere: number[] = [];
+  let elsewhereSince: number | undefined;
+  let elsewhereAt = 0;
   for (;;) {
     foreign = undefined;
     [status] = await backend.status([program]);
@@ -69,7 +84,7 @@ export async function waitReady(
         ms: elapsed(),
         status,
         reason: `oneshot exited with code ${status.exitStatus ?? "?"}, expected ${service.exitCodes.join(" or ")} (exitCodes)`,
-        logTail: await logTail(backend, program),
+        logTail: await logTail(backend, instance),
       };
     }
     // a program just asked to start may still show STOPPED (supervisord's next tick, a queued systemd job)
@@ -85,7 +100,7 @@ export async function waitReady(
         ms: elapsed(),
         status,
         reason: (service.type === "oneshot" ? "oneshot failed: " : "") + describeState(status) + holder,
-        logTail: await logTail(backend, program),
+        logTail: await logTail(backend, instance),
       };
     }
     if (service.type === "oneshot") {
@@ -110,6 +125,21 @@ export async function waitReady(
       reason = `port ${port} answers, but from ${foreign}, not ${instance.label} (${status?.state ?? "unknown"}): another process holds the port ("orchestrate check-ports" names it)`;
     } else {
       reason = `port ${port} not accepting connections (state ${status?.state ?? "unknown"}${status?.spawnError ? `: ${status.spawnError}` : ""})`;
+      if (status?.pid && elapsed() - elsewhereAt >= ELSEWHERE_EVERY_MS) {
+        elsewhereAt = elapsed();
+        elsewhere = await listensElsewhere(backend, program, port, status);
+        if (!elsewhere.length) elsewhereSince = undefined;
+        else elsewhereSince ??= elapsed();
+      }
+      if (elsewhereSince !== undefined && elapsed() - elsewhereSince >= ELSEWHERE_GRACE_MS)
+        return {
+          ...base,
+          ok: false,
+          ms: elapsed(),
+          status,
+          reason: `listens on ${elsewhere.join(", ")}, expected ${port}: hardcoded port? (read PORT from the environment)`,
+          logTail: await logTail(backend, instance),
+        };
     }
     if (elapsed() >= timeoutMs) {
       return {
@@ -118,7 +148,7 @@ export async function waitReady(
         ms: elapsed(),
         status,
         reason: `${reason} after ${Math.round(timeoutMs / 1000)} s (readyTimeout)`,
-        logTail: await logTail(backend, program),
+        logTail: await logTail(backend, instance),
       };
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - elapsed())));
@@ -134,6 +164,19 @@ function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable 
     .then(([listeners, table]) => ({ listeners, table }))
     .finally(() => (snapshot = undefined));
   return snapshot;
+}
+
+/** Ports the program's processes listen on other than its own (empty when none, or when it holds its own). */
+async function listensElsewhere(
+  backend: Backend,
+  program: string,
+  port: number,
+  status: ProgramStatus,
+): Promise<number[]> {
+  const { listeners, table } = await sharedSnapshot();
+  const ours = programPids(backend, program, status.pid, table);
+  const ports = listeners.filter((l) => l.pids.some((p) => ours.has(p))).map((l) => l.port);
+  return ports.includes(port) ? [] : [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /**
@@ -152,19 +195,6 @@ async function foreignHolder(
   const ours = programPids(backend, program, status?.pid, table);
   const owner = portOwner(onPort, ours);
   return owner.kind === "foreign" ? describeHolder(owner) : undefined;
-}
-
-/** The last lines of stderr, else stdout, of a program (empty when neither has anything). */
-export async function logTail(backend: Backend, name: string, lines = 12): Promise<string> {
-  for (const stream of ["stderr", "stdout"] as const) {
-    try {
-      const text = (await backend.tailLog(name, stream, 4000)).trimEnd();
-      if (text) return text.split("\n").slice(-lines).join("\n");
-    } catch {
-      /* try the other stream */
-    }
-  }
-  return "";
 }
 
 /**

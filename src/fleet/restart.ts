@@ -5,6 +5,10 @@
  * state and the tail of its logs; services that depend on it are not started.
  */
 import { createBackend } from "../backend";
+import type { Backend } from "../backend/types";
+import { checkPorts, type PortCheck } from "../live-ports/check-ports";
+import { livePortFacts } from "../live-ports/live-facts";
+import type { Model, Service } from "../model/types";
 import { UsageError } from "../errors";
 import { recordChange } from "../history/journal";
 import { saveLastGood } from "../history/last-good";
@@ -59,7 +63,7 @@ export interface RestartResult {
 }
 
 /**
- * Runs the whole restart procedure, reporting six steps to `op.progress`.
+ * Runs the whole restart procedure, reporting seven steps (eight with a proxy) to `op.progress`.
  * @throws ManifestError / UsageError (exit 2) for an invalid manifest or bad names, before anything is touched;
  *   OperationError when the manager cannot be started or refuses the configuration.
  */
@@ -70,8 +74,8 @@ export async function restart(op: Operation, options: RestartOptions = {}): Prom
 }
 
 async function restartLocked(op: Operation, options: RestartOptions): Promise<RestartResult> {
-  const report = new StepReporter(op.progress, 6 + proxyStepCount(op.manifest));
-  const s1 = report.begin("validate manifest");
+  const report = new StepReporter(op.progress, 7 + proxyStepCount(op.manifest));
+  // bad names are bad input: refused before step 1 is printed (nothing was begun)
   const project = loadProject(op.manifest);
   const { model } = project;
   const targets = selectTargets(model, options.names);
@@ -85,16 +89,32 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
     );
   // supervisord refuses its whole configuration for one unknown user= (src/fleet/host-users.ts)
   await requireHostUsers(model);
+  const s1 = report.begin("validate manifest");
   for (const note of await reapTestStart(model.paths)) s1.detail(note);
   s1.ok(`${counted(model.services.length, "service")}, ${counted(project.warnings.length, "warning")}`);
 
-  const s2 = report.begin("generate units/");
-  const plan = generateUnits(model, { write: true });
-  const previous = previousFiles(model.paths, plan);
-  s2.ok(summarizePlan(plan));
-
   const backend = createBackend(model, op.backend);
   try {
+    const enabled = selected.filter((s) => s.enabled);
+    // autostart: false — generated and known to the manager, started only by "orchestrate start" or by name
+    const manual = enabled.filter((s) => !s.autostart && !options.names);
+    const services = enabled.filter((s) => !manual.includes(s));
+    // a manager that cannot be driven at all (systemd not booted) is named before ports are judged
+    await backend.requireReachable();
+    const s2 = report.begin(`check the ports of ${counted(services.length, "service")}`);
+    const blocked = await blockedPorts(model, backend, services);
+    for (const b of blocked) s2.detail(`✗ ${b.problem}\n    fix: ${b.fix}`);
+    if (blocked.length) {
+      s2.fail(`${counted(blocked.length, "port")} held by another process: nothing was stopped`);
+      return { ok: false, steps: report.records, readiness: [], checks: [], rollouts: [] };
+    }
+    s2.ok(`${counted(services.filter((s) => s.port !== undefined).length, "port")} free or held by their own service`);
+
+    const s2b = report.begin("generate units/");
+    const plan = generateUnits(model, { write: true });
+    const previous = previousFiles(model.paths, plan);
+    s2b.ok(summarizePlan(plan));
+
     const s3 = report.begin(`ensure ${backend.label} is running`);
     const { started } = await backend.ensureRunning();
     s3.ok(started ? `started (${backend.endpoint})` : "already running");
@@ -113,10 +133,6 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         : "no program changed",
     );
 
-    const enabled = selected.filter((s) => s.enabled);
-    // autostart: false — generated and known to the manager, started only by "orchestrate start" or by name
-    const manual = enabled.filter((s) => !s.autostart && !options.names);
-    const services = enabled.filter((s) => !manual.includes(s));
     const s5 = report.begin(`start ${counted(services.length, "service")} in dependency order`);
     if (manual.length)
       s5.detail(
@@ -220,9 +236,12 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         command: label,
         changes,
         outcome: "failed",
+        // one part per service: a service that was not ready is not named again for failing verify
         reason: [
           ...failed.map((r) => `${r.name}: ${r.reason}`),
-          ...bad.map((c) => `${c.name}: ${c.problems.join("; ")}`),
+          ...bad
+            .filter((c) => !failed.some((r) => r.name === c.name))
+            .map((c) => `${c.name}: ${c.problems.join("; ")}`),
           ...(proxyRefused ? [proxyRefused] : []),
         ].join(" · "),
       });
@@ -234,6 +253,28 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
   } finally {
     backend.close();
   }
+}
+
+/**
+ * The ports of `services` held by someone restart would not stop: a foreign process, or a leftover of a
+ * killed supervisord (recover's to stop). A port held by a program of this project that restart restarts
+ * anyway (a wrong-port neighbour being restarted too) is not counted.
+ */
+async function blockedPorts(model: Model, backend: Backend, services: Service[]): Promise<PortCheck[]> {
+  if (!services.some((s) => s.port !== undefined)) return [];
+  const restarting = new Set(services.map((s) => s.name));
+  const report = checkPorts(model, await livePortFacts(model, backend));
+  return report.ports.filter(
+    (p) =>
+      p.kind === "service" &&
+      p.conflict &&
+      restarting.has(p.name) &&
+      p.holders.some(
+        (h) =>
+          h.owner === "stale" ||
+          (h.owner === "foreign" && ![...restarting].some((n) => h.reason.startsWith(`program ${n} `))),
+      ),
+  );
 }
 
 function list(names: string[]): string {

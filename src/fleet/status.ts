@@ -3,7 +3,7 @@
  * uptime, CPU, memory and health. A stopped `autostart: false` service is MANUAL (stopped by design); a
  * oneshot that ran is EXITED with its exit code.
  */
-import { notAnsweringMessage, type Backend } from "../backend/types";
+import { notAnsweringMessage, type Backend, type LastExit } from "../backend/types";
 import type { Model } from "../model/types";
 import { verifyServices } from "../verify/verify";
 
@@ -31,8 +31,10 @@ export interface StatusRow {
   memoryBytes?: number;
   /** HTTP status of the health path, or "error" when the request failed; absent without health */
   health?: number | "error";
-  /** restarts counted by the manager (systemd NRestarts); absent for supervisord, which does not count them */
+  /** automatic restarts since the fleet was started (supervisord: counted from its log; systemd: NRestarts) */
   restarts?: number;
+  /** the last exit of its process: code or signal, when (ms since epoch), how long it had run (s) */
+  lastExit?: LastExit;
   /** why verify fails for it; empty when it passes */
   problems: string[];
 }
@@ -47,6 +49,24 @@ export interface StatusReport {
 }
 
 /**
+/**
+ * The rows of `report` that should run and do not: enabled, and neither RUNNING nor a oneshot that EXITED
+ * nor a service with autostart false that is stopped (MANUAL); UNKNOWN rows (the manager does not answer)
+ * are not known not to run. `orchestrate status` exits 3 when there is one, as `supervisorctl status` does
+ * (supervisor/supervisorctl.py: `LSBStatusExitStatuses.NOT_RUNNING` = 3, the LSB init script status code
+ * "program is not running").
+ */
+export function notRunning(model: Model, report: StatusReport): StatusRow[] {
+  const byName = new Map(model.services.map((s) => [s.name, s]));
+  return report.services.filter((row) => {
+    const s = byName.get(row.service);
+    if (!row.enabled || !s || row.state === "RUNNING" || row.state === "UNKNOWN") return false;
+    if (s.type === "oneshot" && row.state === "EXITED") return false;
+    return !(s.autostart === false && (row.state === "STOPPED" || row.state === "MANUAL"));
+  });
+}
+
+/**
  * Gathers the status of every service; with the manager down, every enabled service is "NOT RUNNING"; with
  * the manager there but not answering (SIGSTOPped, hung), "UNKNOWN" and `problem` says so.
  */
@@ -54,6 +74,10 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
   const rows = model.services.flatMap((s) =>
     s.instances.map((i) => ({ name: i.label, service: s.name, instance: i.index, type: s.type, port: i.port, s, i })),
   );
+  // the probe and the verify pass run together (one round trip less); a verify that fails because the
+  // manager does not answer is the answer the probe gives
+  const verifying = verifyServices(model, backend, model.services);
+  verifying.catch(() => {});
   const reach = await backend.reachability();
   if (reach !== "running")
     return {
@@ -67,7 +91,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
         problems: [],
       })),
     };
-  const checks = new Map((await verifyServices(model, backend, model.services)).map((c) => [c.program, c]));
+  const checks = new Map((await verifying).map((c) => [c.program, c]));
   return {
     manager: "running",
     services: rows.map(({ s: _s, i, ...row }) => {
@@ -84,6 +108,7 @@ export async function statusReport(model: Model, backend: Backend): Promise<Stat
         memoryBytes: c.usage?.memoryBytes,
         health: c.health ? (c.health.status ?? "error") : undefined,
         restarts: c.restarts,
+        lastExit: c.lastExit,
         problems: c.problems,
       };
     }),

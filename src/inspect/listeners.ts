@@ -60,6 +60,8 @@ export interface ListenerReport {
   source: ListenerSource;
   /** e.g. why ss was not used, or that some holders are invisible without root */
   notes: string[];
+  /** with `ports`: the sockets on every other port, holders not resolved (who listens elsewhere) */
+  others?: RawSocket[];
 }
 
 async function readRaw(
@@ -132,7 +134,7 @@ export async function inspectListeners(options: ListenerOptions = {}): Promise<L
         : "held by another user's process; run as root (sudo) to see which";
     notes.push(`no process visible for port${hidden.length === 1 ? "" : "s"} ${ports}: ${why}`);
   }
-  return { listeners, source, notes };
+  return { listeners, source, notes, others: wanted ? all.filter((s) => !wanted.has(s.port)) : undefined };
 }
 
 /** Every listening TCP socket (or those on `options.ports`), sorted by port, family, address. */

@@ -30,9 +30,28 @@ export function sourceFolder(model: Model, service: Service): string {
 
 const SYSTEM = /^\/(usr|bin|sbin|lib|lib64|etc|opt\/homebrew)\//;
 
-/** Findings in the service's folder, with paths relative to the project root. */
+/** The existing, non-system files named in the service's command (its own source files). */
+function ownFiles(model: Model, service: Service): string[] {
+  const files: string[] = [];
+  for (const arg of service.argv.slice(1).concat(service.argv[0])) {
+    if (arg.startsWith("-")) continue;
+    const path = isAbsolute(arg) ? arg : `${service.directory}/${arg}`;
+    if (SYSTEM.test(path) && relative(model.paths.root, path).startsWith("..")) continue;
+    if (existsSync(path) && statSync(path).isFile()) files.push(path);
+  }
+  return [...new Set(files)];
+}
+
+/**
+ * Findings in the service's own code, with paths relative to the project root: its source folder when no
+ * other service lives there, else only the files its command names (a shared `services/` folder holds
+ * the other services' files too, whose findings are not this service's).
+ */
 export async function scanServiceCode(model: Model, service: Service): Promise<LintFinding[]> {
-  return lintPaths(model, [sourceFolder(model, service)]);
+  const folder = sourceFolder(model, service);
+  const shared = model.services.some((other) => other.name !== service.name && sourceFolder(model, other) === folder);
+  const own = ownFiles(model, service);
+  return lintPaths(model, shared && own.length ? own : [folder]);
 }
 
 /** Findings in the given files or folders. */

@@ -98,6 +98,8 @@ export interface LiveFacts extends OursFacts {
   owns: (service: string, mainPid: number | undefined, pid: number) => boolean;
   source: string;
   notes: string[];
+  /** services whose running program listens on other ports and not on its own: service → those ports */
+  elsewhere?: Map<string, number[]>;
 }
 
 /** Every managed port: services (with a port, manifest order), externals, reserved ports. */
@@ -232,6 +234,12 @@ export function checkPorts(model: Model, facts: LiveFacts): CheckPortsReport {
       conflict: false,
     };
     verdict(model, check, nextFree);
+    const elsewhere = managed.kind === "service" ? facts.elsewhere?.get(managed.name) : undefined;
+    if (elsewhere && !check.problem && check.owner === "none") {
+      check.problem = `port ${managed.port} of ${managed.name} is free: ${managed.name} listens on ${elsewhere.join(", ")} instead, expected ${managed.port}: hardcoded port?`;
+      check.fix = `make ${managed.name} read PORT from its environment (or pass {port} in its command), then "orchestrate restart ${managed.name}"; "orchestrate lint" finds the number in its code`;
+      check.conflict = managed.enabled;
+    }
     return check;
   });
   const rank = (c: PortCheck) => (c.conflict ? 0 : c.problem ? 1 : 2);

@@ -6,10 +6,9 @@
  */
 import { createBackend, type BackendChoice } from "../backend";
 import { notAnsweringMessage, type Backend, type ProgramStatus } from "../backend/types";
-import type { Problem } from "../errors";
-import { projectFromSource } from "../manifest";
-import type { ManifestSource } from "../manifest/load";
-import { inspectListeners, type ListenerOptions } from "../inspect/listeners";
+import { inspectListeners, type ListenerOptions, type ListenerReport, type RawSocket } from "../inspect/listeners";
+import { listenersOf } from "../inspect/listeners-of";
+import { listProcesses } from "../inspect/processes";
 import { processInfos, type ProcessInfo } from "../inspect/processes";
 import { mergeRanges } from "../model/port-ranges";
 import type { Model } from "../model/types";
@@ -57,6 +56,45 @@ async function managerStatus(
   }
 }
 
+/**
+ * The listeners on `ports`. Linux, method auto: /proc/net/tcp{,6} with holders resolved only for the
+ * managed ports — first among the programs' own processes, then newest processes first (./listeners-of.ts)
+ * — so no `ss` is spawned; the ports of the groups' ranges only need to be known as held. Otherwise (a forced
+ * method, another OS) {@link inspectListeners}.
+ */
+async function readListeners(
+  model: Model,
+  backend: Backend,
+  ports: Set<number>,
+  programs: Map<string, ProgramStatus>,
+  method: ListenerOptions["method"],
+): Promise<ListenerReport> {
+  if (process.platform !== "linux" || (method !== undefined && method !== "auto"))
+    return inspectListeners({ method, ports });
+  const managed = managedPorts(model).map((m) => m.port);
+  const candidates: number[] = [];
+  if (programs.size) {
+    const table = await listProcesses();
+    for (const { program } of model.services.flatMap((s) => s.instances)) {
+      const main = programs.get(program)?.pid;
+      if (main)
+        for (const pid of table.keys()) if (backend.ownsProcess(program, main, pid, table)) candidates.push(pid);
+    }
+  }
+  const all = await listenersOf(ports, candidates, { resolve: new Set(managed) });
+  const listeners = all.filter((l) => ports.has(l.port));
+  const others: RawSocket[] = all
+    .filter((l) => !ports.has(l.port))
+    .map((l) => ({ ...l, holders: l.pids.map((pid) => ({ pid })) }));
+  const notes: string[] = [];
+  const hidden = listeners.filter((l) => l.pids.length === 0 && managed.includes(l.port));
+  if (hidden.length)
+    notes.push(
+      `no process visible for port${hidden.length === 1 ? "" : "s"} ${hidden.map((l) => l.port).join(", ")}: held by another user's process or another PID namespace; run as root to see which`,
+    );
+  return { listeners, source: "proc", notes, others };
+}
+
 /** Adds `pids`, their ancestors and their session leaders to `known` (batches of /proc reads, ≤ 64 levels). */
 async function withAncestors(known: Map<number, ProcessInfo>, pids: number[]): Promise<void> {
   let frontier = pids.filter((p) => !known.has(p));
@@ -71,6 +109,49 @@ async function withAncestors(known: Map<number, ProcessInfo>, pids: number[]): P
   }
 }
 
+/**
+ * Services whose running program does not hold its own port but listens on other ports (a hardcoded
+ * port): service → those ports. Only such programs' processes are resolved, so a healthy fleet costs nothing.
+ */
+async function listeningElsewhere(
+  model: Model,
+  backend: Backend,
+  programs: Map<string, ProgramStatus>,
+  listeners: Map<number, { pids: number[] }[]>,
+  others: RawSocket[],
+  processes: Map<number, ProcessInfo>,
+): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  // per instance: its program runs but nothing holds its own port
+  const suspects = model.services.flatMap((s) =>
+    s.instances
+      .filter((i) => {
+        const status = programs.get(i.program);
+        if (!s.enabled || i.port === undefined || !status?.pid) return false;
+        return !(listeners.get(i.port) ?? []).some((l) => l.pids.length > 0);
+      })
+      .map((i) => ({ service: s, instance: i })),
+  );
+  if (!suspects.length || !others.length) return found;
+  await withAncestors(
+    processes,
+    others.flatMap((o) => o.holders.map((h) => h.pid)),
+  );
+  for (const { service, instance } of suspects) {
+    const main = programs.get(instance.program)!.pid;
+    const ports = others
+      .filter((o) => o.holders.some((h) => backend.ownsProcess(instance.program, main, h.pid, processes)))
+      .map((o) => o.port);
+    // keyed by service (./check-ports.ts looks it up by the managed port's service name)
+    if (ports.length)
+      found.set(
+        service.name,
+        [...new Set([...(found.get(service.name) ?? []), ...ports])].sort((a, b) => a - b),
+      );
+  }
+  return found;
+}
+
 /** Reads everything {@link checkPorts} needs for `model` under `backend`; see {@link LiveFacts}. */
 export async function livePortFacts(
   model: Model,
@@ -79,10 +160,8 @@ export async function livePortFacts(
 ): Promise<LiveFacts> {
   const notes: string[] = [];
   const ports = portsToRead(model);
-  const [report, manager] = await Promise.all([
-    inspectListeners({ method: options.method, ports }),
-    managerStatus(model, backend, notes),
-  ]);
+  const manager = await managerStatus(model, backend, notes);
+  const report = await readListeners(model, backend, ports, manager.programs, options.method);
   notes.unshift(...report.notes);
   const listeners = new Map<number, (typeof report.listeners)[number][]>();
   for (const port of ports) listeners.set(port, []);
@@ -94,6 +173,14 @@ export async function livePortFacts(
   await withAncestors(
     processes,
     holders.flatMap((l) => [...l.pids, ...l.processes.flatMap((p) => [p.ppid, p.sid])]),
+  );
+  const elsewhere = await listeningElsewhere(
+    model,
+    backend,
+    manager.programs,
+    listeners,
+    report.others ?? [],
+    processes,
   );
   const former = options.formerManagerPid ?? backend.formerManagerPid();
   return {
@@ -108,6 +195,7 @@ export async function livePortFacts(
     owns: (service, mainPid, pid) => backend.ownsProcess(service, mainPid, pid, processes),
     source: report.source,
     notes,
+    elsewhere,
     serverUrl: ourServerUrl(model),
     commands: commandIndex([model, ...(options.alsoModels ?? [])]),
     processes,
@@ -131,41 +219,4 @@ export async function inspectManagedPorts(
   } finally {
     backend.close();
   }
-}
-
-/**
- * The live problems `validate --live` adds, as manifest-style {@link Problem}s: an error for each
- * conflict (a foreign or stale holder of an enabled service's port), a warning for a foreign holder of
- * a reserved port or of a disabled service's port.
- */
-export function liveProblems(report: CheckPortsReport): Problem[] {
-  return report.ports
-    .filter((p) => p.problem)
-    .map(
-      (p): Problem => ({
-        severity: p.conflict ? "error" : "warning",
-        path:
-          p.kind === "service"
-            ? `services.${p.name}.port`
-            : p.kind === "reserved"
-              ? `ports.reserved.${p.port}`
-              : `external.${p.name}.port`,
-        service: p.kind === "service" ? p.name : undefined,
-        field: "port",
-        value: p.port,
-        message: `live: ${p.problem}`,
-        fix: p.fix,
-      }),
-    );
-}
-
-/**
- * `validate --live`: the live port problems of an already-validated manifest source (see
- * {@link liveProblems}). Errors here mean "the manifest is valid, but the host disagrees": the validate
- * command exits 1 for them, not 2.
- * @throws ManifestError when `source` is not valid (call it only after validation passed).
- */
-export async function liveProblemsFor(source: ManifestSource, choice: BackendChoice): Promise<Problem[]> {
-  const { model } = projectFromSource(source);
-  return liveProblems(await inspectManagedPorts(model, choice));
 }

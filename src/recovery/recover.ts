@@ -161,7 +161,9 @@ async function recoverLocked(
   s5.detail(`units/: ${summarizePlan(plan)}${project.current ? "" : " (restored from the last good state)"}`);
   const enabled = model.services.filter((s) => s.enabled);
   if (dryRun) {
-    s5.detail(`would start ${model.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`);
+    s5.detail(
+      `would start ${counted(model.levels.flat().length, "service")}, each as soon as its dependencies are ready: ${model.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`,
+    );
     s5.ok("planned");
     report.begin("verify").skip("dry run");
     return result(true);
@@ -263,9 +265,11 @@ async function stopLeftovers(
     observedChildren: evidence.observedChildren,
   };
   const targets = findLeftovers(c.models, facts, table, listeners, exclude);
-  if (exclude.size > 1)
+  const under = exclude.size - 1; // without the manager itself
+  const programs = evidence.observedChildren.size;
+  if (under > 0)
     s2.detail(
-      `${counted(exclude.size - 1, "process", "processes")} under the running ${c.backend.label}: its own shutdown (step 1) stops them`,
+      `${counted(under, "process", "processes")} under the running ${c.backend.label} (${counted(programs, "program process", "program processes")}${under > programs ? ` and ${under - programs} of their children` : ""}, as step 1 found): its own shutdown stops them`,
     );
   for (const t of targets)
     s2.detail(
@@ -275,7 +279,8 @@ async function stopLeftovers(
   for (const o of outcomes) s2.detail(`  PID ${o.target.pid}: ${o.text}`);
   const survivors = outcomes.filter((o) => o.outcome === "survived" || o.outcome === "not permitted");
   if (outcomes.length) c.changes.push(`stopped ${counted(outcomes.length - survivors.length, "leftover")}`);
-  if (targets.length === 0) s2.ok("none found");
+  if (targets.length === 0)
+    s2.ok(under > 0 ? `no leftover besides the ${counted(under, "process", "processes")} step 1 stops` : "none found");
   else if (c.dryRun) s2.ok(`${counted(targets.length, "leftover")} would be stopped`);
   else if (survivors.length)
     s2.fail(

@@ -6,13 +6,15 @@
  * running passes as stopped by design ("manual"). One listener scan and one process table for the fleet.
  */
 import { ourServerUrl, supervisorMark } from "../live-ports/ours";
-import type { Backend, ProgramStatus } from "../backend/types";
-import { listListeners, type Listener } from "../inspect/listeners";
+import type { Backend, LastExit, ProgramStatus } from "../backend/types";
+import type { Listener } from "../inspect/listeners";
+import { listenersOf } from "../inspect/listeners-of";
 import { listProcesses } from "../inspect/processes";
 import type { Model, Service } from "../model/types";
 import { checkHealth, type HealthResult } from "./health";
 import { describeHolder, portOwner, programPids, type PortOwner } from "./ownership";
 import { processUsage, type Usage } from "./usage";
+import { logTail as failureTail } from "./failure-tail";
 
 /** The outcome of verifying one instance of a service. `problems` is empty exactly when `ok`. */
 export interface ServiceCheck {
@@ -28,19 +30,21 @@ export interface ServiceCheck {
   type: Service["type"];
   /** `autostart: false` and not running: stopped by design, not a failure */
   manual?: boolean;
-  /** a failed oneshot's last log lines */
-  logTail?: string;
   port?: number;
   state: ProgramStatus["state"];
   pid?: number;
   uptimeSeconds?: number;
   /** exit code of the last run (a oneshot's result), when the manager reports one */
   exitStatus?: number;
-  /** restarts counted by the manager (systemd NRestarts) */
+  /** automatic restarts since the fleet was started (supervisord: its log; systemd: NRestarts) */
   restarts?: number;
+  /** the last exit of its process: code or signal, when, how long it had run */
+  lastExit?: LastExit;
   owner?: PortOwner;
   health?: HealthResult;
   usage?: Usage;
+  /** a failed oneshot's last log lines; a FATAL, BACKOFF or EXITED program's last lines of stdout and stderr in time order */
+  logTail?: string;
   ok: boolean;
   problems: string[];
 }
@@ -54,6 +58,9 @@ export interface VerifyOptions {
   /** only these programs (NAME or NAME@I); default every instance */
   programs?: Set<string>;
 }
+
+/** States after which the program's own output says why: its failure tail is attached. */
+const CRASHED = new Set(["FATAL", "BACKOFF", "EXITED"]);
 
 /**
  * Verifies every instance of `services` (enabled ones; disabled are skipped) against the backend, or only
@@ -72,12 +79,25 @@ export async function verifyServices(
         .filter((i) => !options.programs || options.programs.has(i.program))
         .map((instance) => ({ service, instance })),
     );
-  const [statuses, listeners, table] = await Promise.all([
-    backend.status(enabled.map((t) => t.instance.program)),
-    listListeners(),
+  const programs = enabled.map((t) => t.instance.program);
+  const [statuses, table, history] = await Promise.all([
+    backend.status(programs),
     listProcesses(),
+    backend.crashHistory(programs),
   ]);
   const byName = new Map(statuses.map((s) => [s.name, s]));
+  // only the managed ports' holders are resolved: first among the programs' own processes (no ss spawn)
+  const candidates = new Set<number>();
+  const pidsOf = new Map<string, Set<number>>();
+  for (const { instance } of enabled) {
+    const pids = programPids(backend, instance.program, byName.get(instance.program)?.pid, table);
+    pidsOf.set(instance.program, pids);
+    for (const p of pids) candidates.add(p);
+  }
+  const listeners = await listenersOf(
+    enabled.flatMap(({ instance }) => (instance.port === undefined ? [] : [instance.port])),
+    candidates,
+  );
   const byPort = new Map<number, Listener[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
   return Promise.all(
@@ -96,7 +116,8 @@ export async function verifyServices(
         pid: status.pid,
         uptimeSeconds: status.uptimeSeconds,
         exitStatus: status.exitStatus,
-        restarts: status.restarts,
+        restarts: history.get(program)?.restarts ?? status.restarts ?? 0,
+        lastExit: history.get(program)?.lastExit,
       };
       const problems: string[] = [];
       const running = status.state === "RUNNING";
@@ -107,7 +128,7 @@ export async function verifyServices(
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
         problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
-      const pids = programPids(backend, program, status.pid, table);
+      const pids = pidsOf.get(program)!;
       let owner: PortOwner | undefined;
       if (port !== undefined) {
         owner = portOwner(byPort.get(port) ?? [], pids);
@@ -140,7 +161,8 @@ export async function verifyServices(
           );
       }
       const usage = options.usage === false || pids.size === 0 ? undefined : await processUsage(pids);
-      return { ...base, owner, health, usage, ok: problems.length === 0, problems };
+      const logTail = CRASHED.has(status.state) ? (await failureTail(backend, instance)) || undefined : undefined;
+      return { ...base, owner, health, usage, logTail, ok: problems.length === 0, problems };
     }),
   );
 }

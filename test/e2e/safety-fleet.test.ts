@@ -98,7 +98,7 @@ describe("a user this host does not have", () => {
 });
 
 describe("a fresh supervisord and a service that fails", () => {
-  it("does not run the dependents of a service whose port is squatted; restart tells the truth", async () => {
+  it("a service whose port is squatted: restart's port pre-check names the holder; nothing is started", async () => {
     const [managerPort, executorPort] = await ports.takeMany(2);
     const p = seen.project(
       makeCliProject("orch-sfd-", {
@@ -115,6 +115,26 @@ describe("a fresh supervisord and a service that fails", () => {
     });
     squatters.push(squatter);
     for (let i = 0; i < 100 && (await isPortFree(managerPort)); i++) await new Promise((r) => setTimeout(r, 50));
+    const r = await orchestrate(p, "restart");
+    await seen.add(readPidfile(p.paths.pidfile), ...(await programPids(p)).values());
+    expect(r.exitCode, out(r)).toBe(1);
+    expect(out(r)).toMatch(new RegExp(`port ${managerPort} of trade_manager is held by PID ${squatter.pid}`));
+    expect(out(r)).toMatch(/nothing was stopped/);
+    expect(readPidfile(p.paths.pidfile)).toBeUndefined();
+    expect(await isPortFree(executorPort)).toBe(true);
+  });
+
+  it("does not run the dependents of a service that fails under a fresh supervisord; restart tells the truth", async () => {
+    const [managerPort, executorPort] = await ports.takeMany(2);
+    const p = seen.project(
+      makeCliProject("orch-sfe-", {
+        project: "sfe",
+        services: {
+          trade_manager: fixture("exits-at-once.js", managerPort, { readyTimeout: 3, startRetries: 0 }),
+          trade_executor: fixture("binds-port.js", executorPort, { dependsOn: ["trade_manager"] }),
+        },
+      }),
+    );
     const r = await orchestrate(p, "restart");
     await seen.add(readPidfile(p.paths.pidfile), ...(await programPids(p)).values());
     expect(r.exitCode, out(r)).toBe(1);

@@ -7,6 +7,7 @@ import type {
   ApplyOptions,
   ApplyResult,
   Backend,
+  CrashHistory,
   DetailSink,
   EmergencyStopResult,
   ProgramState,
@@ -31,10 +32,12 @@ export interface FakeOptions {
   applied?: Partial<ApplyResult>;
   /** apply() throws this (e.g. to test a failed rollback) */
   applyError?: Error;
-  /** the log tail of each program */
+  /** the stderr log tail of each program */
   logs?: Record<string, string>;
   /** exit status reported for EXITED/FATAL programs, per program (default 1) */
   exitStatus?: Record<string, number>;
+  /** the stdout log tail of each program (default empty) */
+  stdout?: Record<string, string>;
   /** uptime reported for RUNNING programs, s (default 3600: past any startsecs) */
   uptimeSeconds?: number;
 }
@@ -134,8 +137,13 @@ export class FakeBackend implements Backend {
       };
     });
   }
-  async tailLog(name: string): Promise<string> {
-    return this.options.logs?.[name] ?? "";
+  /** crash history set by a test (default: none) */
+  readonly history_: Map<string, CrashHistory> = new Map();
+  async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
+    return new Map(names.flatMap((n) => (this.history_.has(n) ? [[n, this.history_.get(n)!] as const] : [])));
+  }
+  async tailLog(name: string, stream: "stdout" | "stderr"): Promise<string> {
+    return (stream === "stderr" ? this.options.logs?.[name] : this.options.stdout?.[name]) ?? "";
   }
   async shutdown(): Promise<void> {
     this.calls.push("shutdown");

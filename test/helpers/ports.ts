@@ -29,6 +29,8 @@ export const PORT_BLOCKS = {
   "instances-systemd": { low: 34200, high: 34399 },
   // rolling restarts (issue 16): 35500-35999
   "rolling-restart": { low: 35500, high: 35599 },
+  operations: { low: 34500, high: 34599 },
+  "system-supervisord": { low: 34600, high: 34699 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

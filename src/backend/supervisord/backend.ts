@@ -5,12 +5,13 @@
  * are the same string.
  */
 import { join, relative } from "node:path";
-import { OperationError } from "../../errors";
+import { OperationError, UsageError } from "../../errors";
 import type { ProjectPaths } from "../../model/types";
 import type {
   ApplyOptions,
   ApplyResult,
   Backend,
+  CrashHistory,
   DetailSink,
   EmergencyStopResult,
   ProgramStatus,
@@ -22,11 +23,19 @@ import { readPidfile } from "./pids";
 import { SupervisorConnectionError, SupervisorFault, SupervisorRpc } from "./client";
 import { livePid, shutdownDaemon, startDaemon, type DaemonOptions, type ShutdownReport } from "./daemon";
 import { tailBytes } from "../../inspect/log-tail";
+import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
 export interface SupervisordBackendOptions extends DaemonOptions {
   rpcTimeoutMs?: number;
+  /**
+   * A supervisord that is not orchestrate's own (the machine's, after `install --supervisor-conf-dir`):
+   * its `serverurl` as supervisorctl takes it (supervisord docs, "[supervisorctl] Section Settings":
+   * `unix:///var/run/supervisor.sock`). orchestrate then reads and drives only this project's programs
+   * there and never starts, reconfigures or stops that supervisord itself.
+   */
+  serverUrl?: string;
   /** timeouts of {@link SupervisordBackend.emergencyStop} (recover step 1) */
   emergency?: DaemonStopTimeouts;
 }
@@ -54,16 +63,37 @@ export class SupervisordBackend implements Backend {
     readonly paths: ProjectPaths,
     private readonly options: SupervisordBackendOptions = {},
   ) {
-    this.rpc = new SupervisorRpc({ socketPath: paths.socket, timeoutMs: options.rpcTimeoutMs });
+    this.rpc = new SupervisorRpc({
+      socketPath: options.serverUrl ? socketOfServerUrl(options.serverUrl) : paths.socket,
+      timeoutMs: options.rpcTimeoutMs,
+    });
   }
 
-  /** The socket, relative to the project: "run/supervisord.sock". */
+  /** The socket, relative to the project: "run/supervisord.sock"; the server URL for the machine's supervisord. */
   get endpoint(): string {
-    return relative(this.paths.root, this.paths.socket);
+    return this.options.serverUrl ?? relative(this.paths.root, this.paths.socket);
   }
 
-  /** Nothing to check: orchestrate starts its private supervisord itself (ensureRunning). */
-  async requireReachable(): Promise<void> {}
+  /**
+   * The private supervisord: nothing to check, orchestrate starts it itself (ensureRunning). The machine's
+   * (--server-url): it must answer. @throws OperationError naming the URL.
+   */
+  async requireReachable(): Promise<void> {
+    if (this.options.serverUrl && !(await this.isRunning()))
+      throw new OperationError(
+        `the supervisord at ${this.options.serverUrl} does not answer`,
+        "start it (systemctl start supervisor) or check --server-url against its [unix_http_server] file=",
+      );
+  }
+
+  /** The operations orchestrate leaves to the machine's supervisord's own tools. @throws OperationError. */
+  private refuseOnSystem(what: string): void {
+    if (this.options.serverUrl)
+      throw new OperationError(
+        `orchestrate does not ${what} the supervisord at ${this.options.serverUrl}: it is not orchestrate's own`,
+        "after orchestrate install --supervisor-conf-dir DIR, load the programs with supervisorctl reread && supervisorctl update",
+      );
+  }
 
   /** One program per instance, named as the model names it (NAME or NAME@I). */
   programName(program: string): string {
@@ -82,6 +112,7 @@ export class SupervisordBackend implements Backend {
 
   /** run/supervisord.pid when that PID is gone. */
   formerManagerPid(): number | undefined {
+    if (this.options.serverUrl) return undefined;
     const pid = readPidfile(this.paths.pidfile);
     return pid !== undefined && !isAlive(pid) ? pid : undefined;
   }
@@ -93,6 +124,7 @@ export class SupervisordBackend implements Backend {
 
   /** recover step 1 (./emergency-stop.ts): RPC shutdown, else TERM (+CONT) and KILL of run/supervisord.pid. */
   async emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult> {
+    this.refuseOnSystem("stop");
     const pidfileBefore = readPidfile(this.paths.pidfile);
     const daemon = await stopSupervisord(this.paths, step, {
       dryRun: options.dryRun,
@@ -149,7 +181,11 @@ export class SupervisordBackend implements Backend {
   }
 
   /** Starts the private supervisord when it is not running; see {@link startDaemon} for errors. */
-  ensureRunning(): Promise<{ started: boolean }> {
+  async ensureRunning(): Promise<{ started: boolean }> {
+    if (this.options.serverUrl) {
+      await this.requireReachable();
+      return { started: false };
+    }
     return startDaemon(this.paths, this.rpc, this.options);
   }
 
@@ -160,6 +196,7 @@ export class SupervisordBackend implements Backend {
    * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
    */
   async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
+    this.refuseOnSystem("reconfigure");
     this.configs = undefined;
     const before = await this.configInfo();
     let diff: [string[], string[], string[]][];
@@ -218,6 +255,15 @@ export class SupervisordBackend implements Backend {
     await this.start(name);
   }
 
+  /** Restarts and last exits since supervisord started, from its activity log (./crash-history.ts). */
+  async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
+    // the machine's supervisord logs elsewhere (its [supervisord] logfile): read it through `readLog`
+    const all = this.options.serverUrl
+      ? parseCrashHistory(await this.rpc.call<string>("supervisor.readLog", -256 * 1024, 0).catch(() => "")).programs
+      : readCrashHistory(this.paths.supervisordLog);
+    return new Map(names.flatMap((n) => (all.has(n) ? [[n, all.get(n)!] as const] : [])));
+  }
+
   /** Status from one `getAllProcessInfo`; a requested name supervisord does not know is ABSENT. */
   async status(names?: string[]): Promise<ProgramStatus[]> {
     this.inflightStatus ??= this.rpc
@@ -255,6 +301,7 @@ export class SupervisordBackend implements Backend {
 
   /** Stops every program and supervisord; see {@link stopDaemon}. */
   async shutdown(): Promise<void> {
+    this.refuseOnSystem("shut down");
     await this.stopDaemon();
   }
 
@@ -306,4 +353,18 @@ export class SupervisordBackend implements Backend {
       throw err;
     }
   }
+}
+
+/**
+ * The socket path of a supervisorctl `serverurl` (`unix:///var/run/supervisor.sock`).
+ * @throws UsageError for another scheme: orchestrate talks to supervisord over its unix socket only.
+ */
+export function socketOfServerUrl(url: string): string {
+  const m = /^unix:\/\/(\/.+)$/.exec(url);
+  if (!m)
+    throw new UsageError(
+      `--server-url expects unix:///PATH (supervisorctl's serverurl of a unix socket), found "${url}"`,
+      "e.g. --server-url unix:///var/run/supervisor.sock (the [unix_http_server] file= of that supervisord)",
+    );
+  return m[1];
 }

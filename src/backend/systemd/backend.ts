@@ -15,6 +15,7 @@ import type {
   ApplyOptions,
   ApplyResult,
   Backend,
+  CrashHistory,
   DetailSink,
   EmergencyStopResult,
   ProgramStatus,
@@ -33,7 +34,7 @@ import {
   type EnableMode,
   type InstallOptions,
 } from "./install";
-import { toProgramStatus, type UnitRecord } from "./show";
+import { toCrashHistory, toProgramStatus, type UnitRecord } from "./show";
 import { Systemctl } from "./systemctl";
 
 /** Log files of one service (absolute paths, as in the model's `stdoutLog`/`stderrLog`). */
@@ -290,6 +291,13 @@ export class SystemdBackend implements Backend {
     const list = names ?? (await this.knownServices());
     const records = await this.unitRecords(list);
     return records.map((record, i) => toProgramStatus(list[i], record));
+  }
+
+  /** NRestarts and the last ExecMain exit of each named unit (one `systemctl show`). */
+  async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
+    if (!names.length) return new Map();
+    const records = await this.unitRecords(names);
+    return new Map(records.map((record, i) => [names[i], toCrashHistory(record)]));
   }
 
   /** Raw `systemctl show` records of the named services. */

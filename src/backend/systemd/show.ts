@@ -6,7 +6,7 @@
  * separated by one empty line, in the order the units were named. Properties come in systemd's own order,
  * not the order asked for; a unit systemd does not know still gets a block (`LoadState=not-found`).
  */
-import type { ProgramState, ProgramStatus } from "../types";
+import type { CrashHistory, ProgramState, ProgramStatus } from "../types";
 
 /** Properties orchestrate asks for; `Id` and `LoadState` let a block be matched and "unknown" be told apart. */
 export const SHOW_PROPERTIES = [
@@ -16,6 +16,7 @@ export const SHOW_PROPERTIES = [
   "SubState",
   "MainPID",
   "ExecMainStartTimestampMonotonic",
+  "ExecMainExitTimestampMonotonic",
   "ExecMainCode",
   "ExecMainStatus",
   "NRestarts",
@@ -75,6 +76,49 @@ const int = (value: string | undefined): number => {
   const n = Number.parseInt(value ?? "", 10);
   return Number.isFinite(n) && n >= 0 ? n : 0;
 };
+
+/** Signal names by number (signal(7), x86/arm): what ExecMainStatus holds when ExecMainCode is 2 or 3. */
+const SIGNALS: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
+
+/**
+ * Restarts (NRestarts) and the last exit of the main process (ExecMainExitTimestampMonotonic,
+ * ExecMainCode, ExecMainStatus; systemd.exec(5) "ENVIRONMENT VARIABLES IN SPAWNED PROCESSES" names the
+ * same fields as $EXIT_CODE/$EXIT_STATUS) of one unit. `nowUs` and `nowMs` are the monotonic and wall
+ * clocks of the same moment.
+ */
+export function toCrashHistory(
+  record: UnitRecord,
+  nowUs: number = monotonicNowUs(),
+  nowMs: number = Date.now(),
+): CrashHistory {
+  const history: CrashHistory = { restarts: record.nRestarts };
+  const exitUs = int(record.raw.ExecMainExitTimestampMonotonic);
+  if (exitUs > 0 && record.execMainCode > 0) {
+    const signal =
+      record.execMainCode === 1 ? undefined : (SIGNALS[record.execMainStatus] ?? `signal ${record.execMainStatus}`);
+    history.lastExit = {
+      at: Math.round(nowMs - (nowUs - exitUs) / 1000),
+      code: record.execMainCode === 1 ? record.execMainStatus : undefined,
+      signal,
+      ranSeconds:
+        record.execMainStartMonotonicUs > 0 && exitUs >= record.execMainStartMonotonicUs
+          ? (exitUs - record.execMainStartMonotonicUs) / 1e6
+          : undefined,
+      expected: record.result === "success",
+    };
+  }
+  return history;
+}
 
 /** Turns one parsed block into a typed record; missing properties read as "" or 0. */
 export function toUnitRecord(block: Record<string, string>): UnitRecord {

@@ -232,7 +232,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
                 e.time.replace("T", " ").slice(0, 19),
                 e.command,
                 e.outcome,
-                e.changes.join("; ") + (e.reason ? ` — ${e.reason.split("\n")[0]}` : ""),
+                historyCell(e.changes, e.reason),
               ]),
             ]),
           );
@@ -274,4 +274,15 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
         return 0;
       }),
     );
+}
+
+/**
+ * The CHANGES cell of `history`: each change and each part of the reason once (a failed restart names a
+ * service in its readiness and again in its verify; retries record the same change again), the reason's
+ * first line only.
+ */
+function historyCell(changes: string[], reason?: string): string {
+  const unique = [...new Set(changes)];
+  const parts = reason ? [...new Set(reason.split("\n")[0].split(" · "))].filter((p) => !unique.includes(p)) : [];
+  return unique.join("; ") + (parts.length ? ` — ${parts.join(" · ")}` : "");
 }

@@ -1,9 +1,7 @@
 /** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { printCheckPorts, printExposure } from "../present/check-ports";
-import { inspectManagedPorts } from "../../live-ports/live-facts";
-import { inspectExposure } from "../../live-ports/exposure";
+import { checkPortsCommand } from "./read-commands";
 import { action } from "../program";
 
 /** Adds `check-ports`. */
@@ -34,17 +32,6 @@ Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's p
 listens on all interfaces · 2 bad manifest`,
     )
     .action(
-      action(program, async (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const report = await inspectManagedPorts(model, { kind: ctx.backend, ...ctx.systemd });
-        const exposure = await inspectExposure(model);
-        const ok = report.ok && exposure.ok;
-        if (opts.json) ctx.stdout.write(JSON.stringify({ ...report, ok, exposure: exposure.findings }, null, 2) + "\n");
-        else {
-          printExposure(ctx, exposure.findings, (line) => ctx.stdout.write(line + "\n"));
-          printCheckPorts(ctx, report, (line) => ctx.stdout.write(line + "\n"));
-        }
-        return ok ? 0 : 1;
-      }),
+      action(program, (ctx, opts: { json?: boolean }) => checkPortsCommand(ctx, loadProject(ctx.manifest).model, opts)),
     );
 }

@@ -1,15 +1,12 @@
 /** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
-import { publicSurface, routeUrls, type ExposedPort, type PublicSurface, type RouteUrl } from "../../model/surface";
 import { loadProject } from "../../manifest";
 import { findService, portOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
-import { listPortsReport } from "../../model/ports-report";
-import { formatRanges } from "../../model/port-ranges";
 import { rememberValid } from "../fast-path";
 import { checkRenderable } from "../../render";
-import { table } from "../format";
 import { action } from "../program";
+import { portsCommand } from "./read-commands";
 
 /** Adds `port`, `url`, `env` and `ports`. */
 export function registerLookups(program: Command): void {
@@ -85,78 +82,6 @@ export function registerLookups(program: Command): void {
       "\nExamples:\n  orchestrate ports\n  orchestrate ports --json | jq '.groups[] | {name, nextFree}'",
     )
     .action(
-      action(program, (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const report = listPortsReport(model);
-        const surface = { ...publicSurface(model), routes: routeUrls(model) };
-        if (opts.json) {
-          ctx.stdout.write(JSON.stringify({ ...report, surface }, null, 2) + "\n");
-          return 0;
-        }
-        let out = "";
-        for (const g of report.groups) {
-          out += `${g.name} (${formatRanges(g.ranges)})${g.description ? ` — ${g.description}` : ""}\n`;
-          out += indent(
-            table([
-              ["SERVICE", "PORT", "DESCRIPTION"],
-              ...g.services.map((s) => [
-                s.name + (s.enabled ? "" : " (disabled)"),
-                String(s.port ?? "-"),
-                s.description,
-              ]),
-            ]),
-          );
-          out += `  used ${g.used} / free ${g.free} / total ${g.total}${g.nextFree !== undefined ? ` — next free ${g.nextFree}` : " — full"}\n\n`;
-        }
-        if (report.ungrouped.length)
-          out +=
-            "no group\n" +
-            indent(
-              table([
-                ["SERVICE", "PORT", "DESCRIPTION"],
-                ...report.ungrouped.map((s) => [s.name, String(s.port ?? "-"), s.description]),
-              ]),
-            ) +
-            "\n";
-        if (report.workers.length) out += `workers (no port): ${report.workers.join(", ")}\n`;
-        if (report.external.length)
-          out +=
-            "external\n" +
-            indent(
-              table([
-                ["NAME", "PORT", "DESCRIPTION"],
-                ...report.external.map((e) => [e.name, String(e.port), e.description]),
-              ]),
-            );
-        if (report.reserved.length)
-          out +=
-            "reserved\n" +
-            indent(table([["PORT", "REASON"], ...report.reserved.map((r) => [String(r.port), r.reason])]));
-        if (report.avoid.length) out += `avoid: ${report.avoid.join(", ")}\n`;
-        out += surfaceText(surface);
-        ctx.stdout.write(out);
-        return 0;
-      }),
+      action(program, (ctx, opts: { json?: boolean }) => portsCommand(ctx, loadProject(ctx.manifest).model, opts)),
     );
-}
-
-/** The public surface: what other hosts can reach (public ports, internal ports and from where, the routes). */
-function surfaceText(surface: PublicSurface & { routes: RouteUrl[] }): string {
-  const who = (p: ExposedPort) => (p.owner.kind === "proxy" ? "proxy" : `${p.owner.kind} ${p.owner.name}`);
-  const rows = [
-    ["PORT", "EXPOSURE", "OWNER", "FROM"],
-    ...surface.public.map((p) => [String(p.port), "public", who(p), "anywhere"]),
-    ...surface.internal.map((p) => [String(p.port), "internal", who(p), p.from.join(" ") || "(no internalSources)"]),
-  ];
-  let out = "\npublic surface (what other hosts can reach)\n";
-  out += rows.length > 1 ? indent(table(rows)) : "  nothing: every port is loopback (this host only)\n";
-  if (surface.routes.length)
-    out +=
-      "routes through the proxy\n" +
-      indent(table([["URL", "SERVICE"], ...surface.routes.map((r) => [r.url, r.service])]));
-  return out;
-}
-
-function indent(text: string): string {
-  return text.replace(/^(?=.)/gm, "  ");
 }

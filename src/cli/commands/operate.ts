@@ -2,48 +2,23 @@
 import type { Command } from "commander";
 import { createBackend } from "../../backend";
 import { loadProject } from "../../manifest";
-import { parseTarget, selectTargets, servicesOf } from "../../model/lookup";
+import { selectTargets, servicesOf } from "../../model/lookup";
 import { restart } from "../../fleet/restart";
-import { startInstances, stopInstances } from "../../fleet/control";
-import { verifyServices } from "../../verify/verify";
-import { OperationError, UsageError } from "../../errors";
-import { notAnsweringMessage } from "../../backend/types";
-import type { Service } from "../../model/types";
+import { startWithDependencies, stopWithDependents } from "../../fleet/start-stop";
+import { UsageError } from "../../errors";
 import { action } from "../program";
+import { refuseDisabled, runningBackendOf, statusCommand, verifyCommand } from "./read-commands";
 import { operationOf, type Context } from "../context";
-import { statusReport } from "../../fleet/status";
-import { followLog } from "../present/logs";
-import { printStatus } from "../present/status";
-import { printChecks } from "../present/verify-table";
+import { logFiles, parseDuration, showLogs } from "../present/logs";
 import { printProxyUrls } from "../present/proxy";
-import { verifyProxy } from "../../verify/proxy";
 import { stopProxy } from "../../fleet/proxy";
 
 async function runningBackend(ctx: Context) {
   const project = loadProject(ctx.manifest);
-  const backend = createBackend(project.model, { kind: ctx.backend, ...ctx.systemd });
-  await backend.requireReachable(); // systemd: "System has not been booted with systemd…" naming the alternatives
-  const reach = await backend.reachability();
-  if (reach === "not answering") throw new OperationError(notAnsweringMessage(backend.label));
-  if (reach !== "running") {
-    throw new OperationError(
-      `${backend.label} is not running for ${project.model.paths.manifest} (no answer on ${backend.endpoint})`,
-      'start the fleet with "orchestrate restart"',
-    );
-  }
-  return { ...project, backend };
+  return { ...project, backend: await runningBackendOf(ctx, project.model) };
 }
 
 /** Adds `restart`, `verify`, `status`, `start`, `stop`, `shutdown` and `logs`. */
-/** Naming a disabled service is bad input: it has no program, so there is nothing to start or verify. */
-function refuseDisabled(disabled: Service[]): void {
-  if (disabled.length)
-    throw new UsageError(
-      `${disabled.map((s) => s.name).join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled (enabled: false): no program runs`,
-      'set "enabled": true in the manifest and run "orchestrate restart"',
-    );
-}
-
 export function registerOperate(program: Command): void {
   program
     .command("restart")
@@ -96,32 +71,9 @@ export function registerOperate(program: Command): void {
       "\nExamples:\n  orchestrate verify\n  orchestrate verify trade_executor --json\n\nExit: 0 all verified · 1 anything failed",
     )
     .action(
-      action(program, async (ctx, names: string[], opts: { json?: boolean }) => {
-        const { model, backend } = await runningBackend(ctx);
-        const targets = selectTargets(model, names.length ? names : undefined);
-        const selected = servicesOf(targets);
-        if (names.length) refuseDisabled(selected.filter((s) => !s.enabled));
-        const checks = await verifyServices(model, backend, selected, {
-          programs: new Set(targets.map((t) => t.instance.program)),
-        });
-        // the proxy is verified with the whole fleet (a named verify checks only those services)
-        const proxy = model.proxy && !names.length ? await verifyProxy(model) : undefined;
-        const ok = checks.every((c) => c.ok) && (proxy?.ok ?? true);
-        if (opts.json)
-          ctx.stdout.write(
-            JSON.stringify(
-              {
-                ok,
-                services: checks,
-                ...(proxy ? { proxy: { ok: proxy.ok, checks: proxy.checks, routes: proxy.routes } } : {}),
-              },
-              null,
-              2,
-            ) + "\n",
-          );
-        else printChecks(ctx, [...checks, ...(proxy?.checks ?? [])], (line) => ctx.stdout.write(line + "\n"));
-        return ok ? 0 : 1;
-      }),
+      action(program, (ctx, names: string[], opts: { json?: boolean }) =>
+        verifyCommand(ctx, loadProject(ctx.manifest).model, names, opts),
+      ),
     );
 
   program
@@ -130,55 +82,75 @@ export function registerOperate(program: Command): void {
     .description("state, pid, port, uptime, CPU, memory and health of every service")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'",
+      "\nRESTARTS counts automatic restarts since the fleet was started (supervisord: from its log; systemd:\nNRestarts); LAST EXIT is the exit code or signal of the last process, when, and how long it had run.\n\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'\n\nExit: 0 every enabled service runs · 3 one does not (as supervisorctl status) · 2 bad manifest",
     )
     .action(
-      action(program, async (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
-        // A private supervisord that is down is a state to report (restart starts it); a systemd that is not
-        // PID 1 (or unreachable) is an error orchestrate cannot fix: say so, naming --user and the supervisor backend.
-        await backend.requireReachable();
-        const report = await statusReport(model, backend);
-        if (opts.json) ctx.stdout.write(JSON.stringify(report, null, 2) + "\n");
-        else printStatus(ctx, report);
-        return report.manager === "not answering" ? 1 : 0;
+      action(program, (ctx, opts: { json?: boolean }) => statusCommand(ctx, loadProject(ctx.manifest).model, opts)),
+    );
+
+  program
+    .command("start")
+    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .description("start services after their stopped dependencies (waits for readiness)")
+    .addHelpText(
+      "after",
+      "\nA dependency (dependsOn) that is not running is started first and must be ready before the service\nstarts, like systemd's Wants=/After=; running dependencies are left alone. A oneshot runs again; a\nservice with autostart: false is started here.\n\nExample:\n  orchestrate start trade_executor\n\nExit: 0 every named service ready · 1 one failed (named, with its state and log tail) · 2 unknown name",
+    )
+    .action(
+      action(program, async (ctx, names: string[]) => {
+        const { model, backend } = await runningBackend(ctx);
+        const targets = selectTargets(model, names);
+        const services = servicesOf(targets);
+        refuseDisabled(services.filter((s) => !s.enabled));
+        const out = (line: string) => ctx.stdout.write(line + "\n");
+        const result = await startWithDependencies(model, backend, services, out, {
+          programs: new Set(targets.map((t) => t.instance.program)),
+        });
+        const named = new Set(services.map((s) => s.name));
+        const byName = new Map(model.services.map((s) => [s.name, s]));
+        for (const r of result.readiness) {
+          const label = named.has(r.service) ? r.name : `${r.name} (dependency)`;
+          const verb = byName.get(r.service)?.type === "oneshot" ? `ran (exit ${r.status?.exitStatus ?? 0})` : "ready";
+          out(r.ok ? `${label}: ${verb} in ${Math.round(r.ms)} ms` : `${label}: ${r.reason}`);
+          if (!r.ok && r.logTail) out(r.logTail.replace(/^/gm, "  | "));
+        }
+        return result.ok ? 0 : 1;
       }),
     );
 
-  for (const verb of ["start", "stop"] as const) {
-    program
-      .command(verb)
-      .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
-      .description(
-        verb === "start"
-          ? "start services (waits for readiness)"
-          : "stop services (the manager escalates to SIGKILL after stopTimeout)",
-      )
-      .addHelpText("after", `\nExample:\n  orchestrate ${verb} trade_executor`)
-      .action(
-        action(program, async (ctx, names: string[]) => {
-          const { model, backend } = await runningBackend(ctx);
-          const targets = selectTargets(model, names);
-          refuseDisabled(servicesOf(targets).filter((s) => !s.enabled));
-          if (verb === "stop") {
-            await stopInstances(backend, targets);
-            for (const t of targets) ctx.stdout.write(`${t.instance.label}: stopped\n`);
-            return 0;
-          }
-          let code = 0;
-          for (const r of await startInstances(backend, targets)) {
-            ctx.stdout.write(
-              r.ok
-                ? `${r.name}: ${targets.find((t) => t.instance.program === r.program)?.service.type === "oneshot" ? `ran (exit ${r.status?.exitStatus ?? 0})` : "ready"} in ${Math.round(r.ms)} ms\n`
-                : `${r.name}: ${r.reason}\n${r.logTail ? r.logTail.replace(/^/gm, "  | ") + "\n" : ""}`,
-            );
-            if (!r.ok) code = 1;
-          }
-          return code;
-        }),
-      );
-  }
+  program
+    .command("stop")
+    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .option("--with-dependents", "also stop the running services that depend on them (first)")
+    .description("stop services (the manager escalates to SIGKILL after stopTimeout)")
+    .addHelpText(
+      "after",
+      "\nA running service that depends on one named (dependsOn) would lose it: the stop is refused, before\nanything is stopped, naming it; --with-dependents stops it too, dependents first.\n\nExamples:\n  orchestrate stop trade_executor\n  orchestrate stop users_api --with-dependents\n\nExit: 0 stopped · 1 refused: running dependents (named) · 2 unknown name",
+    )
+    .action(
+      action(program, async (ctx, names: string[], opts: { withDependents?: boolean }) => {
+        const { model, backend } = await runningBackend(ctx);
+        const targets = selectTargets(model, names);
+        const services = servicesOf(targets);
+        refuseDisabled(services.filter((s) => !s.enabled));
+        const result = await stopWithDependents(model, backend, services, {
+          withDependents: !!opts.withDependents,
+          programs: new Set(targets.map((t) => t.instance.program)),
+        });
+        if (result.refused) {
+          for (const r of result.refused)
+            ctx.stderr.write(`${r.name} is running and depends on ${r.dependsOn.join(", ")}\n`);
+          ctx.stderr.write(
+            `nothing stopped: run "orchestrate stop ${names.join(" ")} --with-dependents" to stop ${result.refused.map((r) => r.name).join(", ")} too, or stop ${result.refused.length === 1 ? "it" : "them"} first\n`,
+          );
+          return 1;
+        }
+        const labels = new Set(targets.map((t) => t.instance.label));
+        for (const n of result.stopped)
+          ctx.stdout.write(`${n}: stopped${labels.has(n) ? "" : " (depends on " + names.join(", ") + ")"}\n`);
+        return 0;
+      }),
+    );
 
   program
     .command("shutdown")
@@ -207,24 +179,44 @@ export function registerOperate(program: Command): void {
 
   program
     .command("logs")
-    .argument("<name>", "service: NAME (every instance) or NAME:I (one)")
-    .option("-f, --follow", "keep printing new lines")
-    .option("-n, --lines <n>", "lines to show", "40")
-    .option("--stderr", "only the error log (default: both, stdout then stderr)")
-    .description("the last lines of a service's logs/NAME.out.log and logs/NAME.err.log (NAME@I.… per instance)")
+    .argument("[names...]", "services, or NAME:I for one instance (default: every enabled service)")
+    .option("-f, --follow", "keep printing new lines of every selected log")
+    .option("-n, --lines <n>", "lines to show per service and stream", "40")
+    .option("--since <duration>", "only lines from the last DURATION (90s, 15m, 2h, 1d)")
+    .option("--stderr", "only the error logs (default: stdout and stderr)")
+    .description("the logs of one or many services, stdout and stderr interleaved in time order")
     .addHelpText(
       "after",
-      "\nExamples:\n  orchestrate logs trade_executor -n 100\n  orchestrate logs trade_executor --follow",
+      '\nEach line is prefixed with its service (and instance; "(err)" for stderr), coloured per service.\nLines are ordered by the timestamp they start with; a line without one follows the line before it in\nits file, and a file without any timestamp is placed at its last modification time (README "logs").\n\nExamples:\n  orchestrate logs\n  orchestrate logs trade_executor -n 100\n  orchestrate logs users_api gateway --since 10m -f',
     )
     .action(
-      action(program, async (ctx, name: string, opts: { follow?: boolean; lines: string; stderr?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
-        const targets = parseTarget(model, name);
-        const lines = Number(opts.lines);
-        if (!Number.isInteger(lines) || lines < 0)
-          throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
-        await followLog(ctx, targets, { lines, follow: !!opts.follow, stderrOnly: !!opts.stderr });
-        return 0;
-      }),
+      action(
+        program,
+        async (ctx, names: string[], opts: { follow?: boolean; lines: string; stderr?: boolean; since?: string }) => {
+          const { model } = loadProject(ctx.manifest);
+          const lines = Number(opts.lines);
+          if (!Number.isInteger(lines) || lines < 0)
+            throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");
+          let sinceMs: number | undefined;
+          if (opts.since !== undefined) {
+            const ms = parseDuration(opts.since);
+            if (ms === undefined)
+              throw new UsageError(
+                `--since expects a duration, found "${opts.since}"`,
+                "e.g. --since 90s, 15m, 2h or 1d",
+              );
+            sinceMs = Date.now() - ms;
+          }
+          const instances = names.length
+            ? selectTargets(model, names).map((t) => t.instance)
+            : model.services.filter((s) => s.enabled).flatMap((s) => s.instances);
+          await showLogs(ctx, logFiles(instances, { stderrOnly: !!opts.stderr }), {
+            lines,
+            follow: !!opts.follow,
+            sinceMs,
+          });
+          return 0;
+        },
+      ),
     );
 }

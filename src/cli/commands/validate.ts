@@ -9,7 +9,7 @@ import { renderAll, RenderRefusals } from "../../render";
 import { formatProblems } from "../format";
 import { action } from "../program";
 import { rememberValid } from "../fast-path";
-import { liveProblemsFor } from "../../live-ports/live-facts";
+import { liveProblemsFor } from "../../live-ports/live-problems";
 import { unknownUsers, unknownUserMessage } from "../../fleet/host-users";
 
 /**

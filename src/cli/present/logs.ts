@@ -1,53 +1,116 @@
 /**
- * logs: the tail of the log files of the named instances, optionally followed (reads the files
- * supervisord/systemd append to). With `stderr: "merge"` stderr is in the stdout log: shown once.
+ * logs: the tails of one or many services' logs as one stream in time order (src/inspect/log-merge.ts),
+ * each line prefixed with its service (and instance) and coloured per service; with follow, every line
+ * appended to any of the files from then on, in the order it arrives.
  */
 import { closeSync, openSync, readSync, statSync, watch } from "node:fs";
 import type { Context } from "../context";
-import { tailLines } from "../../inspect/log-tail";
-import type { Target } from "../../model/lookup";
+import { mergeLogs, readSource, type LogSource, type MergedLine } from "../../inspect/log-merge";
+import type { Instance } from "../../model/types";
 
-/** Prints the tails, then (with follow) every new byte appended, until interrupted. */
-export async function followLog(
+/** One log file to show: whose, which stream. */
+export interface LogFile {
+  label: string;
+  stream: "stdout" | "stderr";
+  path: string;
+}
+
+/** The log files of `instances` (stdout then stderr; one file when stderr is merged into stdout). */
+export function logFiles(instances: Instance[], options: { stderrOnly: boolean }): LogFile[] {
+  return instances.flatMap((i) => {
+    const files: LogFile[] = [];
+    if (!options.stderrOnly) files.push({ label: i.label, stream: "stdout", path: i.stdoutLog });
+    if (i.stderrLog !== i.stdoutLog || options.stderrOnly)
+      files.push({ label: i.label, stream: "stderr", path: i.stderrLog });
+    return files;
+  });
+}
+
+/** ANSI colours given to services in turn (cyan, yellow, magenta, green, blue, and their bright forms). */
+const PALETTE = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];
+
+/** Prints the last `lines` lines of each file (newer than `sinceMs` when set) merged, then follows them. */
+export async function showLogs(
   ctx: Context,
-  targets: Target[],
-  options: { lines: number; follow: boolean; stderrOnly: boolean },
+  files: LogFile[],
+  options: { lines: number; follow: boolean; sinceMs?: number },
 ): Promise<void> {
-  const files = [
-    ...new Set(targets.flatMap(({ instance: i }) => (options.stderrOnly ? [i.stderrLog] : [i.stdoutLog, i.stderrLog]))),
-  ];
-  for (const f of files) {
-    const text = tailLines(f, options.lines);
-    ctx.stdout.write(`==> ${f} <==\n${text || "(empty)\n"}`);
+  const labels = [...new Set(files.map((f) => f.label))];
+  const width = Math.max(...files.map((f) => f.label.length + (f.stream === "stderr" ? 6 : 0)));
+  const colour = new Map(labels.map((l, i) => [l, PALETTE[i % PALETTE.length]]));
+  const prefix = (label: string, stream: "stdout" | "stderr") => {
+    const text = `${stream === "stderr" ? `${label} (err)` : label}`.padEnd(width) + " |";
+    return ctx.color ? `\u001b[${colour.get(label)}m${text}\u001b[0m` : text;
+  };
+  const write = (l: Pick<MergedLine, "label" | "stream" | "text">) =>
+    ctx.stdout.write(`${prefix(l.label, l.stream)} ${l.text}\n`);
+
+  const sources = files
+    .map((f) => readSource(f.path, f.label, f.stream, options.sinceMs !== undefined ? Infinity : options.lines))
+    .filter((s): s is LogSource => s !== undefined);
+  let merged = mergeLogs(sources);
+  if (options.sinceMs !== undefined) {
+    const since = options.sinceMs;
+    merged = merged.filter((l) => l.at >= since);
+    // -n N per service still applies with --since
+    const kept = new Map<string, number>();
+    merged = merged
+      .reverse()
+      .filter((l) => {
+        const key = `${l.label}\0${l.stream}`;
+        kept.set(key, (kept.get(key) ?? 0) + 1);
+        return kept.get(key)! <= options.lines;
+      })
+      .reverse();
   }
+  for (const l of merged) write(l);
+  if (!merged.length && !options.follow)
+    ctx.stdout.write(
+      `(no lines${options.sinceMs !== undefined ? " in that time" : ""} in ${files.map((f) => f.path).join(", ")})\n`,
+    );
   if (!options.follow) return;
-  const offsets = new Map(files.map((f) => [f, safeSize(f)]));
+
+  const offsets = new Map(files.map((f) => [f.path, safeSize(f.path)]));
+  const partial = new Map<string, string>();
   await new Promise<void>(() => {
     const poll = () => {
       for (const f of files) {
-        const size = safeSize(f);
-        const from = offsets.get(f)!;
-        if (size < from)
-          offsets.set(f, 0); // rotated
-        else if (size > from) {
-          const fd = openSync(f, "r");
-          const buffer = Buffer.alloc(size - from);
-          readSync(fd, buffer, 0, buffer.length, from);
-          closeSync(fd);
-          offsets.set(f, size);
-          ctx.stdout.write(buffer.toString("utf8"));
-        }
+        const size = safeSize(f.path);
+        const from = offsets.get(f.path)!;
+        if (size < from) offsets.set(f.path, 0); // rotated: read the new file from its start
+        if (size <= (offsets.get(f.path) ?? 0)) continue;
+        const start = offsets.get(f.path)!;
+        const fd = openSync(f.path, "r");
+        const buffer = Buffer.alloc(size - start);
+        readSync(fd, buffer, 0, buffer.length, start);
+        closeSync(fd);
+        offsets.set(f.path, size);
+        const text = (partial.get(f.path) ?? "") + buffer.toString("utf8");
+        const parts = text.split("\n");
+        partial.set(f.path, parts.pop()!);
+        for (const t of parts) write({ label: f.label, stream: f.stream, text: t });
       }
     };
     for (const f of files) {
       try {
-        watch(f, poll);
+        watch(f.path, poll);
       } catch {
-        /* file may appear later; the interval covers it */
+        /* the file may appear later; the interval covers it */
       }
     }
-    setInterval(poll, 500);
+    setInterval(poll, 250);
   });
+}
+
+/**
+ * A duration as `--since` takes it: `90s`, `15m`, `2h`, `1d`, or a number of seconds; milliseconds, or
+ * undefined when it is not one.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "s"]!;
+  return Number(m[1]) * unit;
 }
 
 function safeSize(path: string): number {

@@ -3,10 +3,11 @@ import type { StatusReport } from "../../fleet/status";
 import { formatBytes } from "../../verify/usage";
 import { paint, type Context } from "../context";
 import { table } from "../format";
+import { lastExitCell } from "./crash";
 
 /** Writes the report as a table to ctx.stdout, with a hint when the manager is not running. */
 export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: StatusReport): void {
-  const rows = [["SERVICE", "STATE", "PID", "PORT", "UPTIME", "CPU", "MEM", "HEALTH"]];
+  const rows = [["SERVICE", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "LAST EXIT", "CPU", "MEM", "HEALTH"]];
   for (const s of report.services) {
     rows.push([
       s.name,
@@ -14,6 +15,8 @@ export function printStatus(ctx: Pick<Context, "stdout" | "color">, report: Stat
       s.pid ? String(s.pid) : "-",
       s.port ? String(s.port) : "-",
       s.uptimeSeconds !== undefined ? `${s.uptimeSeconds} s` : "-",
+      s.restarts !== undefined ? String(s.restarts) : "-",
+      lastExitCell(s.lastExit),
       s.cpu !== undefined ? `${s.cpu.toFixed(1)}%` : "-",
       s.memoryBytes !== undefined ? formatBytes(s.memoryBytes) : "-",
       s.health !== undefined ? String(s.health) : "-",

@@ -1,6 +1,7 @@
 /** The verify table printed by verify, restart, add-service and recover. */
 import { paint, type Context } from "../context";
 import { table } from "../format";
+import { lastExitCell } from "./crash";
 import { formatBytes } from "../../verify/usage";
 import type { ServiceCheck } from "../../verify/verify";
 
@@ -16,7 +17,19 @@ function uptime(seconds?: number): string {
 export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[], write: (line: string) => void): void {
   const measured = checks.some((c) => c.usage); // restart does not sample CPU/memory: no empty columns then
   const rows = [
-    ["SERVICE", "STATE", "PID", "PORT", "LISTENER", "HEALTH", ...(measured ? ["CPU", "MEM"] : []), "UPTIME", "RESULT"],
+    [
+      "SERVICE",
+      "STATE",
+      "PID",
+      "PORT",
+      "LISTENER",
+      "HEALTH",
+      ...(measured ? ["CPU", "MEM"] : []),
+      "UPTIME",
+      "RESTARTS",
+      "LAST EXIT",
+      "RESULT",
+    ],
   ];
   for (const c of checks) {
     const listener =
@@ -50,10 +63,15 @@ export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[],
         ? [c.usage ? `${c.usage.cpu.toFixed(1)}%` : "-", c.usage ? formatBytes(c.usage.memoryBytes) : "-"]
         : []),
       uptime(c.uptimeSeconds),
+      c.restarts !== undefined ? String(c.restarts) : "-",
+      lastExitCell(c.lastExit),
       c.ok ? "ok" : "FAIL",
     ]);
   }
   for (const line of table(rows).trimEnd().split("\n"))
     write(line.replace(/ FAIL$/, ` ${paint(ctx, "red", "FAIL")}`).replace(/ ok$/, ` ${paint(ctx, "green", "ok")}`));
-  for (const c of checks) for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
+  for (const c of checks) {
+    for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
+    if (c.logTail && !c.ok) write(`  last lines of its log:\n${c.logTail.replace(/^/gm, "        | ")}`);
+  }
 }
