@@ -131,7 +131,7 @@ export interface Backend {
   readonly endpoint: string;
   /**
    * Whether {@link apply} starts the programs it adds or changes itself. supervisord: no — the generated
-   * programs have autostart=false (src/render/supervisord.ts), so neither a fresh supervisord nor
+   * programs have autostart=false (src/render/supervisord/programs.ts), so neither a fresh supervisord nor
    * `addProcessGroup` starts anything and orchestrate starts them in dependency order. systemd: no
    * (daemon-reload starts nothing; systemctl(1)).
    */

@@ -383,7 +383,7 @@ async function applyAndWait(
   s.detail(
     `added ${applied.added.join(" ") || "none"}, changed ${applied.changed.join(" ") || "none"}, removed ${applied.removed.join(" ") || "none"}`,
   );
-  // programs have autostart=false (src/render/supervisord.ts): every program apply added or changed (e.g. a
+  // programs have autostart=false (src/render/supervisord/programs.ts): every program apply added or changed (e.g. a
   // dependent whose {url:NAME} moved) is started here too, in dependency order, not only the changed service
   const touched = new Set([...applied.added, ...applied.changed]);
   const names = new Set([

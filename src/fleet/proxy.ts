@@ -15,7 +15,7 @@ import { loadProject } from "../manifest";
 import { formatListen, instancePorts, nginxPaths } from "../model/edge";
 import { routeUrls, type RouteUrl } from "../model/surface";
 import type { Model } from "../model/types";
-import { routedServices } from "../render/nginx-service";
+import { routedServices } from "../render/edge/nginx-service";
 import { ensureDir, writeFileAtomicSync } from "../write/atomic";
 import type { Readiness } from "./readiness";
 

@@ -9,7 +9,7 @@ import { listListeners, listenersByPort } from "../inspect/listeners";
 import { descendants, startTimeOf, userIds } from "../inspect/processes";
 import { acceptsConnections, isPortFree } from "../inspect/port-probe";
 import { launchEnvironment } from "../model/environment";
-import { launchSpec } from "../render/launch";
+import { launchSpec } from "../render/supervisord/launch";
 import type { Instance, Model, Service } from "../model/types";
 import { checkHealth } from "../verify/health";
 import { describeHolder } from "../verify/ownership";

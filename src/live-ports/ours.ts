@@ -28,7 +28,7 @@
  */
 import { readFileSync, readlinkSync } from "node:fs";
 import type { ProcessInfo } from "../inspect/processes";
-import { launchSpec } from "../render/launch";
+import { launchSpec } from "../render/supervisord/launch";
 import type { Model, Service } from "../model/types";
 
 /** What /proc says about who started a process: a few environment variables and its working folder. */

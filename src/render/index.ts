@@ -4,12 +4,12 @@
  */
 import { UsageError } from "../errors";
 import type { Model, RenderedFile } from "../model/types";
-import { renderEnvFile } from "./envfile-exec";
-import { renderFirewall } from "./firewall";
-import { renderNginx } from "./nginx";
-import { renderPortArtifacts } from "./port-artifacts";
-import { renderProgram, renderSupervisord, renderSupervisordConf } from "./supervisord";
-import { renderServiceUnit, renderSystemd, renderTarget } from "./systemd";
+import { renderEnvFile } from "./supervisord/envfile-exec";
+import { renderFirewall } from "./edge/firewall";
+import { renderNginx } from "./edge/nginx";
+import { renderPortArtifacts } from "./ports/artifacts";
+import { renderProgram, renderSupervisord, renderSupervisordConf } from "./supervisord/programs";
+import { renderServiceUnit, renderSystemd, renderTarget } from "./systemd/units";
 
 /** Every value the generators refuse, found in one run (e.g. three bad directories: three refusals). Exit 2. */
 export class RenderRefusals extends UsageError {

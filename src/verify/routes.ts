@@ -1,7 +1,7 @@
 /**
  * Verify through the proxy: each route is requested from the private nginx (on a loopback address: verify runs
  * on the proxy's own host and never contacts another), with the route's Host header and a unique query
- * parameter; nginx's access log line for that request (log_format `orchestrate`, src/render/nginx.ts) names the
+ * parameter; nginx's access log line for that request (log_format `orchestrate`, src/render/edge/nginx.ts) names the
  * upstream address that answered, which must be an instance of the route's service.
  */
 import { readFileSync, statSync } from "node:fs";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRuleset, checkRuleset, listTable } from "../../src/backend/firewall/nft";
 import type { Model } from "../../src/model/types";
-import { firewallTable, renderNftables } from "../../src/render/firewall";
+import { firewallTable, renderNftables } from "../../src/render/edge/firewall";
 import { modelOf } from "../golden/edge/model";
 import { PORT_BLOCKS } from "../helpers/ports";
 import { FIXTURES } from "../helpers/project";

@@ -16,7 +16,7 @@ import type { ImportResult } from "../../src/manifest/import-legacy";
 import { resolveModel } from "../../src/manifest/resolve";
 import { validateManifest } from "../../src/manifest/validate";
 import { renderAll } from "../../src/render";
-import { renderSupervisord } from "../../src/render/supervisord";
+import { renderSupervisord } from "../../src/render/supervisord/programs";
 import {
   compare,
   contractProcess,

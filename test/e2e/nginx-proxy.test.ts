@@ -16,7 +16,7 @@ import { applyNginx, NginxRefusedError, nginxPid, stopNginx } from "../../src/ba
 import { waitForPort } from "../../src/inspect/port-probe";
 import { verifyRoutes } from "../../src/verify/routes";
 import type { Model } from "../../src/model/types";
-import { nginxArgv, renderNginx } from "../../src/render/nginx";
+import { nginxArgv, renderNginx } from "../../src/render/edge/nginx";
 import { edgeModel, modelOf } from "../golden/edge/model";
 import { FIXTURES } from "../helpers/project";
 import { portsOf } from "../helpers/ports";

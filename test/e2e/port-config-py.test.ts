@@ -10,8 +10,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
-import { pyLiteral, renderPortConfigPy } from "../../src/render/port-config-py";
-import { renderPortsEnv } from "../../src/render/ports-env";
+import { pyLiteral, renderPortConfigPy } from "../../src/render/ports/port-config-py";
+import { renderPortsEnv } from "../../src/render/ports/ports-env";
 import { artifactsModel, HOSTILE } from "../golden/artifacts/model";
 import { v11Model } from "../golden/v11/manifest";
 

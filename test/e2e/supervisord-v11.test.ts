@@ -15,7 +15,7 @@ import { pollUntil } from "../../src/signal/poll";
 import type { ProgramState, ProgramStatus } from "../../src/backend/types";
 import { acceptsConnections } from "../../src/inspect/port-probe";
 import type { Model } from "../../src/model/types";
-import { renderSupervisord } from "../../src/render/supervisord";
+import { renderSupervisord } from "../../src/render/supervisord/programs";
 import { v11Model } from "../golden/v11/manifest";
 import { PORT_BLOCKS } from "../helpers/ports";
 

@@ -24,7 +24,7 @@ import {
   targetName,
   templateName,
   unitName,
-} from "../../src/render/systemd";
+} from "../../src/render/systemd/units";
 import { v11Model } from "../golden/v11/manifest";
 import { hostileModel } from "../golden/systemd/hostile-model";
 import { makeModel, type ServiceInput } from "../helpers/model";

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptsConnections } from "../../src/inspect/port-probe";
 import type { Model } from "../../src/model/types";
-import { instanceUnitName, renderSystemd, SYSTEMD_UNITS_DIR, targetName } from "../../src/render/systemd";
+import { instanceUnitName, renderSystemd, SYSTEMD_UNITS_DIR, targetName } from "../../src/render/systemd/units";
 import { v11Model } from "../golden/v11/manifest";
 import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
 import { PORT_BLOCKS } from "../helpers/ports";

@@ -8,11 +8,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors";
-import { renderPortArtifacts } from "../../src/render/port-artifacts";
-import { portVariable, renderPortsEnv } from "../../src/render/ports-env";
-import { portsJson } from "../../src/render/ports-json";
-import { mdCell, renderPortsMd } from "../../src/render/ports-md";
-import { pyString } from "../../src/render/port-config-py";
+import { renderPortArtifacts } from "../../src/render/ports/artifacts";
+import { portVariable, renderPortsEnv } from "../../src/render/ports/ports-env";
+import { portsJson } from "../../src/render/ports/ports-json";
+import { mdCell, renderPortsMd } from "../../src/render/ports/ports-md";
+import { pyString } from "../../src/render/ports/port-config-py";
 import { makeModel } from "../helpers/model";
 import { artifactsModel, HOSTILE } from "./artifacts/model";
 

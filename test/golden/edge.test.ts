@@ -20,8 +20,8 @@ import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors";
 import { renderAll } from "../../src/render";
-import { renderFirewall, ufwCommands } from "../../src/render/firewall";
-import { renderNginx } from "../../src/render/nginx";
+import { renderFirewall, ufwCommands } from "../../src/render/edge/firewall";
+import { renderNginx } from "../../src/render/edge/nginx";
 import { publicSurface, routeUrls } from "../../src/model/surface";
 import { edgeModel, modelOf, edgeManifest } from "./edge/model";
 

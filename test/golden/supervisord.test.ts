@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors";
-import { renderProgram, renderSupervisord, renderSupervisordConf } from "../../src/render/supervisord";
+import { renderProgram, renderSupervisord, renderSupervisordConf } from "../../src/render/supervisord/programs";
 import { makeModel } from "../helpers/model";
 import { hostileModel } from "./supervisor/model";
 

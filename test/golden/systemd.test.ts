@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors";
-import { renderServiceUnit, renderSystemd, renderTarget, targetName, unitName } from "../../src/render/systemd";
+import { renderServiceUnit, renderSystemd, renderTarget, targetName, unitName } from "../../src/render/systemd/units";
 import { makeModel } from "../helpers/model";
 import { hostileModel } from "./systemd/hostile-model";
 

@@ -8,8 +8,8 @@ import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateManifest } from "../../src/manifest/validate";
 import { renderAll } from "../../src/render";
-import { renderSupervisord } from "../../src/render/supervisord";
-import { renderSystemd } from "../../src/render/systemd";
+import { renderSupervisord } from "../../src/render/supervisord/programs";
+import { renderSystemd } from "../../src/render/systemd/units";
 import { v11Manifest, v11Model } from "./v11/manifest";
 
 const GOLDEN_DIR = join(__dirname, "v11");

@@ -117,7 +117,7 @@ describe("init's starter manifest", () => {
 
 describe("library lookups with instances", () => {
   it("getPort is instance 0, getPorts every instance, a worker throws", async () => {
-    const { getPort, getPorts, listPorts } = await import("../../src/index");
+    const { getPort, getPorts, listPorts } = await import("../../src");
     const model = resolveModel(validateManifest(manifest).manifest!, "/srv/demo/manifest.json");
     expect(getPort("users", model)).toBe(8001);
     expect(getPorts("users", model)).toEqual([8001, 8002]);

@@ -17,7 +17,7 @@ import {
   plainValue,
   quoteCommandWord,
   showValue,
-} from "../../src/render/supervisord-escape";
+} from "../../src/render/supervisord/escape";
 
 describe("quoteCommandWord", () => {
   it.each([

@@ -1,5 +1,5 @@
 /**
- * Tables for the systemd escapers (src/render/systemd-escape.ts). What systemd actually reads from these
+ * Tables for the systemd escapers (src/render/systemd/escape.ts). What systemd actually reads from these
  * outputs is checked by test/e2e/systemd-oracle.test.ts; this file pins the exact bytes.
  */
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import {
   pathListItem,
   pathValue,
   textValue,
-} from "../../src/render/systemd-escape";
+} from "../../src/render/systemd/escape";
 
 const where = { service: "api", field: "ExecStart" };
 

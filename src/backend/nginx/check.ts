@@ -9,8 +9,8 @@ import { join, relative } from "node:path";
 import { run } from "../../exec/run";
 import { nginxPaths } from "../../model/edge";
 import type { Model, RenderedFile } from "../../model/types";
-import { nginxArgv, renderServiceCheck, serviceNginxFiles } from "../../render/nginx";
-import { routedServices } from "../../render/nginx-service";
+import { nginxArgv, renderServiceCheck, serviceNginxFiles } from "../../render/edge/nginx";
+import { routedServices } from "../../render/edge/nginx-service";
 import { ensureDir, writeFileAtomicSync } from "../../write/atomic";
 
 /** The nginx executable: $ORCHESTRATE_NGINX, else Debian's /usr/sbin/nginx. */

@@ -18,7 +18,7 @@ import { run } from "../../exec/run";
 import { isAlive } from "../../inspect/processes";
 import { nginxPaths } from "../../model/edge";
 import type { Model, RenderedFile } from "../../model/types";
-import { nginxArgv, renderNginx, type RenderNginxOptions } from "../../render/nginx";
+import { nginxArgv, renderNginx, type RenderNginxOptions } from "../../render/edge/nginx";
 import { ensureDir, writeFileAtomicSync } from "../../write/atomic";
 import { childrenOf, readPidfile } from "../supervisord/pids";
 import { pollUntil, waitForExit } from "../../signal/poll";

@@ -1,6 +1,6 @@
 /**
  * Installing the proxy into a system nginx's include folder (`install --nginx-conf-dir DIR`, e.g. /etc/nginx/conf.d):
- * the files of src/render/nginx-install.ts are first checked with `nginx -t` (a copy rendered for a staging folder
+ * the files of src/render/edge/nginx-install.ts are first checked with `nginx -t` (a copy rendered for a staging folder
  * under run/nginx/, wrapped in a minimal nginx.conf: the system's own configuration is never read), then written;
  * only files this command installed earlier and no longer renders are removed (recorded in
  * run/nginx-installed.json; never by name pattern). Reloading the system nginx is left to its owner.
@@ -10,9 +10,9 @@ import { join, relative } from "node:path";
 import { UsageError } from "../../errors";
 import { nginxPaths } from "../../model/edge";
 import type { Model } from "../../model/types";
-import { nginxQuote } from "../../render/nginx-escape";
-import { nginxInstallEntry, nginxInstallFolder, renderNginxInstall } from "../../render/nginx-install";
-import { NGINX_HEADER } from "../../render/nginx-service";
+import { nginxQuote } from "../../render/edge/nginx-escape";
+import { nginxInstallEntry, nginxInstallFolder, renderNginxInstall } from "../../render/edge/nginx-install";
+import { NGINX_HEADER } from "../../render/edge/nginx-service";
 import { ensureDir, removeFile, writeFileAtomicSync } from "../../write/atomic";
 import { nginxTest } from "./check";
 import { NginxRefusedError } from "./control";

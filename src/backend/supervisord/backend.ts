@@ -51,7 +51,7 @@ interface ConfigInfo {
 export class SupervisordBackend implements Backend {
   readonly kind = "supervisor" as const;
   readonly label = "supervisord";
-  /** false: every generated program has autostart=false (src/render/supervisord.ts); orchestrate starts them */
+  /** false: every generated program has autostart=false (src/render/supervisord/programs.ts); orchestrate starts them */
   readonly applyStartsPrograms = false;
   readonly leavesOrphans = true;
   /** recover step 1 stops supervisord itself */

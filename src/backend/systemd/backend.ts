@@ -22,7 +22,7 @@ import type {
   Reachability,
 } from "../types";
 import { cgroupOf, inProgramTree, type ProcessInfo } from "../../inspect/processes";
-import { serviceUnitName } from "../../render/systemd-names";
+import { serviceUnitName } from "../../render/systemd/names";
 import { classifyFailure, NOT_BOOTED_MESSAGE, systemctlError } from "./errors";
 import {
   activateInstall,

@@ -11,7 +11,7 @@ import { addService } from "../../change/add-service";
 import { lintPaths } from "../../lint/service";
 import { modifyService } from "../../change/modify-service";
 import { removeService } from "../../change/remove-service";
-import { renderPortsMd } from "../../render/ports-md";
+import { renderPortsMd } from "../../render/ports/ports-md";
 import { table } from "../format";
 import { formatLintFinding } from "../../lint/format";
 import { action } from "../program";

@@ -10,22 +10,15 @@
  * program each, adding NAME@2 leaves NAME@0 and NAME@1 with their PIDs, and every process gets its own PORT
  * and argv without `%(process_num)d` expansion.
  *
- * Every value goes through src/render/supervisord-escape.ts; keys and defaults follow docs/facts.md "supervisord: a program that binds a port", keys for a
+ * Every value goes through src/render/supervisord/escape.ts; keys and defaults follow docs/facts.md "supervisord: a program that binds a port", keys for a
  * program that binds a port". Output is deterministic: no timestamps, manifest order.
  */
 import { basename, dirname, relative } from "node:path";
-import { UsageError } from "../errors";
+import { UsageError } from "../../errors";
 import { launchSpec } from "./launch";
-import type { Model, RenderedFile, Service } from "../model/types";
+import type { Model, RenderedFile, Service } from "../../model/types";
 import { renderEnvFile, renderEnvfileExec } from "./envfile-exec";
-import {
-  commandLine,
-  environmentValue,
-  generatedHeader,
-  logfileValue,
-  pathValue,
-  plainValue,
-} from "./supervisord-escape";
+import { commandLine, environmentValue, generatedHeader, logfileValue, pathValue, plainValue } from "./escape";
 
 /** Longest unix socket path, in bytes: `sun_path` is 108 bytes including the final NUL (docs/facts.md). */
 export const MAX_SOCKET_PATH_BYTES = 107;

@@ -2,9 +2,9 @@
  * `units/PORTS.md` (also what `orchestrate docs` prints): the port tables teams kept by hand, per
  * group with its ranges and budget, then externals, reserved, avoided ports and workers.
  */
-import { formatBudget, groupBudgets } from "../model/budget";
-import { formatRanges } from "../model/port-ranges";
-import type { Model, RenderedFile, Service } from "../model/types";
+import { formatBudget, groupBudgets } from "../../model/budget";
+import { formatRanges } from "../../model/port-ranges";
+import type { Model, RenderedFile, Service } from "../../model/types";
 import { generatedNote } from "./ports-json";
 
 /** Text that needs no escaping: printable ASCII other than \ | < ` (the common case, and fast). */

@@ -1,5 +1,5 @@
 /**
- * The env-file wrapper and the generated env files (see src/render/launch.ts for when they are used).
+ * The env-file wrapper and the generated env files (see src/render/supervisord/launch.ts for when they are used).
  *
  * `units/bin/envfile-exec FILE... -- PROGRAM [ARG...]` is a stdlib-only Python 3 script (supervisord is
  * Python, so python3 exists wherever supervisord does). It loads each FILE in order, sets the variables,
@@ -21,8 +21,8 @@
  */
 import { basename, relative } from "node:path";
 import { generatedEnvFilePath, envfileExecPath, splitEnvironment } from "./launch";
-import type { Model, RenderedFile, Service } from "../model/types";
-import { generatedHeader } from "./supervisord-escape";
+import type { Model, RenderedFile, Service } from "../../model/types";
+import { generatedHeader } from "./escape";
 
 /** The script after its `#!` and header lines. No backticks or `${` inside: it is a raw template. */
 const SCRIPT = String.raw`"""envfile-exec FILE... -- PROGRAM [ARG...]

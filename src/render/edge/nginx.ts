@@ -6,9 +6,9 @@
  * (nginx docs, "include"; ngx_cycle conf_prefix), so a copy of units/nginx/ in another folder is checked as is.
  * `daemon off;` is not in the file: the process manager gives it with -g (nginx docs, "daemon"; command line -g).
  */
-import { formatListen, nginxPaths } from "../model/edge";
-import type { ListenAddress } from "../model/edge-types";
-import type { Model, RenderedFile, Service } from "../model/types";
+import { formatListen, nginxPaths } from "../../model/edge";
+import type { ListenAddress } from "../../model/edge-types";
+import type { Model, RenderedFile, Service } from "../../model/types";
 import { nginxQuote } from "./nginx-escape";
 import {
   NGINX_HEADER,

@@ -2,7 +2,7 @@
  * The four port artifacts of `units/` in one call, for `generate`: ports.json, ports.env,
  * port_config.py and PORTS.md. Pure: model in, files out.
  */
-import type { Model, RenderedFile } from "../model/types";
+import type { Model, RenderedFile } from "../../model/types";
 import { renderPortConfigPy } from "./port-config-py";
 import { renderPortsEnv } from "./ports-env";
 import { renderPortsJson } from "./ports-json";

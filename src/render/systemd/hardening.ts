@@ -26,8 +26,8 @@
  * - IPAddressDeny=/PrivateNetwork=: these are network services.
  */
 import { dirname } from "node:path";
-import type { Service } from "../model/types";
-import { pathListItem } from "./systemd-escape";
+import type { Service } from "../../model/types";
+import { pathListItem } from "./escape";
 
 /** Folders whose content ProtectHome= hides (systemd.exec(5) "ProtectHome="). */
 const HOME_FOLDERS = ["/home", "/root", "/run/user"];

@@ -4,7 +4,7 @@
  * "template unit"), and `PROJECT.target`. Project and service names are already restricted to unit-name
  * characters (README "Manifest reference").
  */
-import type { Instance, Model, Service } from "../model/types";
+import type { Instance, Model, Service } from "../../model/types";
 
 /** `PROJECT-NAME.service` of a service without the `instances` key. */
 export function unitName(model: Model, service: Service | string): string {

@@ -5,7 +5,7 @@
  * `$` starts a variable in every directive that takes variables (nginx docs, ngx_http_core_module "root",
  * ngx_http_ssl_module "ssl_certificate", ngx_http_log_module "access_log") and has no escape, so it is refused.
  */
-import { UsageError } from "../errors";
+import { UsageError } from "../../errors";
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;

@@ -17,7 +17,7 @@
  * Every function throws {@link UsageError} (exit 2: a value the target format cannot represent) naming
  * the service, the setting and the value, instead of writing something systemd would read differently.
  */
-import { UsageError } from "../errors";
+import { UsageError } from "../../errors";
 
 /** Where a value goes, for error messages: the service and the unit setting (e.g. `ExecStart`). */
 export interface ValueLocation {

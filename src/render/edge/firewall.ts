@@ -8,8 +8,8 @@
  * be reached: nothing else on the host is filtered, and SSH (22) is accepted before any drop, so it is never
  * locked out. Loopback traffic and established/related connections are accepted first (nft(8), "CONNTRACK").
  */
-import { exposedPorts, type ExposedPort } from "../model/surface";
-import type { Model, RenderedFile } from "../model/types";
+import { exposedPorts, type ExposedPort } from "../../model/surface";
+import type { Model, RenderedFile } from "../../model/types";
 
 /** SSH: accepted before any drop, whatever the manifest says. */
 export const SSH_PORT = 22;

@@ -4,9 +4,9 @@
  * Sources: nginx docs, ngx_http_upstream_module (upstream, server … down, keepalive) and ngx_http_proxy_module
  * (proxy_pass with a URI replaces the matched prefix; proxy_next_upstream; proxy_set_header; "WebSocket proxying").
  */
-import { instancePorts } from "../model/edge";
-import type { Proxy, Route } from "../model/edge-types";
-import type { Service } from "../model/types";
+import { instancePorts } from "../../model/edge";
+import type { Proxy, Route } from "../../model/edge-types";
+import type { Service } from "../../model/types";
 import { nginxQuote } from "./nginx-escape";
 
 /** Header line of every generated nginx file. */

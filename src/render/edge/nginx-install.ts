@@ -8,7 +8,7 @@
  * it; nginx refuses two on one port). Pure: model and folder in, files (absolute paths) out.
  */
 import { join } from "node:path";
-import type { Model, RenderedFile } from "../model/types";
+import type { Model, RenderedFile } from "../../model/types";
 import { nginxQuote } from "./nginx-escape";
 import { renderNginx } from "./nginx";
 import { NGINX_HEADER, routedServices, upgradeVariable, upstreamFile } from "./nginx-service";

@@ -3,8 +3,8 @@
  * (`EnvironmentFile=`). Every line is `KEY=value` with a value that needs no quoting in either reader, so
  * both read exactly the same bytes; anything else is refused rather than written ambiguously.
  */
-import { UsageError } from "../errors";
-import type { Model, RenderedFile } from "../model/types";
+import { UsageError } from "../../errors";
+import type { Model, RenderedFile } from "../../model/types";
 import { generatedNote } from "./ports-json";
 
 /** Host values written unquoted: hostnames, IPv4, IPv6 literals (with zone). */

@@ -9,7 +9,7 @@
  * `foo@.service` (systemd.unit(5), "drop-in directories"), so `PROJECT-NAME@I.service` gets exactly its port
  * whatever `ports` says — a port derived from `%i` could only be `port + i`. The template has no ExecStart=,
  * so an instance without a drop-in (one that was never generated) refuses to start.
- * Every value goes through src/render/systemd-escape.ts; the parse is checked against systemd itself in
+ * Every value goes through src/render/systemd/escape.ts; the parse is checked against systemd itself in
  * test/e2e/systemd-oracle.test.ts.
  *
  * Disabled services get no unit: the target does not want them and their port stays reserved in
@@ -17,11 +17,11 @@
  * out of After=/Wants= (there is no unit to order against; validation reports the dependency).
  */
 import { basename } from "node:path";
-import { UsageError } from "../errors";
-import type { Instance, Model, RenderedFile, Service } from "../model/types";
+import { UsageError } from "../../errors";
+import type { Instance, Model, RenderedFile, Service } from "../../model/types";
 import { hardeningDirectives } from "./hardening";
-import { environmentAssignment, execStart, pathValue, textValue } from "./systemd-escape";
-import { instanceUnitName, instanceUnits, targetName, templateName, unitName } from "./systemd-names";
+import { environmentAssignment, execStart, pathValue, textValue } from "./escape";
+import { instanceUnitName, instanceUnits, targetName, templateName, unitName } from "./names";
 
 export { instanceUnitName, instanceUnits, targetName, templateName, unitName };
 

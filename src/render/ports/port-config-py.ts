@@ -4,7 +4,7 @@
  * file at import. Every string from the manifest goes through {@link pyLiteral}, so quotes, backslashes,
  * control characters and any unicode (lone surrogates included) arrive in Python unchanged.
  */
-import type { Model, RenderedFile } from "../model/types";
+import type { Model, RenderedFile } from "../../model/types";
 import { PORT_CONFIG_TEMPLATE } from "./_port-config-template";
 import { generatedNote } from "./ports-json";
 

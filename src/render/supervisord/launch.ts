@@ -1,11 +1,11 @@
 /**
  * How a service is launched: the exact argv, working folder and environment. supervisord's program
- * (src/render/supervisord.ts) and `orchestrate test-start` both run this, so a service behaves alone exactly
+ * (src/render/supervisord/programs.ts) and `orchestrate test-start` both run this, so a service behaves alone exactly
  * as it does under supervisord.
  *
  * supervisord's `environment=` cannot hold every string (see `envValueProblem` in
- * src/render/supervisord-escape.ts). Such values, and the service's `envFile`, are delivered by a small
- * wrapper, `units/bin/envfile-exec FILE... -- ARGV...` (src/render/envfile-exec.ts), which loads the files
+ * src/render/supervisord/escape.ts). Such values, and the service's `envFile`, are delivered by a small
+ * wrapper, `units/bin/envfile-exec FILE... -- ARGV...` (src/render/supervisord/envfile-exec.ts), which loads the files
  * and then exec's the program in place (same PID).
  *
  * Precedence, lowest first: the inline environment (PORT, HOST, SERVICE_NAME, then the manifest's env), the
@@ -14,9 +14,9 @@
  * `Environment=`: both backends give a service the same variables.
  */
 import { join } from "node:path";
-import { UsageError } from "../errors";
-import { isRepresentableEnvValue } from "./supervisord-escape";
-import type { Instance, Model, Service } from "../model/types";
+import { UsageError } from "../../errors";
+import { isRepresentableEnvValue } from "./escape";
+import type { Instance, Model, Service } from "../../model/types";
 
 /** What to spawn for a service: `argv` exec'd with no shell in `cwd`, environment = base + `env`. */
 export interface LaunchSpec {

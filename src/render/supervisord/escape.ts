@@ -17,7 +17,7 @@
  * Every function here is pure and either returns text supervisord reads back as exactly its input, or throws
  * a {@link UsageError} (exit 2) naming the value, where it comes from, why, and the fix.
  */
-import { UsageError } from "../errors";
+import { UsageError } from "../../errors";
 
 /** Where a value comes from, for messages: `{service: "api", field: "env.TOKEN"}` → `services.api.env.TOKEN`. */
 export interface ValueSite {
