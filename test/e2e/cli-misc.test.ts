@@ -144,7 +144,7 @@ describe("recover with nothing to recover to", () => {
       const r = await broken.cli(["recover", "--yes"]);
       expect(r.exitCode, show(r)).toBe(2);
       expect(r.stderr).toMatch(/nothing was stopped/);
-      expect(r.stdout).not.toMatch(/\[1\/6\]/);
+      expect(r.stdout).not.toMatch(/\[1\/\d\]/);
     } finally {
       await broken.cleanup();
     }

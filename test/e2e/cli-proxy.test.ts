@@ -84,7 +84,7 @@ describe("the proxy through the CLI", { timeout: 120_000 }, () => {
     const r = await project.cli(["restart"]);
     await project.trackAll();
     expect(r.exitCode, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/\[6\/7\] bring up the proxy \(nginx\)/);
+    expect(r.stdout).toMatch(/\[7\/8\] bring up the proxy \(nginx\)/);
     expect(r.stdout).toMatch(/proxy URLs/);
     expect(r.stdout).toContain(`http://127.0.0.1:${P.proxy}/api/`);
     const web = await get(P.proxy, "/");
@@ -308,7 +308,7 @@ describe("the proxy through the CLI", { timeout: 120_000 }, () => {
     project.writeManifest(none);
     const r = await project.cli(["restart"]);
     expect(r.exitCode, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/\[6\/7\] stop the proxy \(no "proxy" in the manifest\)\s+✓ ok — nginx stopped/);
+    expect(r.stdout).toMatch(/\[7\/8\] stop the proxy \(no "proxy" in the manifest\)\s+✓ ok — nginx stopped/);
     expect(nginxPid(model)).toBeUndefined();
     expect(existsSync(join(project.root, "units/nginx/nginx.conf"))).toBe(false);
   });
