@@ -42,6 +42,13 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
     expect({ exit: second.exitCode, out: second.stdout }).toEqual({ exit: 0, out: "3000\n" });
   });
 
+  it("port main_app --all prints every instance's port, instance 0 first", async () => {
+    const r = await fleet.cli(["port", "main_app", "--all"]);
+    expect({ exit: r.exitCode, out: r.stdout, err: r.stderr }).toEqual({ exit: 0, out: "3000\n3001\n", err: "" });
+    const one = await fleet.cli(["port", "trade_executor", "--all"]);
+    expect(one.stdout).toBe("8001\n");
+  });
+
   it('port main_ap exits 2 suggesting "main_app"', async () => {
     const r = await fleet.cli(["port", "main_ap"]);
     expect(r.exitCode, show(r)).toBe(2);
@@ -60,7 +67,14 @@ describe("lookups on the example fleet's manifest", { timeout: 60_000 }, () => {
     expect(r.exitCode, show(r)).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toEqual(
-      expect.arrayContaining(["PORT=8001", "HOST=127.0.0.1", "SERVICE_NAME=trade_executor", "LOG_LEVEL=info"]),
+      expect.arrayContaining([
+        "PORT=8001",
+        "HOST=127.0.0.1",
+        "SERVICE_NAME=trade_executor",
+        "LOG_LEVEL=info",
+        // "{url:trade_manager}" resolved, as the program receives it
+        "TRADE_MANAGER_URL=http://127.0.0.1:4000",
+      ]),
     );
     expect(
       lines.every((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)),

@@ -1,7 +1,7 @@
 /** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
 import { loadProject } from "../../manifest";
-import { findService, portOf, urlOf } from "../../model/lookup";
+import { findService, portOf, portsOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
 import { rememberValid } from "../fast-path";
 import { checkRenderable } from "../../render";
@@ -13,17 +13,18 @@ export function registerLookups(program: Command): void {
   program
     .command("port")
     .argument("<name>", "service name")
-    .description("print the port of a service")
+    .option("--all", "every instance's port, one per line (instance 0 first)")
+    .description("print the port of a service (instance 0's with instances)")
     .addHelpText(
       "after",
-      "\nExample:\n  orchestrate port trade_executor   → 8001\n\nExit: 2 for an unknown service (with the closest names) or a worker without a port",
+      "\nExamples:\n  orchestrate port trade_executor   → 8001\n  orchestrate port main_app --all   → 3000 and 3001, one per line\n\nExit: 2 for an unknown service (with the closest names) or a worker without a port",
     )
     .action(
-      action(program, (ctx, name: string) => {
+      action(program, (ctx, name: string, opts: { all?: boolean }) => {
         const project = loadProject(ctx.manifest);
-        const port = portOf(project.model, name);
+        const ports = opts.all ? portsOf(project.model, name) : [portOf(project.model, name)];
         checkRenderable(project.model); // what generate refuses is not valid: no answer, no stamp
-        ctx.stdout.write(`${port}\n`);
+        ctx.stdout.write(ports.map((p) => `${p}\n`).join(""));
         rememberValid(project.source);
         return 0;
       }),
