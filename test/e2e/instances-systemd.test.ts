@@ -7,13 +7,13 @@
  * oneshot keeping its dependents stopped. Ports: block instances-systemd (34200-34399). Skipped visibly
  * (with the reason) where the sandbox cannot run.
  */
-import { existsSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPortFree } from "../../src/inspect/port-probe";
 import { pollUntil } from "../../src/signal/poll";
 import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
-import { fixture } from "../helpers/cli-project";
+import { FIXTURES, fixture as repoFixture } from "../helpers/cli-project";
 import { PORT_BLOCKS } from "../helpers/ports";
 import { ensureBuilt } from "../helpers/project";
 import { SandboxFleet, showRun, unitDirIsPrivate } from "../helpers/systemd-fleet";
@@ -53,6 +53,15 @@ interface Check extends Row {
   manual?: boolean;
   problems: string[];
   owner?: { kind: string; pid?: number };
+}
+
+/**
+ * A fixture service run from the sandbox's own folder: the sandbox has a private /tmp, so a checkout under /tmp
+ * (a CI clone) is not visible inside; the project folder (sandbox.dir) is, at the same path.
+ */
+function fixture(file: string, port: number | undefined, extra: Record<string, unknown> = {}) {
+  const entry = repoFixture(file, port, extra);
+  return { ...entry, command: [process.execPath, join(sandbox.dir, "fixtures", file)] };
 }
 
 function manifest(exitCode: string): Record<string, unknown> {
@@ -103,6 +112,7 @@ beforeAll(async () => {
   if ("skipped" in booted) throw new Error(`sandbox skipped after the pre-check passed: ${booted.skipped}`);
   sandbox = booted;
   fleet = new SandboxFleet(sandbox);
+  cpSync(FIXTURES, join(sandbox.dir, "fixtures"), { recursive: true });
   fleet.writeManifest(JSON.stringify(manifest("0"), null, 2) + "\n");
 }, 120_000);
 
