@@ -2,6 +2,7 @@
 // a steady keep-alive load (autocannon, 32 connections, through the proxy), in one run:
 //   (a) `orchestrate restart api`: the rollout (src/fleet/rollout.ts), repeated back to back until at least
 //       --min-requests requests were answered during rollouts;
+//   (a') the same with `--take-out reload` (each instance marked down, nginx reloaded, drained, then stopped);
 //   (b) `supervisorctl restart api@0 api@1 api@2 api@3` of the same instances (stops every one, then starts them);
 //   (c) `pm2 reload` of a Node http service in PM2 cluster mode with 4 instances, behind the same nginx;
 //   (d) the proxy's reloads alone (api:0 out and in, as many reloads as the rollouts made, nothing restarted): what
@@ -31,6 +32,7 @@ const MAX_ROLLOUTS = option("max-rollouts", 8);
 const CONNECTIONS = option("connections", 32);
 const SUPERVISORCTL_REPS = option("supervisorctl-reps", 3);
 const PM2_REPS = option("pm2-reps", 3);
+const RELOAD_ROLLOUTS = option("reload-rollouts", 2);
 const PROXY_PORT = 35900;
 const API_PORT = 35901; // 35901-35904
 const PM2_PORT = 35910;
@@ -244,6 +246,21 @@ try {
   report(`(a) orchestrate restart api ×${rollMs.length}`, a, `, median ${Math.round(median(rollMs))} ms each`);
   for (const l of drains) console.log(`    ${l}`);
 
+  // (a') the same rollout with --take-out reload: each instance marked down and nginx reloaded before it stops
+  const reloadMs = [];
+  const aReload = await loadDuring("/api/x", async () => {
+    for (let i = 0; i < RELOAD_ROLLOUTS && Date.now() < DEADLINE; i++) {
+      const r = await cli("restart", "api", "--take-out", "reload");
+      if (r.status !== 0) throw new Error(`orchestrate restart api --take-out reload failed:\n${r.stdout}${r.stderr}`);
+      reloadMs.push(r.ms);
+    }
+  });
+  report(
+    `(a') restart api --take-out reload ×${reloadMs.length}`,
+    aReload,
+    `, median ${Math.round(median(reloadMs))} ms each`,
+  );
+
   // (d) what the proxy's reloads alone cost: api:0 out and back in, as many reloads as the rollouts did, no restart
   const reloads = rollMs.length * 5;
   const d = await loadDuring("/api/x", async () => {
@@ -299,6 +316,11 @@ try {
   ];
   const figures = [
     { description: "(a) rollout: failed / answered", value: `${failedOf(a)} / ${a.answered}` },
+    {
+      description: "(a') rollout with --take-out reload: failed / answered",
+      value: `${failedOf(aReload)} / ${aReload.answered}`,
+    },
+    { description: "(a') p99 during / steady", value: ratio(p99(aReload.latencies), p99(steadyA.latencies)) },
     { description: "(b) supervisorctl restart: failed / answered", value: `${failedOf(b)} / ${b.answered}` },
     { description: "(c) pm2 reload: failed / answered", value: `${failedOf(c)} / ${c.answered}` },
     { description: "(d) nginx reloads alone (no restart): failed / answered", value: `${failedOf(d)} / ${d.answered}` },
@@ -321,6 +343,14 @@ try {
       failed: failedOf(a),
       errors: a.errors,
       p99: p99(a.latencies),
+    },
+    rolloutTakeOutReload: {
+      runs: reloadMs.length,
+      msEach: reloadMs,
+      answered: aReload.answered,
+      failed: failedOf(aReload),
+      errors: aReload.errors,
+      p99: p99(aReload.latencies),
     },
     reloadsOnly: {
       reloads: reloads + 1,

@@ -92,7 +92,7 @@ export async function bringUpProxy(model: Model, readiness: Readiness[]): Promis
     const untouched = members[s.name].filter((p) => !mine.some((r) => r.port === p));
     members[s.name] = instancePorts(s).filter((p) => ready.has(p) || untouched.includes(p));
   }
-  return render(model, members, true);
+  return render(model, members, true, false);
 }
 
 /**
@@ -122,7 +122,7 @@ export async function setUpstreamMembers(
   members[service] = s.instances
     .filter((i) => readyInstances.includes(i.index) && i.port !== undefined)
     .map((i) => i.port!);
-  return render(model, members, false);
+  return render(model, members, false, false);
 }
 
 /**

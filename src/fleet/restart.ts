@@ -26,7 +26,7 @@ import { withManifestLock } from "../write/lock";
 import { generateUnits, summarizePlan } from "./generate";
 import { waitStarted, type Readiness } from "./readiness";
 import { rolledServices, previousFiles } from "./rollout-plan";
-import { rollOut, type RolloutResult } from "./rollout";
+import { rollOut, type RolloutResult, type TakeOut } from "./rollout";
 import { startInOrder } from "./start-order";
 import { reapTestStart } from "./test-start-record";
 import { requireHostUsers } from "./host-users";
@@ -46,8 +46,10 @@ export interface RestartOptions {
   allAtOnce?: boolean;
   /** rollout: instances out at once (default 1) */
   maxUnavailable?: number;
-  /** rollout: ms to wait for an instance's connections to close once it left the upstream (default 5000) */
+  /** rollout: ms to wait for an instance's connections to close once it left the upstream (default 5000; takeOut "reload") */
   drainTimeoutMs?: number;
+  /** rollout behind the proxy: nginx retries elsewhere while an instance stops (default), or `down` + reload first */
+  takeOut?: TakeOut;
 }
 
 /** What {@link restart} did: `ok` exactly when every started service was ready and every checked one verified. */
@@ -159,6 +161,7 @@ async function restartLocked(op: Operation, options: RestartOptions): Promise<Re
         previous,
         maxUnavailable: options.maxUnavailable,
         drainTimeoutMs: options.drainTimeoutMs,
+        takeOut: options.takeOut,
         onLine: (l) => s5.detail(`  ${l}`),
       });
       rollouts.push(result);

@@ -1,16 +1,29 @@
 /**
  * A rolling restart of a service with instances: the instances are replaced a batch of `maxUnavailable` at a
- * time (default 1) while the others keep serving. Behind the proxy each batch is taken out of the upstream
- * (`server … down`, graceful reload), drained (its accepted connections closed, or the drain timeout), stopped,
- * given its new configuration and started, waited for (port and health), and put back (reload) before the next
- * batch. Without a running proxy the instances are still replaced one batch at a time, and clients must retry
- * the requests that reach the one being replaced.
+ * time (default 1) while the others keep serving. Behind the proxy a batch leaves the upstream one of two ways:
+ *
+ * - `takeOut: "retry"` (default): no reload. The batch is stopped with its stop signal; the program finishes the
+ *   requests it holds (uvicorn, gunicorn and most servers drain on SIGTERM) while nginx retries every request
+ *   it cannot hand to it on another instance (`proxy_next_upstream error timeout`; a refused connection marks
+ *   the server failed for `fail_timeout`, a dropped cached keep-alive connection is retried: nginx docs,
+ *   ngx_http_upstream_module "server … max_fails fail_timeout" and ngx_http_proxy_module
+ *   "proxy_next_upstream"). The new process is started, waited for (port and health), and the next batch
+ *   leaves once nginx sends it requests again (a connection from the proxy, or `fail_timeout` + 1 s).
+ *   No nginx reload means no client connection is closed: a reload makes the old workers close their idle
+ *   keep-alive client connections, and a client that sent its next request at that moment sees a reset.
+ * - `takeOut: "reload"`: the batch is marked `down` (graceful reload), drained (its accepted connections
+ *   closed, or the drain timeout), then stopped, started and put back (reload) before the next batch. For a
+ *   program that drops its requests on its stop signal.
+ *
+ * Without a running proxy the instances are still replaced one batch at a time, and clients must retry the
+ * requests that reach the one being replaced.
  *
  * A batch that does not become ready stops the rollout: the failed instance is brought back on its previous
  * configuration (the program files before this change), the instances not replaced yet keep running theirs
  * (their files too are put back, so units/ says what runs), and the result names what runs which configuration.
  */
 import type { Backend } from "../backend/types";
+import { UPSTREAM_FAIL_TIMEOUT_S } from "../render/edge/nginx-service";
 import { establishedConnections } from "../inspect/connections";
 import type { Instance, Model, RenderedFile, Service } from "../model/types";
 import { duration } from "../progress/text";
@@ -24,8 +37,10 @@ import { waitReady, waitStarted, type Readiness } from "./readiness";
 export interface RolloutOptions {
   /** instances out of service at once, ≥ 1 (default 1; at most instances − 1 behind the proxy, so one serves) */
   maxUnavailable?: number;
-  /** ms to wait for an instance's connections to close after it left the upstream (default 5000), then it is stopped anyway */
+  /** ms to wait for an instance's connections to close after it left the upstream (default 5000), then it is stopped anyway; `takeOut: "reload"` only */
   drainTimeoutMs?: number;
+  /** how a batch leaves the proxy's upstream (see the module comment); default "retry" */
+  takeOut?: TakeOut;
   /**
    * The generated files as they were before this change (paths relative to the project root, as rendered): an
    * instance that fails readiness is brought back on these. Files not given are taken as unchanged.
@@ -54,6 +69,9 @@ export interface RolloutResult {
   /** ms the whole rollout took */
   ms: number;
 }
+
+/** How a batch leaves the proxy's upstream during a rollout: nginx retries elsewhere, or a `down` + reload. */
+export type TakeOut = "retry" | "reload";
 
 /** Default drain timeout, ms. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
@@ -84,6 +102,7 @@ export async function rollOut(
   const total = service.instances.length;
   const max = Math.max(1, Math.min(options.maxUnavailable ?? 1, proxied && total > 1 ? total - 1 : total));
   const drainMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const byReload = proxied && options.takeOut === "reload";
   if (!proxied)
     line(
       `${service.name}: ${service.routes.length ? "the proxy is not running" : "not behind the proxy"}: instances are replaced ${max} at a time, the others keep running; clients must retry requests that reach the one being replaced`,
@@ -101,7 +120,9 @@ export async function rollOut(
   for (let at = 0; at < instances.length; at += max) {
     const batch = instances.slice(at, at + max);
     const labels = batch.map((i) => i.label).join(" ");
-    if (proxied) {
+    if (proxied && !byReload)
+      line(`${labels}: stopping; the proxy retries its requests on the other instances (no reload)`);
+    if (byReload) {
       // the previous batch comes back in the same reload that takes this one out: every reload closes the old
       // workers' idle client connections, so there are instances + 1 reloads, not twice as many
       const back = at > 0 ? `, ${instances[at - 1].label} back in` : "";
@@ -147,14 +168,29 @@ export async function rollOut(
     }
     // ready is not yet RUNNING past startsecs: the next batch leaves only once the manager counts this one started
     await waitStarted(backend, [service]);
+    if (proxied && !byReload) for (const i of batch) line(await backInRotation(i));
     for (const i of batch) if (i.port !== undefined) out.delete(i.port);
   }
-  if (proxied && result.ok) {
+  if (byReload && result.ok) {
     await setUpstreamOut(model, service.name, out);
     line(`${instances.at(-1)!.label}: back in the upstream (nginx reloaded gracefully)`);
   }
   result.ms = performance.now() - started;
   return result;
+}
+
+/**
+ * `takeOut: "retry"`: waits until nginx holds a connection to the new process again — it retries a failed server
+ * after `fail_timeout` — or `fail_timeout` + 1 s without traffic; returns the line to show.
+ */
+async function backInRotation(instance: Instance): Promise<string> {
+  if (instance.port === undefined) return `${instance.label}: no port`;
+  const port = instance.port;
+  const t0 = performance.now();
+  const back = await pollUntil(() => (establishedConnections(port) ?? 0) > 0, UPSTREAM_FAIL_TIMEOUT_S * 1000 + 1000);
+  return back
+    ? `${instance.label}: the proxy sends it requests again (after ${duration(performance.now() - t0)})`
+    : `${instance.label}: no request reached it within ${UPSTREAM_FAIL_TIMEOUT_S + 1} s (no traffic, or the proxy has not retried it yet)`;
 }
 
 /** Waits until the instance's accepted connections are closed or `timeoutMs` passes; returns the line to show. */

@@ -94,7 +94,7 @@ describe("edge golden files", () => {
   it("marks an instance that is not ready down, and keeps the others", () => {
     const files = renderNginx(edgeModel("/srv/demo"), { readyPorts: new Set([8001, 8003, 8004]) });
     const up = (n: string) => files.find((f) => f.path === `units/nginx/upstreams/${n}.conf`)!.content;
-    expect(up("users")).toContain("server 127.0.0.1:8001 max_fails=1 fail_timeout=10s;");
+    expect(up("users")).toContain("server 127.0.0.1:8001 max_fails=1 fail_timeout=1s;");
     expect(up("users2")).toContain("server 127.0.0.1:8002 down;");
     expect(up("users2")).not.toContain("max_fails");
   });

@@ -11,6 +11,7 @@
  * while new workers take new connections (nginx docs, "Changing Configuration"); a refused configuration leaves
  * units/nginx/ and the running nginx untouched.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { OperationError } from "../../errors";
@@ -140,17 +141,47 @@ export async function stopNginx(model: Model, timeoutMs = 10_000): Promise<boole
 
 /** What {@link applyNginx} did. */
 export interface NginxApply {
-  action: "started" | "reloaded" | "written";
+  /** "unchanged": nginx runs and already has this configuration, nothing was signalled */
+  action: "started" | "reloaded" | "written" | "unchanged";
   /** Files of units/nginx/ whose content changed. */
   changed: string[];
   pid?: number;
 }
 
 /**
+ * run/nginx/loaded.sha256: the digest of the units/nginx/ files the running master last loaded (written after a
+ * start or a confirmed reload by {@link applyNginx}). `generate` may write units/nginx/ without a reload, so
+ * "unchanged on disk" does not mean "loaded"; this digest does, and a reload that would change nothing is
+ * skipped: every reload makes the old workers close their idle keep-alive client connections.
+ */
+function loadedPath(model: Pick<Model, "paths">): string {
+  return join(nginxPaths(model.paths).prefix, "loaded.sha256");
+}
+
+function digestOf(files: RenderedFile[]): string {
+  const h = createHash("sha256");
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) h.update(`${f.path}\0${f.content}\0`);
+  return h.digest("hex");
+}
+
+function loadedDigest(model: Pick<Model, "paths">): string | undefined {
+  try {
+    return readFileSync(loadedPath(model), "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function recordLoaded(model: Pick<Model, "paths">, digest: string): void {
+  ensureDir(nginxPaths(model.paths).prefix, 0o700);
+  writeFileAtomicSync(loadedPath(model), digest + "\n", 0o600);
+}
+
+/**
  * Renders units/nginx/ for `model` (instances outside `options.readyPorts` marked down), checks it, and only then
  * swaps it in and reloads the running nginx (or starts it, unless `options.start` is false). The running nginx is
- * reloaded when a file changed, or always with `options.reload` (`generate` may have written the same files
- * already, so "unchanged on disk" does not mean "loaded").
+ * reloaded when what it loaded differs from the result (see run/nginx/loaded.sha256 above), or always with
+ * `options.reload` (`proxy reload`: a renewed certificate changes no configuration file).
  * @throws NginxRefusedError (exit 1) naming service, file and nginx's message; nothing changed then.
  */
 export async function applyNginx(
@@ -173,13 +204,19 @@ export async function applyNginx(
     writeFileAtomicSync(target, f.content, f.mode);
     changed.push(f.path);
   }
+  const digest = digestOf(files);
   const running = nginxPid(model);
   if (running !== undefined) {
-    if (changed.length || options.reload) await reloadNginx(model);
+    if (!changed.length && !options.reload && loadedDigest(model) === digest)
+      return { action: "unchanged", changed, pid: running };
+    await reloadNginx(model);
+    recordLoaded(model, digest);
     return { action: "reloaded", changed, pid: nginxPid(model) };
   }
   if (options.start === false) return { action: "written", changed };
-  return { action: "started", changed, pid: await startNginx(model) };
+  const pid = await startNginx(model);
+  recordLoaded(model, digest);
+  return { action: "started", changed, pid };
 }
 
 /**

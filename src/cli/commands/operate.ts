@@ -4,6 +4,7 @@ import { createBackend } from "../../backend";
 import { loadProject } from "../../manifest";
 import { selectTargets, servicesOf } from "../../model/lookup";
 import { restart } from "../../fleet/restart";
+import type { TakeOut } from "../../fleet/rollout";
 import { startWithDependencies, stopWithDependents } from "../../fleet/start-stop";
 import { UsageError } from "../../errors";
 import { action } from "../program";
@@ -25,21 +26,39 @@ export function registerOperate(program: Command): void {
     .argument("[names...]", "services to restart: NAME (every instance) or NAME:I (default: all)")
     .option("--all-at-once", "named services with instances: stop every instance, then start them (no rollout)")
     .option("--max-unavailable <n>", "rollout: instances out of service at once", "1")
-    .option("--drain-timeout <seconds>", "rollout: wait this long for an instance's requests to finish", "5")
+    .option(
+      "--take-out <how>",
+      'rollout behind the proxy: "retry" (nginx retries the others while an instance stops; no reload) or "reload" (mark it down and reload first)',
+      "retry",
+    )
+    .option(
+      "--drain-timeout <seconds>",
+      "rollout with --take-out reload: wait this long for an instance's requests to finish",
+      "5",
+    )
     .description("generate, ensure supervisord, apply, restart in dependency order waiting for readiness, verify")
     .addHelpText(
       "after",
-      "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\nA named service with instances is rolled: one instance at a time is taken out of the proxy's upstream,\ndrained, restarted with its new configuration, waited for and put back; the others keep serving.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n  orchestrate restart api --max-unavailable 2 --drain-timeout 10\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail; a rollout stops there) · 2 bad manifest",
+      "\nReplaces MASTER_RESTART.sh: no kill -9, no fixed sleeps; only programs whose configuration changed are\nreloaded, and each dependency level must be ready (port accepting, health 2xx) before the next starts.\nA named service with instances is rolled: one instance at a time is stopped (it finishes its requests on\nits stop signal while the proxy retries new ones on the others), restarted with its new configuration,\nwaited for, and taken back by the proxy; the others keep serving. --take-out reload marks it down in the\nupstream and reloads nginx first, for programs that drop their requests when stopped.\n\nExamples:\n  orchestrate restart\n  orchestrate restart trade_executor\n  orchestrate restart api --max-unavailable 2\n  orchestrate restart api --take-out reload --drain-timeout 10\n\nExit: 0 every service verified · 1 a service failed (named, with its state and log tail; a rollout stops there) · 2 bad manifest",
     )
     .action(
       action(
         program,
-        async (ctx, names: string[], opts: { allAtOnce?: boolean; maxUnavailable: string; drainTimeout: string }) => {
+        async (
+          ctx,
+          names: string[],
+          opts: { allAtOnce?: boolean; maxUnavailable: string; drainTimeout: string; takeOut: string },
+        ) => {
           const maxUnavailable = Number(opts.maxUnavailable);
           if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1)
             throw new UsageError(
               `--max-unavailable expects a whole number ≥ 1, found "${opts.maxUnavailable}"`,
               "e.g. --max-unavailable 1",
+            );
+          if (opts.takeOut !== "retry" && opts.takeOut !== "reload")
+            throw new UsageError(
+              `--take-out expects "retry" or "reload", found "${opts.takeOut}"`,
+              "e.g. --take-out reload",
             );
           const drain = Number(opts.drainTimeout);
           if (!Number.isFinite(drain) || drain < 0)
@@ -52,6 +71,7 @@ export function registerOperate(program: Command): void {
             allAtOnce: opts.allAtOnce,
             maxUnavailable,
             drainTimeoutMs: drain * 1000,
+            takeOut: opts.takeOut as TakeOut,
           });
           if (result.proxy) printProxyUrls(ctx, result.proxy.routes, (line) => ctx.stdout.write(line + "\n"));
           return result.ok ? 0 : 1;

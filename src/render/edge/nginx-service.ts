@@ -58,14 +58,24 @@ export function locationsFile(service: Pick<Service, "name">, host: string | und
 }
 
 /**
+ * Seconds a server that refused or dropped a connection is left out of its upstream before nginx tries it again
+ * (ngx_http_upstream_module, server … fail_timeout). Short, because a rolling restart (src/fleet/rollout.ts) waits
+ * for nginx to come back to a replaced instance, and a failed try costs one refused connection, retried elsewhere.
+ */
+export const UPSTREAM_FAIL_TIMEOUT_S = 1;
+
+/**
  * The upstream block: `server 127.0.0.1:PORT` per instance, `down` when its port is not in `ready` (nginx docs:
- * "down: marks the server as permanently unavailable"), one failed connection takes an instance out for 10 s.
+ * "down: marks the server as permanently unavailable"); one failed connection takes an instance out for
+ * {@link UPSTREAM_FAIL_TIMEOUT_S} (`max_fails=1 fail_timeout=`), after which nginx tries it again.
  */
 export function renderUpstream(project: string, service: Service, ready: ReadyPorts): string {
   const lines = [NGINX_HEADER, `# upstream of service ${service.name}`, `upstream ${upstreamName(project, service)} {`];
   for (const port of instancePorts(service)) {
     const up = ready === undefined || ready.has(port);
-    lines.push(`    server 127.0.0.1:${port}${up ? " max_fails=1 fail_timeout=10s" : " down"};`);
+    lines.push(
+      `    server 127.0.0.1:${port}${up ? ` max_fails=1 fail_timeout=${UPSTREAM_FAIL_TIMEOUT_S}s` : " down"};`,
+    );
   }
   lines.push("    keepalive 16;", "}", "");
   return lines.join("\n");
