@@ -71,8 +71,10 @@ export async function verifyProxy(model: Model, options: { timeoutMs?: number } 
       row(`proxy ${r.route}`, {
         pid,
         port,
-        owner: r.ok ? { kind: "service", pid: pid! } : { kind: "none" },
-        health: { ok: r.ok, status: r.status, ms: 0, url: r.url, ...(r.error ? { error: r.error } : {}) },
+        owner: r.ok && !r.skipped ? { kind: "service", pid: pid! } : { kind: "none" },
+        ...(r.skipped
+          ? { state: "STOPPED" as const }
+          : { health: { ok: r.ok, status: r.status, ms: 0, url: r.url, ...(r.error ? { error: r.error } : {}) } }),
         ok: r.ok,
         problems: r.ok ? [] : [`${r.url} (→ ${r.service}): ${r.error}${r.fix ? ` (fix: ${r.fix})` : ""}`],
       }),

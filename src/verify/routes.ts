@@ -10,9 +10,12 @@ import { request as httpsRequest } from "node:https";
 import { instancePorts, isLoopbackAddress, nginxPaths } from "../model/edge";
 import { routeUrls, type RouteUrl } from "../model/surface";
 import type { Model } from "../model/types";
+import { acceptsConnections } from "../inspect/port-probe";
 
 /** Outcome for one route. */
 export interface RouteCheck {
+  /** not requested: its service has `autostart: false` and no instance of it listens (started by hand) */
+  skipped?: string;
   service: string;
   /** `host/path` or `path` */
   route: string;
@@ -95,7 +98,8 @@ async function logLine(log: string, offset: number, needle: string, timeoutMs: n
 
 /**
  * Requests every route through the proxy and checks which instance answered. A route is ok when nginx passed it
- * to an instance of its service and the answer is not a 5xx. Never throws. `timeoutMs` per request (default 3000).
+ * to an instance of its service and the answer is not a 5xx; the route of an `autostart: false` service none of
+ * whose instances listens is not requested (`skipped`: started by hand, like its program). Never throws. `timeoutMs` per request (default 3000).
  */
 export async function verifyRoutes(model: Model, options: { timeoutMs?: number } = {}): Promise<RouteCheck[]> {
   const log = nginxPaths(model.paths).accessLog;
@@ -105,6 +109,14 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
     const offset = fileSize(log);
     const answer = await get(model, r, nonce, options.timeoutMs ?? 3000);
     const base = { service: r.service, route: `${r.route.host ?? ""}${r.route.path}`, url: r.url };
+    const service = model.services.find((s) => s.name === r.service)!;
+    if (!service.autostart) {
+      const listening = await Promise.all(instancePorts(service).map((p) => acceptsConnections(p, "127.0.0.1", 500)));
+      if (!listening.some(Boolean)) {
+        out.push({ ...base, ok: true, skipped: `${r.service} is not started (autostart: false)` });
+        continue;
+      }
+    }
     if (answer.error) {
       out.push({ ...base, ok: false, error: answer.error, fix: "start the proxy (orchestrate restart)" });
       continue;

@@ -30,9 +30,11 @@ export function printProxyUrls(ctx: Pick<Context, "color">, routes: RouteCheck[]
   const rows = routes.map((r) => [
     r.url,
     `→ ${r.service}`,
-    r.ok
-      ? `${paint(ctx, "green", "ok")} ${r.status} from ${r.upstream}`
-      : `${paint(ctx, "red", "FAIL")} ${r.error ?? ""}`,
+    r.skipped
+      ? `not requested: ${r.skipped}`
+      : r.ok
+        ? `${paint(ctx, "green", "ok")} ${r.status} from ${r.upstream}`
+        : `${paint(ctx, "red", "FAIL")} ${r.error ?? ""}`,
   ]);
   for (const line of table(rows).trimEnd().split("\n")) write(`  ${line}`);
 }
