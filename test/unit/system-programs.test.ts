@@ -12,7 +12,13 @@ import {
   recordedConfDir,
   undoSupervisorInstall,
 } from "../../src/backend/supervisord/install-conf-dir";
-import { systemConfDir, systemProgramFiles, systemPrograms } from "../../src/backend/supervisord/system";
+import {
+  runningPrograms,
+  stopByPriority,
+  systemConfDir,
+  systemProgramFiles,
+  systemPrograms,
+} from "../../src/backend/supervisord/system";
 import { OperationError } from "../../src/errors";
 import { renderProgram, renderSupervisord, systemProgramText } from "../../src/render/supervisord/programs";
 import { hostileModel } from "../golden/supervisor/model";
@@ -100,5 +106,39 @@ describe("the files for the machine's supervisord", () => {
     expect(readFileSync(join(b, "other.conf"), "utf8")).toContain("[program:other]");
     expect(recordedConfDir(model)?.dir).toBe(a);
     expect(first.installed).toEqual([join(b, "db.conf")]);
+  });
+});
+
+describe("stopping this project's programs there", () => {
+  it("only ours that run; highest priority first, one priority at a time", async () => {
+    const running = runningPrograms(new Set(["db", "api", "web", "gone"]), [
+      { name: "other", state: "RUNNING" },
+      { name: "web", state: "STOPPED" },
+      { name: "api", state: "BACKOFF" },
+      { name: "db", state: "RUNNING" },
+      { name: "jobs", state: "RUNNING" },
+    ]);
+    expect(running).toEqual(["api", "db"]);
+    const prio: Record<string, number> = { db: 100, api: 200, w1: 200, cache: 50 };
+    const events: string[] = [];
+    await stopByPriority(
+      ["cache", "db", "api", "w1"],
+      (n) => prio[n],
+      async (n) => {
+        events.push(`stop ${n}`);
+        await new Promise((r) => setImmediate(r));
+        events.push(`stopped ${n}`);
+      },
+    );
+    expect(events).toEqual([
+      "stop api",
+      "stop w1",
+      "stopped api",
+      "stopped w1",
+      "stop db",
+      "stopped db",
+      "stop cache",
+      "stopped cache",
+    ]);
   });
 });

@@ -27,7 +27,14 @@ import { tailBytes } from "../../inspect/log-tail";
 import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 import { installSupervisorPrograms, undoSupervisorInstall } from "./install-conf-dir";
-import { systemConfDir, systemProgramFiles, systemPrograms, systemUnreachable } from "./system";
+import {
+  runningPrograms,
+  stopByPriority,
+  systemConfDir,
+  systemProgramFiles,
+  systemPrograms,
+  systemUnreachable,
+} from "./system";
 
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
 export interface SupervisordBackendOptions extends DaemonOptions {
@@ -290,23 +297,19 @@ export class SupervisordBackend implements Backend {
 
   /** This project's programs the machine's supervisord has loaded and that are not stopped. */
   private async runningOfOurs(): Promise<string[]> {
-    const ours = systemPrograms(this.paths);
-    const stopped = new Set(["STOPPED", "EXITED", "FATAL", "ABSENT"]);
-    return (await this.status()).filter((s) => ours.has(s.name) && !stopped.has(s.state)).map((s) => s.name);
+    return runningPrograms(systemPrograms(this.paths), await this.status());
   }
 
-  /**
-   * Stops this project's programs in the machine's supervisord, as its own shutdown would: highest priority
-   * first (supervisord docs, "[program:x] Section Settings": `priority`), one priority at a time, the programs
-   * of one priority together. Returns the names it stopped.
-   */
+  /** Stops this project's programs in the machine's supervisord ({@link stopByPriority}); returns their names. */
   private async stopOurs(): Promise<string[]> {
     const running = await this.runningOfOurs();
     const configs = await this.configInfo();
-    const prio = (name: string) => configs.get(name)?.group_prio ?? 999;
-    for (const p of [...new Set(running.map(prio))].sort((a, b) => b - a))
-      await Promise.all(running.filter((n) => prio(n) === p).map((n) => this.stop(n)));
-    return running.sort();
+    await stopByPriority(
+      running,
+      (name) => configs.get(name)?.group_prio ?? 999,
+      (name) => this.stop(name),
+    );
+    return running;
   }
 
   /** `startProcess(name, false)`: asks supervisord to start it, without waiting; ALREADY_STARTED is fine. */

@@ -10,6 +10,7 @@ import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
 import { loadProject } from "../../manifest";
 import type { Model, ProjectPaths, RenderedFile } from "../../model/types";
+import type { ProgramStatus } from "../types";
 import { systemProgramText } from "../../render/supervisord/programs";
 import { recordedConfDir } from "./install-conf-dir";
 
@@ -89,4 +90,27 @@ export function systemProgramFiles(paths: ProjectPaths, fallback?: Model): Rende
       mode: 0o644,
     };
   });
+}
+
+/** The programs of `ours` that `statuses` shows neither stopped nor unknown, sorted by name. */
+export function runningPrograms(ours: Set<string>, statuses: ProgramStatus[]): string[] {
+  const down = new Set(["STOPPED", "EXITED", "FATAL", "ABSENT"]);
+  return statuses
+    .filter((s) => ours.has(s.name) && !down.has(s.state))
+    .map((s) => s.name)
+    .sort();
+}
+
+/**
+ * Stops `names` as supervisord's own shutdown orders them: highest priority first (supervisord docs,
+ * "[program:x] Section Settings": `priority`), one priority after the other, the programs of one priority
+ * together. `stop` must wait until the program has stopped.
+ */
+export async function stopByPriority(
+  names: string[],
+  priority: (name: string) => number,
+  stop: (name: string) => Promise<void>,
+): Promise<void> {
+  for (const p of [...new Set(names.map(priority))].sort((a, b) => b - a))
+    await Promise.all(names.filter((n) => priority(n) === p).map(stop));
 }
