@@ -30,6 +30,6 @@ export function createBackend(model: Model, choice: BackendChoice, options: { pr
   const t = options.probeTimeoutMs;
   return new SupervisordBackend(model.paths, {
     ...(t === undefined ? {} : { rpcTimeoutMs: t, probeTimeoutMs: t }),
-    ...(choice.serverUrl ? { serverUrl: choice.serverUrl } : {}),
+    ...(choice.serverUrl ? { serverUrl: choice.serverUrl, model } : {}),
   });
 }

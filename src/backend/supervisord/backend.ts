@@ -1,12 +1,13 @@
 /**
  * The supervisord {@link Backend}: drives the project's private supervisord over XML-RPC on
- * run/supervisord.sock (methods: the supervisord docs, "XML-RPC API Documentation"). One program per
- * group, named after the instance (NAME, or NAME@I with `instances`), so a group name and a program name
- * are the same string.
+ * run/supervisord.sock (methods: the supervisord docs, "XML-RPC API Documentation"), or, with `serverUrl`,
+ * only this project's programs in the machine's supervisord (./system.ts). One program per group, named
+ * after the instance (NAME, or NAME@I with `instances`), so a group name and a program name are the same
+ * string.
  */
 import { join, relative } from "node:path";
 import { OperationError, UsageError } from "../../errors";
-import type { ProjectPaths } from "../../model/types";
+import type { Model, ProjectPaths } from "../../model/types";
 import type {
   ApplyOptions,
   ApplyResult,
@@ -25,6 +26,15 @@ import { livePid, shutdownDaemon, startDaemon, type DaemonOptions, type Shutdown
 import { tailBytes } from "../../inspect/log-tail";
 import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
+import { installSupervisorPrograms, undoSupervisorInstall } from "./install-conf-dir";
+import {
+  runningPrograms,
+  stopByPriority,
+  systemConfDir,
+  systemProgramFiles,
+  systemPrograms,
+  systemUnreachable,
+} from "./system";
 
 /** Options of {@link SupervisordBackend}: daemon timeouts plus the default RPC timeout (ms, default 5000). */
 export interface SupervisordBackendOptions extends DaemonOptions {
@@ -36,6 +46,11 @@ export interface SupervisordBackendOptions extends DaemonOptions {
    * there and never starts, reconfigures or stops that supervisord itself.
    */
   serverUrl?: string;
+  /**
+   * With `serverUrl`: the model the command runs with — its project names the fleet in messages, and its
+   * services give `autostart=` when the manifest on disk cannot be read (./system.ts systemProgramFiles).
+   */
+  model?: Model;
   /** timeouts of {@link SupervisordBackend.emergencyStop} (recover step 1) */
   emergency?: DaemonStopTimeouts;
 }
@@ -53,11 +68,18 @@ export class SupervisordBackend implements Backend {
   readonly label = "supervisord";
   /** false: every generated program has autostart=false (src/render/supervisord/programs.ts); orchestrate starts them */
   readonly applyStartsPrograms = false;
-  readonly leavesOrphans = true;
-  /** recover step 1 stops supervisord itself */
-  readonly fleetName = "supervisord";
   /** The XML-RPC client; other modules (verify, inspect) may read through it. */
   readonly rpc: SupervisorRpc;
+
+  /** The private supervisord: yes (recover kills it, its children outlive it). The machine's: no, it is never stopped. */
+  get leavesOrphans(): boolean {
+    return !this.options.serverUrl;
+  }
+
+  /** recover step 1 stops the private supervisord itself; in the machine's, only this project's programs. */
+  get fleetName(): string {
+    return this.options.serverUrl ? `the programs of ${this.options.model?.project ?? "this project"}` : "supervisord";
+  }
 
   constructor(
     readonly paths: ProjectPaths,
@@ -76,23 +98,11 @@ export class SupervisordBackend implements Backend {
 
   /**
    * The private supervisord: nothing to check, orchestrate starts it itself (ensureRunning). The machine's
-   * (--server-url): it must answer. @throws OperationError naming the URL.
+   * (--server-url): it must answer. @throws OperationError naming its socket and `systemctl start supervisor`.
    */
   async requireReachable(): Promise<void> {
     if (this.options.serverUrl && !(await this.isRunning()))
-      throw new OperationError(
-        `the supervisord at ${this.options.serverUrl} does not answer`,
-        "start it (systemctl start supervisor) or check --server-url against its [unix_http_server] file=",
-      );
-  }
-
-  /** The operations orchestrate leaves to the machine's supervisord's own tools. @throws OperationError. */
-  private refuseOnSystem(what: string): void {
-    if (this.options.serverUrl)
-      throw new OperationError(
-        `orchestrate does not ${what} the supervisord at ${this.options.serverUrl}: it is not orchestrate's own`,
-        "after orchestrate install --supervisor-conf-dir DIR, load the programs with supervisorctl reread && supervisorctl update",
-      );
+      throw systemUnreachable(this.options.serverUrl, this.rpc.socketPath);
   }
 
   /** One program per instance, named as the model names it (NAME or NAME@I). */
@@ -122,9 +132,26 @@ export class SupervisordBackend implements Backend {
     this.rpc.close();
   }
 
-  /** recover step 1 (./emergency-stop.ts): RPC shutdown, else TERM (+CONT) and KILL of run/supervisord.pid. */
+  /**
+   * recover step 1 (./emergency-stop.ts): RPC shutdown, else TERM (+CONT) and KILL of run/supervisord.pid.
+   * The machine's supervisord is never stopped: only this project's programs there are (stopProcess).
+   */
   async emergencyStop(step: DetailSink, options: { dryRun: boolean }): Promise<EmergencyStopResult> {
-    this.refuseOnSystem("stop");
+    if (this.options.serverUrl) {
+      const url = this.options.serverUrl;
+      if (options.dryRun) {
+        const running = await this.runningOfOurs();
+        step.detail(`would stop ${running.join(" ") || "nothing (none running)"} in the supervisord at ${url}`);
+        return { summary: "planned", changes: [], answered: true };
+      }
+      const stopped = await this.stopOurs();
+      const keeps = `the supervisord at ${url} and its other programs keep running`;
+      return {
+        summary: `${stopped.length ? `stopped ${stopped.join(" ")}` : "none was running"}; ${keeps}`,
+        changes: stopped.length ? [`stopped ${stopped.join(" ")} in the supervisord at ${url}`] : [],
+        answered: true,
+      };
+    }
     const pidfileBefore = readPidfile(this.paths.pidfile);
     const daemon = await stopSupervisord(this.paths, step, {
       dryRun: options.dryRun,
@@ -180,7 +207,10 @@ export class SupervisordBackend implements Backend {
     }
   }
 
-  /** Starts the private supervisord when it is not running; see {@link startDaemon} for errors. */
+  /**
+   * Starts the private supervisord when it is not running; see {@link startDaemon} for errors. The machine's
+   * is never started: @throws OperationError (its socket, `systemctl start supervisor`) when it does not answer.
+   */
   async ensureRunning(): Promise<{ started: boolean }> {
     if (this.options.serverUrl) {
       await this.requireReachable();
@@ -193,25 +223,41 @@ export class SupervisordBackend implements Backend {
    * Like `supervisorctl update`: `reloadConfig`, then stop + remove changed and removed groups, then
    * `addProcessGroup` for changed and added ones in supervisord priority order. The generated programs have
    * autostart=false, so added and changed programs are STOPPED when this returns: the caller starts them.
-   * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD) or refuses a step.
+   *
+   * The machine's supervisord (`serverUrl`): first the program files of units/supervisor/, with the manifest's
+   * autostart, are installed into the include folder `install --supervisor-conf-dir` recorded (as install
+   * does: another application's NAME.conf there is refused), then the same steps act only on this project's
+   * programs, like `supervisorctl update NAME…`: another group that changed there is left as it is. Added
+   * programs with autostart=true are started by that supervisord as they are added.
+   * @throws OperationError when supervisord cannot read the configuration (CANT_REREAD: the installed files are
+   *   put back as they were) or refuses a step; with `serverUrl`, when no include folder is recorded.
    */
   async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
-    this.refuseOnSystem("reconfigure");
     this.configs = undefined;
     const before = await this.configInfo();
-    let diff: [string[], string[], string[]][];
-    try {
-      diff = await this.rpc.call<[string[], string[], string[]][]>("supervisor.reloadConfig");
-    } catch (err) {
-      if (err instanceof SupervisorFault && err.is("CANT_REREAD")) {
-        throw new OperationError(
-          `supervisord cannot read ${relative(this.paths.root, this.paths.supervisordConf)} or its includes: ${err.faultString}`,
-          "run `orchestrate generate` and check the file named in the message; running programs were not touched",
+    let ours: Set<string> | undefined;
+    let diff: [string[], string[], string[]];
+    if (this.options.serverUrl) {
+      const conf = systemConfDir(this.paths, this.options.serverUrl);
+      ours = systemPrograms(this.paths);
+      const files = systemProgramFiles(this.paths, this.options.model);
+      const install = installSupervisorPrograms({ paths: this.paths }, files, conf.dir);
+      try {
+        diff = await this.reread(
+          `its configuration (${this.options.serverUrl}, this project's programs in ${conf.dir})`,
+          `check the file named in the message (supervisorctl reread says the same); this project's files in ${conf.dir} were put back as they were, running programs were not touched`,
         );
+      } catch (err) {
+        undoSupervisorInstall({ paths: this.paths }, install);
+        throw err;
       }
-      throw err;
-    }
-    const [added, allChanged, removed] = diff[0];
+    } else
+      diff = await this.reread(
+        `${relative(this.paths.root, this.paths.supervisordConf)} or its includes`,
+        "run `orchestrate generate` and check the file named in the message; running programs were not touched",
+      );
+    const mine = (name: string) => ours === undefined || ours.has(name);
+    const [added, allChanged, removed] = diff.map((names) => names.filter(mine)) as typeof diff;
     // a held program keeps its process group (and so its loaded configuration) until a later apply selects it
     const select = options.select ?? (() => true);
     const changed = allChanged.filter(select);
@@ -232,6 +278,38 @@ export class SupervisordBackend implements Backend {
     for (const name of toAdd)
       await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
     return { added, changed, removed, ...(held.length ? { held } : {}) };
+  }
+
+  /**
+   * `reloadConfig`: supervisord reads its configuration again and returns [added, changed, removed] group names.
+   * @throws OperationError naming `what`, with `hint`, when it cannot (CANT_REREAD).
+   */
+  private async reread(what: string, hint: string): Promise<[string[], string[], string[]]> {
+    try {
+      return (await this.rpc.call<[string[], string[], string[]][]>("supervisor.reloadConfig"))[0];
+    } catch (err) {
+      if (err instanceof SupervisorFault && err.is("CANT_REREAD")) {
+        throw new OperationError(`supervisord cannot read ${what}: ${err.faultString}`, hint);
+      }
+      throw err;
+    }
+  }
+
+  /** This project's programs the machine's supervisord has loaded and that are not stopped. */
+  private async runningOfOurs(): Promise<string[]> {
+    return runningPrograms(systemPrograms(this.paths), await this.status());
+  }
+
+  /** Stops this project's programs in the machine's supervisord ({@link stopByPriority}); returns their names. */
+  private async stopOurs(): Promise<string[]> {
+    const running = await this.runningOfOurs();
+    const configs = await this.configInfo();
+    await stopByPriority(
+      running,
+      (name) => configs.get(name)?.group_prio ?? 999,
+      (name) => this.stop(name),
+    );
+    return running;
   }
 
   /** `startProcess(name, false)`: asks supervisord to start it, without waiting; ALREADY_STARTED is fine. */
@@ -299,10 +377,13 @@ export class SupervisordBackend implements Backend {
     }
   }
 
-  /** Stops every program and supervisord; see {@link stopDaemon}. */
+  /**
+   * Stops every program and supervisord; see {@link stopDaemon}. The machine's supervisord keeps running:
+   * only this project's programs there are stopped.
+   */
   async shutdown(): Promise<void> {
-    this.refuseOnSystem("shut down");
-    await this.stopDaemon();
+    if (this.options.serverUrl) await this.stopOurs();
+    else await this.stopDaemon();
   }
 
   /** {@link shutdownDaemon} with this backend's timeouts, returning what it had to do. */

@@ -68,6 +68,7 @@ export function registerInstall(program: Command): void {
       `
 Examples:
   orchestrate install --supervisor-conf-dir /etc/supervisor/conf.d && supervisorctl reread && supervisorctl update
+  orchestrate --server-url unix:///var/run/supervisor.sock restart   # then restart/add-service/recover drive it
   orchestrate --backend systemd install            # /etc/systemd/system, daemon-reload, enable PROJECT.target
   orchestrate --backend systemd --user install     # ~/.config/systemd/user
   orchestrate --backend systemd --root /mnt/img install   # offline tree
@@ -152,7 +153,9 @@ Only files an earlier install recorded as its own are ever removed.`,
             );
             for (const f of [...r.installed, ...r.removed])
               ctx.stdout.write(`  ${r.removed.includes(f) ? "removed  " : "installed"} ${f}\n`);
-            ctx.stdout.write("load them with: supervisorctl reread && supervisorctl update\n");
+            ctx.stdout.write(
+              "load them with: supervisorctl reread && supervisorctl update (or orchestrate --server-url unix:///PATH.sock restart)\n",
+            );
             return 0;
           });
         },

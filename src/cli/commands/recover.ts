@@ -50,6 +50,9 @@ Steps, each printed with what it found and did:
   6 verify and print the table
 With --backend systemd: 1 stops PROJECT.target (PartOf= stops every unit, KillMode=control-group leaves
   nothing behind), 3 and 4 as above, 5 reinstalls the units and starts them in dependency order, 6 verifies.
+With --server-url (the machine's supervisord): 1 stops only this project's programs there (the daemon and
+  its other programs keep running), 2 has nothing to look for, 5 installs the programs into the include
+  folder install --supervisor-conf-dir recorded and updates only them.
 On a terminal recover shows the plan and asks first (--yes skips that); without a terminal it proceeds.
 
 Examples:

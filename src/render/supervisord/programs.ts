@@ -232,6 +232,24 @@ export function renderProgram(
  */
 export type ProgramTarget = "private" | "system";
 
+/** The two lines of a "private" program file that a "system" one has as `autostart=` the manifest's value. */
+const PRIVATE_AUTOSTART = "\n; started by orchestrate in dependency order\nautostart=false\n";
+
+/**
+ * A "private" program file's text (units/supervisor/NAME.conf, as generated) turned into the "system" one
+ * {@link renderProgram} renders with target "system": the same text, `autostart=` the manifest's value. The
+ * machine's supervisord (`--server-url`) is given the program files of units/ this way, so that what a
+ * rollback or a rollout puts back in units/ is what it loads.
+ * @throws Error when `text` is not a private program file (a bug: units/supervisor/ holds only those).
+ */
+export function systemProgramText(text: string, autostart: boolean): string {
+  if (!text.includes(PRIVATE_AUTOSTART))
+    throw new Error(
+      `not a generated private program file (no "autostart=false" after its comment): ${text.slice(0, 120)}`,
+    );
+  return text.replace(PRIVATE_AUTOSTART, `\nautostart=${autostart}\n`);
+}
+
 /** Every program file of a service: one per instance, in index order (module header: why no `[group:]`). */
 export function renderPrograms(model: Model, service: Service, target: ProgramTarget = "private"): RenderedFile[] {
   return service.instances.map((i) => renderProgram(model, service, i, target));

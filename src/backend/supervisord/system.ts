@@ -1,0 +1,116 @@
+/**
+ * The machine's own supervisord (`--server-url`, after `install --supervisor-conf-dir DIR`): which programs
+ * there are this project's, and the program files it is given. orchestrate never starts, reconfigures or
+ * stops that supervisord itself: it installs this project's program files into the include folder it
+ * recorded (./install-conf-dir.ts) and, like `supervisorctl update NAME…` (supervisord docs, "supervisorctl
+ * Actions": `update <name> [...]`), adds, changes and removes only this project's process groups.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { OperationError } from "../../errors";
+import { loadProject } from "../../manifest";
+import type { Model, ProjectPaths, RenderedFile } from "../../model/types";
+import type { ProgramStatus } from "../types";
+import { systemProgramText } from "../../render/supervisord/programs";
+import { recordedConfDir } from "./install-conf-dir";
+
+/** The error for a machine's supervisord that does not answer: its socket, and how to start it. */
+export function systemUnreachable(serverUrl: string, socketPath: string): OperationError {
+  return new OperationError(
+    `the supervisord at ${serverUrl} does not answer on its socket ${socketPath}; orchestrate does not start the machine's supervisord`,
+    "start it (systemctl start supervisor) or check --server-url against its [unix_http_server] file=",
+  );
+}
+
+/** The program names of units/supervisor/ (NAME for NAME.conf), sorted; none when the folder is missing. */
+export function generatedPrograms(paths: Pick<ProjectPaths, "supervisorDir">): string[] {
+  try {
+    return readdirSync(paths.supervisorDir)
+      .filter((f) => f.endsWith(".conf"))
+      .map((f) => f.slice(0, -".conf".length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * This project's programs in the machine's supervisord: those of units/supervisor/ and those the last
+ * install recorded (a program removed from the manifest is still ours until apply removes it).
+ */
+export function systemPrograms(paths: ProjectPaths): Set<string> {
+  return new Set([...generatedPrograms(paths), ...(recordedConfDir({ paths })?.programs ?? [])]);
+}
+
+/**
+ * The include folder the programs go to: the one `install --supervisor-conf-dir` recorded last.
+ * @throws OperationError naming `orchestrate install --supervisor-conf-dir DIR` when none is recorded or it is gone.
+ */
+export function systemConfDir(paths: ProjectPaths, serverUrl: string): { dir: string; programs: string[] } {
+  const recorded = recordedConfDir({ paths });
+  if (!recorded)
+    throw new OperationError(
+      `no include folder of the supervisord at ${serverUrl} is recorded in ${relative(paths.root, join(paths.run, "supervisor-installed.json"))}: orchestrate does not know where to put this project's programs`,
+      "run `orchestrate install --supervisor-conf-dir DIR` once (DIR: the folder its supervisord.conf [include] files= reads, e.g. /etc/supervisor/conf.d)",
+    );
+  if (!existsSync(recorded.dir))
+    throw new OperationError(
+      `${recorded.dir}, where this project's programs were installed for the supervisord at ${serverUrl}, no longer exists`,
+      "run `orchestrate install --supervisor-conf-dir DIR` with the folder its supervisord.conf [include] reads",
+    );
+  return recorded;
+}
+
+/**
+ * The program files of units/supervisor/ as the machine's supervisord gets them: the same text with
+ * `autostart=` the manifest's value (nothing else starts them when that supervisord starts). The value comes
+ * from the manifest as it is on disk (after a rolled-back change: the restored one), else from `fallback`
+ * (recover from the last good state, when the manifest is invalid).
+ * @throws OperationError for a program file no service of the manifest has (run `orchestrate generate`).
+ */
+export function systemProgramFiles(paths: ProjectPaths, fallback?: Model): RenderedFile[] {
+  let model = fallback;
+  try {
+    model = loadProject(paths.manifest).model;
+  } catch {
+    /* invalid or unreadable: the model this command runs with */
+  }
+  const autostart = new Map(model?.services.flatMap((s) => s.instances.map((i) => [i.program, s.autostart] as const)));
+  return generatedPrograms(paths).map((program) => {
+    const file = join(paths.supervisorDir, `${program}.conf`);
+    const value = autostart.get(program);
+    if (value === undefined)
+      throw new OperationError(
+        `${relative(paths.root, file)} is no program of ${paths.manifest}`,
+        "run `orchestrate generate`, then the command again",
+      );
+    return {
+      path: relative(paths.root, file),
+      content: systemProgramText(readFileSync(file, "utf8"), value),
+      mode: 0o644,
+    };
+  });
+}
+
+/** The programs of `ours` that `statuses` shows neither stopped nor unknown, sorted by name. */
+export function runningPrograms(ours: Set<string>, statuses: ProgramStatus[]): string[] {
+  const down = new Set(["STOPPED", "EXITED", "FATAL", "ABSENT"]);
+  return statuses
+    .filter((s) => ours.has(s.name) && !down.has(s.state))
+    .map((s) => s.name)
+    .sort();
+}
+
+/**
+ * Stops `names` as supervisord's own shutdown orders them: highest priority first (supervisord docs,
+ * "[program:x] Section Settings": `priority`), one priority after the other, the programs of one priority
+ * together. `stop` must wait until the program has stopped.
+ */
+export async function stopByPriority(
+  names: string[],
+  priority: (name: string) => number,
+  stop: (name: string) => Promise<void>,
+): Promise<void> {
+  for (const p of [...new Set(names.map(priority))].sort((a, b) => b - a))
+    await Promise.all(names.filter((n) => priority(n) === p).map(stop));
+}

@@ -1,0 +1,144 @@
+/**
+ * The program files the machine's supervisord gets (--server-url): units/supervisor/NAME.conf turned into the
+ * "system" rendering (autostart from the manifest), and the install record that says where they go. That the
+ * machine's supervisord loads them and only this project's programs move: test/e2e/system-supervisord.test.ts.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  installSupervisorPrograms,
+  recordedConfDir,
+  undoSupervisorInstall,
+} from "../../src/backend/supervisord/install-conf-dir";
+import {
+  runningPrograms,
+  stopByPriority,
+  systemConfDir,
+  systemProgramFiles,
+  systemPrograms,
+} from "../../src/backend/supervisord/system";
+import { OperationError } from "../../src/errors";
+import { renderProgram, renderSupervisord, systemProgramText } from "../../src/render/supervisord/programs";
+import { hostileModel } from "../golden/supervisor/model";
+import { v11Model } from "../golden/v11/manifest";
+import { makeModel } from "../helpers/model";
+
+const temps: string[] = [];
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), "o-sysprog-"));
+  temps.push(d);
+  return d;
+};
+afterEach(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("systemProgramText", () => {
+  const models = [hostileModel("/srv/demo"), v11Model()];
+  const cases = models.flatMap((m) =>
+    m.services.filter((s) => s.enabled).flatMap((s) => s.instances.map((i) => [i.program, m, s, i] as const)),
+  );
+
+  it.each(cases)("%s: private text → exactly the system rendering", (_name, m, s, i) => {
+    for (const autostart of [true, false]) {
+      const service = { ...s, autostart };
+      expect(systemProgramText(renderProgram(m, service, i, "private").content, autostart)).toBe(
+        renderProgram(m, service, i, "system").content,
+      );
+    }
+  });
+
+  it("refuses a file that is not a private program file", () => {
+    const system = renderProgram(models[0], models[0].services[0], undefined, "system").content;
+    expect(() => systemProgramText(system, true)).toThrow(/not a generated private program file/);
+  });
+});
+
+describe("the files for the machine's supervisord", () => {
+  function project() {
+    const root = temp();
+    const model = makeModel(root, [
+      { name: "db", port: 34990, argv: ["/bin/sleep", "1000"] },
+      { name: "api", port: 34991, argv: ["/bin/sleep", "1000"], autostart: false },
+    ]);
+    for (const f of renderSupervisord(model)) {
+      mkdirSync(join(root, f.path, ".."), { recursive: true });
+      writeFileSync(join(root, f.path), f.content);
+    }
+    mkdirSync(model.paths.run, { recursive: true });
+    return model;
+  }
+
+  it("takes units/supervisor/ with the model's autostart when the manifest cannot be read", () => {
+    const model = project();
+    const files = systemProgramFiles(model.paths, model);
+    expect(files.map((f) => f.path)).toEqual(["units/supervisor/api.conf", "units/supervisor/db.conf"]);
+    expect(files[0].content).toMatch(/\nautostart=false\n/);
+    expect(files[1].content).toMatch(/\nautostart=true\n/);
+    expect(files.map((f) => f.content).join("")).not.toContain("started by orchestrate in dependency order");
+    expect(() => systemProgramFiles(model.paths)).toThrow(/units\/supervisor\/api\.conf is no program of/);
+  });
+
+  it("goes to the folder installed last; no record names the install command; undo puts every file back", () => {
+    const model = project();
+    expect(() => systemConfDir(model.paths, "unix:///x.sock")).toThrow(OperationError);
+    expect(() => systemConfDir(model.paths, "unix:///x.sock")).toThrow(/no include folder/);
+    try {
+      systemConfDir(model.paths, "unix:///x.sock");
+    } catch (e) {
+      expect((e as OperationError).hint).toContain("orchestrate install --supervisor-conf-dir DIR");
+    }
+    const a = temp();
+    const b = temp();
+    writeFileSync(join(b, "other.conf"), "[program:other]\ncommand=/bin/sleep 1\n");
+    const files = systemProgramFiles(model.paths, model);
+    installSupervisorPrograms(model, files, a);
+    const first = installSupervisorPrograms(model, files.slice(1), b);
+    expect(recordedConfDir(model)).toEqual({ dir: b, programs: ["db"] });
+    installSupervisorPrograms(model, files, a);
+    expect(recordedConfDir(model)).toEqual({ dir: a, programs: ["api", "db"] });
+    expect(systemPrograms(model.paths)).toEqual(new Set(["api", "db"]));
+
+    const again = installSupervisorPrograms(model, files, b); // adds api.conf to b
+    expect(readFileSync(join(b, "api.conf"), "utf8")).toBe(files[0].content);
+    undoSupervisorInstall(model, again);
+    expect(() => readFileSync(join(b, "api.conf"))).toThrow(/ENOENT/);
+    expect(readFileSync(join(b, "other.conf"), "utf8")).toContain("[program:other]");
+    expect(recordedConfDir(model)?.dir).toBe(a);
+    expect(first.installed).toEqual([join(b, "db.conf")]);
+  });
+});
+
+describe("stopping this project's programs there", () => {
+  it("only ours that run; highest priority first, one priority at a time", async () => {
+    const running = runningPrograms(new Set(["db", "api", "web", "gone"]), [
+      { name: "other", state: "RUNNING" },
+      { name: "web", state: "STOPPED" },
+      { name: "api", state: "BACKOFF" },
+      { name: "db", state: "RUNNING" },
+      { name: "jobs", state: "RUNNING" },
+    ]);
+    expect(running).toEqual(["api", "db"]);
+    const prio: Record<string, number> = { db: 100, api: 200, w1: 200, cache: 50 };
+    const events: string[] = [];
+    await stopByPriority(
+      ["cache", "db", "api", "w1"],
+      (n) => prio[n],
+      async (n) => {
+        events.push(`stop ${n}`);
+        await new Promise((r) => setImmediate(r));
+        events.push(`stopped ${n}`);
+      },
+    );
+    expect(events).toEqual([
+      "stop api",
+      "stop w1",
+      "stopped api",
+      "stopped w1",
+      "stop db",
+      "stopped db",
+      "stop cache",
+      "stopped cache",
+    ]);
+  });
+});
