@@ -384,8 +384,10 @@ try {
   if (pm2Home && existsSync(join(pm2Home, "pm2.pid"))) await pm2("kill");
   // exactly the daemon started here, if `pm2 kill` left it
   if (pm2Pid && isAlive(pm2Pid)) process.kill(pm2Pid, "SIGKILL");
-  if (model && nginxPid(model) !== undefined) await stopNginx(model);
-  const paths = loadProject(manifest).model.paths;
+  // the proxy even when the first restart failed before `model` was set (it may have started nginx)
+  const m = model ?? loadProject(manifest).model;
+  if (nginxPid(m) !== undefined) await stopNginx(m);
+  const paths = m.paths;
   await new SupervisordBackend(paths).stopDaemon().catch(() => undefined);
   rmSync(out, { recursive: true, force: true });
 }
