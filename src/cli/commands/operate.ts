@@ -22,7 +22,7 @@ async function runningBackend(ctx: Context) {
 export function registerOperate(program: Command): void {
   program
     .command("restart")
-    .argument("[names...]", "services to restart: NAME (every instance) or NAME:I (default: all)")
+    .argument("[names...]", "services to restart: NAME (every instance), NAME:I or a process group (default: all)")
     .option("--all-at-once", "named services with instances: stop every instance, then start them (no rollout)")
     .option("--max-unavailable <n>", "rollout: instances out of service at once", "1")
     .option("--drain-timeout <seconds>", "rollout: wait this long for an instance's requests to finish", "5")
@@ -61,7 +61,10 @@ export function registerOperate(program: Command): void {
 
   program
     .command("verify")
-    .argument("[names...]", "services to verify: NAME (every instance) or NAME:I (default: all enabled)")
+    .argument(
+      "[names...]",
+      "services to verify: NAME (every instance), NAME:I or a process group (default: all enabled)",
+    )
     .option("--json", "machine-readable")
     .description(
       "state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory",
@@ -90,7 +93,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("start")
-    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .argument("<names...>", "services: NAME (every instance), NAME:I (one) or a process group (its services)")
     .description("start services after their stopped dependencies (waits for readiness)")
     .addHelpText(
       "after",
@@ -120,7 +123,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("stop")
-    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .argument("<names...>", "services: NAME (every instance), NAME:I (one) or a process group (its services)")
     .option("--with-dependents", "also stop the running services that depend on them (first)")
     .description("stop services (the manager escalates to SIGKILL after stopTimeout)")
     .addHelpText(
@@ -179,7 +182,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("logs")
-    .argument("[names...]", "services, or NAME:I for one instance (default: every enabled service)")
+    .argument("[names...]", "services, NAME:I for one instance, or a process group (default: every enabled service)")
     .option("-f, --follow", "keep printing new lines of every selected log")
     .option("-n, --lines <n>", "lines to show per service and stream", "40")
     .option("--since <duration>", "only lines from the last DURATION (90s, 15m, 2h, 1d)")
