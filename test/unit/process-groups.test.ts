@@ -10,6 +10,7 @@ import { importSupervisordConf } from "../../src/manifest/import";
 import { resolveModel } from "../../src/manifest/resolve";
 import { validateManifest } from "../../src/manifest/validate";
 import { selectTargets } from "../../src/model/lookup";
+import { planRemoveService } from "../../src/change/remove-service";
 
 type Json = Record<string, any>;
 
@@ -203,6 +204,22 @@ describe("import: [group:x] becomes processGroups.x", () => {
     expect(r.manifest.processGroups).toBeUndefined();
     expect(r.notes.join("\n")).toMatch(
       /not carried:\n(  - .*\n)*  - \[group:f\]: none of its programs \(php\) became a service/,
+    );
+  });
+});
+
+describe("remove-service and process groups", () => {
+  it("the removed service leaves every group; a group left empty is removed", async () => {
+    const m = base();
+    m.processGroups.solo = ["mailer"];
+    const before = projectFromSource({ path: "/srv/demo/manifest.json", text: JSON.stringify(m, null, 2), raw: m });
+    const plan = await planRemoveService(before, { label: "fake" }, { name: "mailer" });
+    expect(plan.after.manifest.processGroups).toEqual({ front: ["web", "api"], jobs: ["worker"] });
+    expect(plan.changes).toEqual(
+      expect.arrayContaining([
+        "process group jobs no longer lists mailer",
+        "process group solo removed (it held only mailer)",
+      ]),
     );
   });
 });
