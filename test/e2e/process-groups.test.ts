@@ -95,6 +95,14 @@ describe("a process group under supervisord", { timeout: 120_000 }, () => {
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
   });
 
+  it("logs GROUP reads only its members' files", async () => {
+    const r = await orchestrate(project, "logs", "front", "-n", "5");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/api listening on/);
+    expect(r.stdout).toMatch(/web listening on/);
+    expect(r.stdout).not.toMatch(/admin/);
+  });
+
   it("an unknown name suggests the group; GROUP:I is refused; both exit 2 and change nothing", async () => {
     const before = await status();
     const typo = await orchestrate(project, "stop", "frnt");
