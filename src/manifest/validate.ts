@@ -183,6 +183,8 @@ function describeExpected(key: string | undefined): string {
       return 'use "separate" (own log) or "merge" (into the stdout log)';
     case "priority":
       return "use an integer from 0 to 999 (lower starts first among services of one dependency level)";
+    case "processGroups":
+      return 'use an object of process group name → list of service names, e.g. "processGroups": { "front": ["api", "web"] }';
     case "range":
       return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
     default:

@@ -87,6 +87,21 @@ const rows: Row[] = [
     (m) => (m.processGroups.front = ["web", 7]),
     { path: "processGroups.front.1", value: 7, message: /7 is not valid/ },
   ],
+  [
+    "processGroups that is not an object",
+    (m) => (m.processGroups = ["web"]),
+    {
+      path: "processGroups",
+      value: ["web"],
+      message: /expected record/,
+      fix: /"processGroups": \{ "front": \["api", "web"\] \}/,
+    },
+  ],
+  [
+    "__proto__ as a group name",
+    (m) => (m.processGroups = JSON.parse('{"__proto__": ["web"]}')),
+    { path: "processGroups.__proto__", value: "__proto__", message: /cannot be a process group name/ },
+  ],
 ];
 
 describe("processGroups rules", () => {
