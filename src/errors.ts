@@ -53,15 +53,21 @@ export class ManifestError extends OrchestrateError {
 
 /** A service name that the manifest does not know. Exit 2; `suggestions` are the closest known names. */
 export class UnknownServiceError extends UsageError {
+  /**
+   * @param suggestions the closest names (services, or process groups where a command takes them)
+   * @param groups process group names the command also takes (manifest `processGroups`), listed in the hint
+   */
   constructor(
     readonly service: string,
     readonly known: string[],
     readonly suggestions: string[],
+    readonly groups: string[] = [],
   ) {
     super(
       `unknown service "${service}"` +
         (suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?` : ""),
-      known.length ? `known services: ${known.join(", ")}` : "the manifest has no services",
+      (known.length ? `known services: ${known.join(", ")}` : "the manifest has no services") +
+        (groups.length ? `; process groups: ${groups.join(", ")}` : ""),
     );
   }
 }

@@ -1,7 +1,8 @@
 /**
  * remove-service — the five steps of removing a service, as one plan for the change pipeline
  * (./pipeline.ts): refuse while another service dependsOn it (unless --force, which also drops it from
- * their dependsOn), stop the program, remove the entry, regenerate (its files disappear, nothing else),
+ * their dependsOn), stop the program, remove the entry (and its name from every process group; a group left
+ * empty goes too), regenerate (its files disappear, nothing else),
  * remove it from the manager, verify the rest and that its port is released.
  */
 import { UsageError } from "../errors";
@@ -40,7 +41,10 @@ export async function planRemoveService(
       `${dependents.map((s) => s.name).join(", ")} ${dependents.length === 1 ? "depends" : "depend"} on ${o.name}`,
       `remove ${dependents.length === 1 ? "that dependency" : "those dependencies"} first, or pass --force to drop ${o.name} from their dependsOn`,
     );
-  const raw = structuredClone(before.source.raw) as { services: Record<string, Record<string, unknown>> };
+  const raw = structuredClone(before.source.raw) as {
+    services: Record<string, Record<string, unknown>>;
+    processGroups?: Record<string, string[]>;
+  };
   // {port:NAME}/{url:NAME} cannot be resolved once NAME is gone, and --force cannot guess the new value
   const refs = referencesTo(raw.services, o.name);
   if (refs.length)
@@ -56,6 +60,18 @@ export async function planRemoveService(
     else delete raw.services[d.name].dependsOn;
     changes.push(`${d.name} no longer depends on ${o.name} (--force)`);
   }
+  // a process group names a set of services: it loses the member (manifest processGroups)
+  for (const g of before.model.processGroups.filter((g) => g.services.includes(o.name))) {
+    const members = raw.processGroups![g.name].filter((n) => n !== o.name);
+    if (members.length) raw.processGroups![g.name] = members;
+    else delete raw.processGroups![g.name];
+    changes.push(
+      members.length
+        ? `process group ${g.name} no longer lists ${o.name}`
+        : `process group ${g.name} removed (it held only ${o.name})`,
+    );
+  }
+  if (raw.processGroups && Object.keys(raw.processGroups).length === 0) delete raw.processGroups;
   const after = proposedProject(before, raw);
   // --force changed the dependents' programs (dependsOn → priority): the manager restarts them on apply, so
   // wait for them to be ready as well, or verify would catch them STARTING

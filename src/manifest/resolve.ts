@@ -140,6 +140,10 @@ export function resolveModel(manifest: Manifest, manifestPath: string): Model {
       ranges: parseRanges(g.range),
       description: g.description ?? "",
     })),
+    processGroups: Object.entries(manifest.processGroups ?? {}).map(([name, members]) => ({
+      name,
+      services: services.filter((s) => members.includes(s.name)).map((s) => s.name),
+    })),
     external: Object.entries(manifest.external ?? {}).map(([name, e]) => ({
       name,
       port: e.port,

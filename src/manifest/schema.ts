@@ -140,6 +140,15 @@ export const manifestSchema = z.strictObject({
     })
     .optional(),
   services: z.record(z.string(), serviceSchema),
+  processGroups: z
+    .record(
+      z.string().regex(SERVICE_NAME),
+      z.array(z.string()).min(1).describe("the services of the group, in any order; a service may be in several"),
+    )
+    .optional()
+    .describe(
+      "process group name → services: `orchestrate start|stop|restart|verify|logs NAME` acts on every instance of them (supervisord [group:x] programs=)",
+    ),
   ...manifestEdgeKeys, // proxy (./schema-edge.ts)
 });
 

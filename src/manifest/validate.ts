@@ -14,6 +14,7 @@ import { rangeRules } from "./rules/ranges";
 import { hostRules } from "./rules/host";
 import { edgeRules } from "./rules/routes";
 import { portRules } from "./rules/ports";
+import { processGroupRules } from "./rules/process-groups";
 import { stringRules } from "./rules/strings";
 import { manifestSchema, serviceSchema, type Manifest } from "./schema";
 import { viewOf } from "./view";
@@ -43,6 +44,7 @@ export function validateManifest(raw: unknown): Validation {
     ...instanceRules(view),
     ...referenceRules(view),
     ...edgeRules(raw, view),
+    ...processGroupRules(raw, view),
   );
   const errors = problems.filter((p) => p.severity === "error");
   return {
@@ -102,6 +104,8 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   }
   const value = valueAt(raw, issue.path);
   if (issue.code === "invalid_type" && hasSpecialKey(value)) return []; // reported by keyRules, by name
+  // a process group's name and an empty group: reported by processGroupRules, with the group's own terms
+  if (path[0] === "processGroups" && (issue.code === "invalid_key" || issue.code === "too_small")) return [];
   if (issue.code === "invalid_key") {
     const key = String(issue.path[issue.path.length - 1] ?? "");
     const inEnv = path.includes("env");
@@ -179,6 +183,8 @@ function describeExpected(key: string | undefined): string {
       return 'use "separate" (own log) or "merge" (into the stdout log)';
     case "priority":
       return "use an integer from 0 to 999 (lower starts first among services of one dependency level)";
+    case "processGroups":
+      return 'use an object of process group name → list of service names, e.g. "processGroups": { "front": ["api", "web"] }';
     case "range":
       return 'use "LOW-HIGH" (e.g. "8000-8100"), a single port, or a list of those';
     default:

@@ -1,4 +1,4 @@
-/** Lookups on the model: the service by name, its port and URL. Unknown names throw with suggestions. */
+/** Lookups on the model: the service by name, its port and URL, the instances a command line names (services, instances, process groups). Unknown names throw with suggestions. */
 import { UnknownServiceError, UsageError } from "../errors";
 import { closestNames } from "./suggest";
 import type { Instance, Model, Service } from "./types";
@@ -81,12 +81,56 @@ export function parseTarget(model: Model, text: string): Target[] {
   return [{ service, instance }];
 }
 
-/** The instances named by `texts` (each parsed by {@link parseTarget}), without repeats, in the order named; every instance of every service when `texts` is empty. */
+/**
+ * The instances a process group names (manifest `processGroups`), as supervisorctl's `start NAME:*` names every
+ * process of a `[group:NAME]` (supervisord docs, "supervisorctl Actions"): every instance of each member, in
+ * manifest order. Disabled members run nothing and are left out, unless every member is disabled (then all
+ * are returned, so that the command refuses them by name). Undefined when `name` is not a process group.
+ */
+export function groupTargets(model: Model, name: string): Target[] | undefined {
+  const group = model.processGroups.find((g) => g.name === name);
+  if (!group) return undefined;
+  const members = model.services.filter((s) => group.services.includes(s.name));
+  const enabled = members.filter((s) => s.enabled);
+  return (enabled.length ? enabled : members).flatMap((service) =>
+    service.instances.map((instance) => ({ service, instance })),
+  );
+}
+
+/**
+ * One name of a command line: a process group ({@link groupTargets}) or a target of {@link parseTarget}.
+ * @throws UnknownServiceError whose suggestions include process group names; UsageError for `GROUP:I`.
+ */
+function parseTargetOrGroup(model: Model, text: string): Target[] {
+  const group = groupTargets(model, text);
+  if (group) return group;
+  const colon = text.lastIndexOf(":");
+  const prefix = colon < 0 ? text : text.slice(0, colon);
+  if (colon >= 0 && model.processGroups.some((g) => g.name === prefix))
+    throw new UsageError(
+      `"${text}": ${prefix} is a process group; NAME:I names one instance of a service`,
+      `write "${prefix}" for every instance of its services (${model.processGroups.find((g) => g.name === prefix)!.services.join(", ")})`,
+    );
+  try {
+    return parseTarget(model, text);
+  } catch (e) {
+    if (!(e instanceof UnknownServiceError) || model.processGroups.length === 0) throw e;
+    const groups = model.processGroups.map((g) => g.name);
+    throw new UnknownServiceError(e.service, e.known, closestNames(e.service, [...e.known, ...groups]), groups);
+  }
+}
+
+/**
+ * The instances named by `texts`, without repeats, in the order named; every instance of every service when
+ * `texts` is empty. Each text is a process group (every instance of its members, {@link groupTargets}),
+ * `NAME` or `NAME:I` ({@link parseTarget}).
+ * @throws UnknownServiceError (exit 2) for an unknown name, suggesting the closest services and process groups.
+ */
 export function selectTargets(model: Model, texts: string[] | undefined): Target[] {
   const all =
     !texts || texts.length === 0
       ? model.services.flatMap((service) => service.instances.map((instance) => ({ service, instance })))
-      : texts.flatMap((t) => parseTarget(model, t));
+      : texts.flatMap((t) => parseTargetOrGroup(model, t));
   const seen = new Set<string>();
   return all.filter((t) => !seen.has(t.instance.program) && seen.add(t.instance.program));
 }

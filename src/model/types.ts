@@ -117,6 +117,18 @@ export interface Group {
   description: string;
 }
 
+/**
+ * A process group (manifest `processGroups`): services that start, stop, restart, verify and logs take as
+ * one name, as supervisorctl takes `start NAME:*` for a `[group:NAME]` (supervisord docs, "[group:x] Section
+ * Settings"). Only orchestrate knows it: no `[group:]` section is rendered, so every supervisord program keeps
+ * its own name (a `[group:]` would rename each to GROUP:PROGRAM).
+ */
+export interface ProcessGroup {
+  name: string;
+  /** Member service names, in manifest (services) order, each once. */
+  services: string[];
+}
+
 /** A port owned by something orchestrate does not run (a database, a proxy); never allocated. */
 export interface External extends ExternalEdge {
   name: string;
@@ -140,6 +152,8 @@ export interface Model extends ModelEdge {
     allowPrivileged: boolean;
   };
   groups: Group[];
+  /** Process groups, in manifest order; empty without `processGroups`. */
+  processGroups: ProcessGroup[];
   external: External[];
   services: Service[];
   /** Log rotation for supervisord: bytes (0 = never) and copies kept. */

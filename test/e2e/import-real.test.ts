@@ -12,9 +12,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { OrchestrateError } from "../../src/errors";
 import { importSupervisordConf } from "../../src/manifest/import";
-import type { ImportResult } from "../../src/manifest/import-legacy";
+import { toServiceName, type ImportResult } from "../../src/manifest/import-legacy";
 import { resolveModel } from "../../src/manifest/resolve";
 import { validateManifest } from "../../src/manifest/validate";
+import { selectTargets } from "../../src/model/lookup";
 import { renderAll } from "../../src/render";
 import { renderSupervisord } from "../../src/render/supervisord/programs";
 import {
@@ -166,6 +167,29 @@ describe("the real supervisord set", () => {
       ),
     ).toEqual([]);
     expect(figures.withoutPolicyFields.pct).toBeGreaterThanOrEqual(97);
+  });
+
+  it("every group supervisord runs is one name after import: start/stop/restart GROUP selects exactly its processes", () => {
+    let fromGroupSections = 0;
+    for (const o of outcomes.filter((x) => x.exitCode === 0)) {
+      const r = o.result!;
+      const model = resolveModel(validateManifest(r.manifest).manifest!, join(manifestRoot(o.dir), "manifest.json"));
+      const programs = o.processes.filter((p) => p.kind === "program");
+      for (const group of new Set(programs.map((p) => p.group))) {
+        const expected = programs
+          .filter((p) => p.group === group)
+          .map((p) => r.processes!.find((m) => m.group === group && m.process === p.name)!)
+          .map((m) => `${m.service}:${m.instance ?? 0}`)
+          .sort();
+        // [group:x] → processGroups (renamed with _group when x is also a service); else the program's service
+        const n = toServiceName(group, group);
+        const name = [`${n}_group`, n].find((x) => model.processGroups.some((g) => g.name === x)) ?? n;
+        if (model.processGroups.some((g) => g.name === name)) fromGroupSections++;
+        const selected = selectTargets(model, [name]).map((t) => `${t.service.name}:${t.instance.index}`);
+        expect(selected.sort(), `${o.dir} [group:${group}] as ${name}`).toEqual(expected);
+      }
+    }
+    expect(fromGroupSections).toBeGreaterThanOrEqual(4); // countly, task_center, ds, misp-workers
   });
 
   it("what orchestrate generates gives supervisord the same processes (v1.1 renderer: every field)", () => {

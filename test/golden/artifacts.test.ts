@@ -147,6 +147,18 @@ describe("PORTS.md", () => {
     }
   });
 
+  it("lists the process groups only when the manifest has some", () => {
+    const model = artifactsModel();
+    expect(renderPortsMd(model).content).not.toContain("## Process groups");
+    const names = model.services.slice(0, 2).map((s) => s.name);
+    const md = renderPortsMd({ ...model, processGroups: [{ name: "front", services: names }] }).content;
+    expect(md).toMatch(
+      new RegExp(
+        `## Process groups\\n\\n.*\\n\\n\\| Name +\\| Services +\\|\\n.*\\n\\| front +\\| ${names.join(", ")} +\\|\\n$`,
+      ),
+    );
+  });
+
   it("gives each group its ranges and budget line", () => {
     const md = renderPortsMd(artifactsModel()).content;
     expect(md).toContain("Ranges: 3000-4000, 8001-8009 · used 4 / free 1004 / total 1010 — next free 3001");

@@ -82,6 +82,7 @@ export function makeModel(root: string, services: ServiceInput[], overrides: Par
     paths: projectPaths(root),
     ports: { avoid: [], reserved: new Map(), allowPrivileged: false },
     groups: [],
+    processGroups: [],
     external: [],
     services: resolved,
     logs: { maxBytes: 10 * 1024 * 1024, backups: 5 },

@@ -31,6 +31,8 @@ export const PORT_BLOCKS = {
   "rolling-restart": { low: 35500, high: 35599 },
   operations: { low: 34500, high: 34599 },
   "system-supervisord": { low: 34600, high: 34699 },
+  // process groups (issue 13)
+  "process-groups": { low: 36000, high: 36099 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -176,8 +176,9 @@ describe("small configs", () => {
       ({ manifest, notes }) => {
         const text = notes.join("\n");
         expect(text).toMatch(/WARNING \[include\] files=: no file matches \/etc\/sv\/conf.d\/\*.conf/);
-        expect(text).toMatch(/not carried:\n  - \[group:g\]: manifest v1.1 has no process group.* \(a\)/);
-        expect(manifest.services.a.description).toBe("supervisord group g");
+        expect(text).toMatch(/changed on import:\n(  - .*\n)*  - \[group:g\] becomes processGroups\.g: .* \(a\)/);
+        expect(manifest.processGroups).toEqual({ g: ["a"] });
+        expect(manifest.services.a.description).toBeUndefined();
         expect(text).toMatch(
           /WARNING \[eventlistener:e\] \(\/etc\/sv\/sv.conf\) not imported: orchestrate has no event listeners/,
         );

@@ -23,7 +23,7 @@ async function runningBackend(ctx: Context) {
 export function registerOperate(program: Command): void {
   program
     .command("restart")
-    .argument("[names...]", "services to restart: NAME (every instance) or NAME:I (default: all)")
+    .argument("[names...]", "services to restart: NAME (every instance), NAME:I or a process group (default: all)")
     .option("--all-at-once", "named services with instances: stop every instance, then start them (no rollout)")
     .option("--max-unavailable <n>", "rollout: instances out of service at once", "1")
     .option(
@@ -81,7 +81,10 @@ export function registerOperate(program: Command): void {
 
   program
     .command("verify")
-    .argument("[names...]", "services to verify: NAME (every instance) or NAME:I (default: all enabled)")
+    .argument(
+      "[names...]",
+      "services to verify: NAME (every instance), NAME:I or a process group (default: all enabled)",
+    )
     .option("--json", "machine-readable")
     .description(
       "state RUNNING, port listening, listener inside the program's process tree, health 2xx, CPU and memory",
@@ -110,7 +113,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("start")
-    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .argument("<names...>", "services: NAME (every instance), NAME:I (one) or a process group (its services)")
     .description("start services after their stopped dependencies (waits for readiness)")
     .addHelpText(
       "after",
@@ -140,7 +143,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("stop")
-    .argument("<names...>", "services: NAME (every instance) or NAME:I (one)")
+    .argument("<names...>", "services: NAME (every instance), NAME:I (one) or a process group (its services)")
     .option("--with-dependents", "also stop the running services that depend on them (first)")
     .description("stop services (the manager escalates to SIGKILL after stopTimeout)")
     .addHelpText(
@@ -199,7 +202,7 @@ export function registerOperate(program: Command): void {
 
   program
     .command("logs")
-    .argument("[names...]", "services, or NAME:I for one instance (default: every enabled service)")
+    .argument("[names...]", "services, NAME:I for one instance, or a process group (default: every enabled service)")
     .option("-f, --follow", "keep printing new lines of every selected log")
     .option("-n, --lines <n>", "lines to show per service and stream", "40")
     .option("--since <duration>", "only lines from the last DURATION (90s, 15m, 2h, 1d)")

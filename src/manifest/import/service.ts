@@ -201,16 +201,8 @@ export function buildService(p: ProgramRead, name: string, c: BuildContext): Bui
     ...(plan.file && { envFile: plan.file.path }),
     ...(known?.description !== undefined && { description: known.description }),
   };
-  const group = c.groupOf.get(p.section.name);
-  if (group) {
-    entry.description = `${entry.description ? entry.description + "; " : ""}supervisord group ${group}`;
-    report.add(
-      "not carried",
-      `[group:${group}]: manifest v1.1 has no process group; the membership is kept in each description ("supervisord group ${group}"); \`supervisorctl start ${group}:*\` becomes \`orchestrate start\` of its services`,
-      [name],
-      ["group"],
-    );
-  } else if (n > 1)
+  // a [group:] member's group is reported by ./groups.ts (manifest processGroups)
+  if (!c.groupOf.has(p.section.name) && n > 1)
     report.add(
       "changed",
       "supervisord's group of numprocs processes becomes one service with instances",

@@ -28,6 +28,7 @@ import { readProgram, SectionReader, type ProgramRead } from "./program";
 import { buildService } from "./service";
 import { formatReport, ImportReport, type ProcessMapping } from "./report";
 import { checkListener, sectionWarning } from "./sections";
+import { importGroups, type GroupRead } from "./groups";
 
 /** Options of importSupervisordConf. */
 export interface SupervisordImportOptions {
@@ -87,9 +88,12 @@ export function importSupervisordConf(text: string | undefined, options: Supervi
 
   // [group:x] membership (supervisord: options.py process_groups_from_parser)
   const groupOf = new Map<string, string>();
+  const groupsRead: GroupRead[] = [];
   for (const s of sections.filter((s) => s.name.startsWith("group:"))) {
     const r = new SectionReader(s, problems, base);
     const gname = s.name.slice(6).trim();
+    const group: GroupRead = { name: gname, where: `${s.file}:${s.line}: [${s.name}]`, members: [] };
+    groupsRead.push(group);
     const members = (r.text("programs") ?? "")
       .split(",")
       .map((x) => x.trim())
@@ -106,15 +110,12 @@ export function importSupervisordConf(text: string | undefined, options: Supervi
         );
       else if (program && fcgi)
         r.fail("programs", m, `supervisord refuses it: ${m} is both a program and an fcgi-program`, "rename one");
-      else groupOf.set(program ? `program:${m}` : `fcgi-program:${m}`, gname);
+      else {
+        groupOf.set(program ? `program:${m}` : `fcgi-program:${m}`, gname);
+        group.members.push(program ? `program:${m}` : `fcgi-program:${m}`);
+      }
     }
-    if (s.entries.has("priority"))
-      report.add(
-        "not carried",
-        `[${s.name}] priority= (the group's start order); each member keeps its own priority`,
-        [],
-        [],
-      );
+    if (s.entries.has("priority")) group.priority = s.entries.get("priority")!.value;
   }
 
   const programs: ProgramRead[] = [];
@@ -142,6 +143,7 @@ export function importSupervisordConf(text: string | undefined, options: Supervi
     );
 
   const services: Record<string, ServiceEntry> = {};
+  const serviceOf = new Map<string, string>(); // program section name → service name
   const mappings: ProcessMapping[] = [];
   const files: ImportResult["files"] = [];
   const groups = [...(legacy?.groups ?? [])];
@@ -171,6 +173,7 @@ export function importSupervisordConf(text: string | undefined, options: Supervi
       groupOf,
     });
     services[name] = built.entry;
+    serviceOf.set(p.section.name, name);
     mappings.push(...built.mapping);
     if (built.entry.group === "default" && !groups.includes("default")) groups.push("default");
   }
@@ -190,11 +193,13 @@ export function importSupervisordConf(text: string | undefined, options: Supervi
     );
   }
   const project = projectName(legacy?.systemName, options.project, notes);
+  const processGroups = importGroups(groupsRead, serviceOf, Object.keys(services), report);
   const manifest: Manifest = {
     $schema: "./manifest.schema.json",
     project,
     ...(legacy?.avoid.length && { ports: { avoid: legacy.avoid } }),
     services,
+    ...(Object.keys(processGroups).length && { processGroups }),
   };
   applyGroups(manifest, groups, legacy?.safeRange, groupDescription, notes);
   notes.push(...portClashes(manifest));

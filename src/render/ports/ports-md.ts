@@ -126,5 +126,21 @@ export function renderPortsMd(model: Model): RenderedFile {
       ? workers.map((s) => `- ${mdCell(s.name)}${s.group ? ` (${mdCell(s.group)})` : ""}`)
       : ["None."]),
   );
+  // process groups (manifest processGroups): only when there are some, so a manifest without them renders as before
+  if (model.processGroups.length) {
+    out.push(
+      "",
+      "## Process groups",
+      "",
+      "`orchestrate start|stop|restart NAME` acts on every instance of the services.",
+      "",
+    );
+    out.push(
+      ...tableOf(
+        ["Name", "Services"],
+        model.processGroups.map((g) => [g.name, g.services.join(", ")]),
+      ),
+    );
+  }
   return { path: "units/PORTS.md", content: out.join("\n") + "\n", mode: 0o644 };
 }
