@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks in bench/: statistics, an interleaved runner, spawn timing,
 // table printing and the JSON result file. Benchmarks report RATIOS against a baseline measured in the
-// same run (DESIGN.md "Performance targets"); nothing here asserts on absolute times.
+// same run (the README's Performance section); nothing here asserts on absolute times.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";

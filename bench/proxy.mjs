@@ -1,6 +1,6 @@
 // bench/proxy: latency and throughput of a request through the project's private nginx against the same service
 // directly — same run, same load generator (autocannon), variants interleaved (direct, proxy, direct, proxy …).
-// Reports p50/p99 latency (ms), requests/s and the proxy/direct ratios. DESIGN.md sets no target for this overhead:
+// Reports p50/p99 latency (ms), requests/s and the proxy/direct ratios. no target is set for this overhead:
 // the figures are reported (bench/results/proxy.json "figures"); the rolling-restart target needs instances (v1.1).
 //
 // The service is test/fixtures/services/echo-http.js (plain Node http) in its own process; nginx is started by

@@ -13,7 +13,7 @@
 //   orchestrate restart (cold)       the same command with supervisord NOT running (shut down untimed
 //                                    before): it starts supervisord, whose autostart brings the fleet up
 // Every variant is followed by the same in-process port poll, inside its timing.
-// Target (DESIGN.md): orchestrate ≤ 1.1× "supervisorctl restart all + poll", far below the script.
+// Target: orchestrate ≤ 1.1× "supervisorctl restart all + poll", far below the script.
 //
 // The services: test/fixtures/services/binds-port.js (binds PORT on 127.0.0.1) on ports 26000-26029,
 // startSecs 1, in a temp project /tmp/obr-XXXXXX (short: the socket path must stay < 108 bytes).

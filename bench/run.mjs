@@ -42,7 +42,7 @@ for (const name of chosen) {
     try {
       const result = JSON.parse(readFileSync(file, "utf8"));
       targets = result.targets ?? [];
-      figures = result.figures ?? []; // reported figures without a DESIGN.md target (bench/proxy)
+      figures = result.figures ?? []; // reported figures without a target (bench/proxy)
     } catch {
       /* unreadable result: reported below as no targets */
     }

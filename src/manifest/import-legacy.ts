@@ -1,6 +1,6 @@
 /**
  * `orchestrate import` of the legacy MASTER_PORT_MANIFEST.json (`*_services`, `port_ranges`,
- * `notes.avoid_ports`; seeds/002 and fixtures/recio) into a manifest v1. Pure: returns the manifest,
+ * `notes.avoid_ports`, the hand-kept port registry several teams kept beside their supervisord.conf) into a manifest v1. Pure: returns the manifest,
  * notes saying what was mapped and what was dropped, and files to create (none for this format).
  * The legacy reading and the group ranges are shared with ./import-supervisord.ts.
  */
