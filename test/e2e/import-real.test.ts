@@ -236,16 +236,10 @@ describe("the real supervisord set", () => {
     console.log(
       `import-real figures (generated, ${v11 ? "v1.1" : "v1"} renderer): ${JSON.stringify({ compared: s.compared, equal: s.equal, pct, unreported: unreported.length, byField: Object.fromEntries([...new Set(unreported.map((d) => d.field))].map((f) => [f, unreported.filter((d) => d.field === f).length])) })}`,
     );
-    if (v11) {
-      // the integrator's re-run once manifest v1.1 is merged: the generated config must keep the contract
-      expect(unreported).toEqual([]);
-      expect(pct).toBeGreaterThanOrEqual(97);
-    } else {
-      // v1 renderer: instances, autostart, restart, exitCodes, stderr and priority are not rendered yet;
-      // what v1 renders must already be right for single-process programs
-      const v1Fields = ["directory", "uid", "startsecs", "startretries", "stopsignal", "stopwaitsecs"];
-      expect(unreported.filter((d) => v1Fields.includes(d.field) && !/@/.test(d.process))).toEqual([]);
-    }
+    // the import's services are manifest v1.1 (instances): the generated configuration keeps the contract
+    expect(v11).toBe(true);
+    expect(unreported).toEqual([]);
+    expect(pct).toBeGreaterThanOrEqual(97);
   });
 });
 

@@ -6,10 +6,9 @@
  * Two sides are compared with the original:
  * - "contract": the processes the imported manifest means under manifest v1.1 (docs in the v1.1 model:
  *   one program NAME@I per instance, restart always/on-failure/never → autorestart true/unexpected/false,
- *   exitCodes → exitcodes, stderr merge → redirect_stderr, priority kept, logs under logs/). Verifiable
- *   now, before the v1.1 renderer exists.
- * - "generated": what orchestrate's real renderer writes, read back by the oracle. With the v1 renderer
- *   the v1.1 keys are not rendered yet; the integrator re-runs this once v1.1 is merged.
+ *   exitCodes → exitcodes, stderr merge → redirect_stderr, priority kept, logs under logs/).
+ * - "generated": what orchestrate's real renderer writes (the v1.1 renderer, programs as the system
+ *   supervisord would run them), read back by the oracle.
  */
 import { resolve } from "node:path";
 import { spawnSync } from "node:child_process";
