@@ -2,6 +2,7 @@
  * The command tree, built as data with commander. Each command file turns flags into one call and
  * returns an exit code; only src/cli/main.ts exits the process.
  */
+import { stampManifest } from "./project";
 import { Command, Option } from "commander";
 import { processContext, type Context } from "./context";
 import { registerLookups } from "./commands/lookups";
@@ -31,7 +32,9 @@ export function action<A extends unknown[]>(program: Command, body: Action<A>): 
       root?: string;
       serverUrl?: string;
     }>();
-    const code = await body(processContext(globals), ...(args.slice(0, -1) as A));
+    const ctx = processContext(globals);
+    const code = await body(ctx, ...(args.slice(0, -1) as A));
+    if (code !== 2) stampManifest(ctx); // the read fast paths then answer the next status, verify, port…
     process.exitCode = code;
   };
 }

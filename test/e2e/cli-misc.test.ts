@@ -98,10 +98,10 @@ describe("docs, install, shutdown", () => {
     // the installed copy is the private program except that the system supervisord starts it itself
     const installed = readFileSync(join(confd, "api.conf"), "utf8");
     const privateCopy = readFileSync(join(project.root, "units", "supervisor", "api.conf"), "utf8");
-    expect(privateCopy).toContain("\n; started by orchestrate in dependency order\nautostart=false\n");
-    expect(installed).toBe(
-      privateCopy.replace("\n; started by orchestrate in dependency order\nautostart=false\n", "\nautostart=true\n"),
-    );
+    const comment =
+      "\n; started by orchestrate in dependency order (the manifest's autostart: true)\nautostart=false\n";
+    expect(privateCopy).toContain(comment);
+    expect(installed).toBe(privateCopy.replace(comment, "\nautostart=true\n"));
 
     const m = project.readManifest();
     delete m.services.web;

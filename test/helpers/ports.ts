@@ -33,6 +33,8 @@ export const PORT_BLOCKS = {
   "system-supervisord": { low: 34600, high: 34699 },
   // process groups (issue 13)
   "process-groups": { low: 36000, high: 36099 },
+  // the read commands' fast bundle (issue 14)
+  "read-path": { low: 36100, high: 36199 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;

@@ -42,7 +42,7 @@ describe("systemProgramText", () => {
   it.each(cases)("%s: private text → exactly the system rendering", (_name, m, s, i) => {
     for (const autostart of [true, false]) {
       const service = { ...s, autostart };
-      expect(systemProgramText(renderProgram(m, service, i, "private").content, autostart)).toBe(
+      expect(systemProgramText(renderProgram(m, service, i, "private").content)).toBe(
         renderProgram(m, service, i, "system").content,
       );
     }
@@ -50,7 +50,13 @@ describe("systemProgramText", () => {
 
   it("refuses a file that is not a private program file", () => {
     const system = renderProgram(models[0], models[0].services[0], undefined, "system").content;
-    expect(() => systemProgramText(system, true)).toThrow(/not a generated private program file/);
+    expect(() => systemProgramText(system)).toThrow(/not a generated private program file/);
+    // a private file from before the comment carried the manifest's autostart
+    const old = renderProgram(models[0], models[0].services[0], undefined, "private").content.replace(
+      / \(the manifest's autostart: (true|false)\)/,
+      "",
+    );
+    expect(() => systemProgramText(old)).toThrow(/not a generated private program file/);
   });
 });
 
@@ -69,14 +75,17 @@ describe("the files for the machine's supervisord", () => {
     return model;
   }
 
-  it("takes units/supervisor/ with the model's autostart when the manifest cannot be read", () => {
+  it("takes units/supervisor/ with the autostart each file's comment carries, without reading the manifest", () => {
     const model = project();
-    const files = systemProgramFiles(model.paths, model);
+    const files = systemProgramFiles(model.paths);
     expect(files.map((f) => f.path)).toEqual(["units/supervisor/api.conf", "units/supervisor/db.conf"]);
     expect(files[0].content).toMatch(/\nautostart=false\n/);
     expect(files[1].content).toMatch(/\nautostart=true\n/);
     expect(files.map((f) => f.content).join("")).not.toContain("started by orchestrate in dependency order");
-    expect(() => systemProgramFiles(model.paths)).toThrow(/units\/supervisor\/api\.conf is no program of/);
+    writeFileSync(join(model.paths.supervisorDir, "stray.conf"), "[program:stray]\ncommand=/bin/true\n");
+    expect(() => systemProgramFiles(model.paths)).toThrow(
+      /units\/supervisor\/stray\.conf is not a program file as orchestrate generates it/,
+    );
   });
 
   it("goes to the folder installed last; no record names the install command; undo puts every file back", () => {
@@ -91,7 +100,7 @@ describe("the files for the machine's supervisord", () => {
     const a = temp();
     const b = temp();
     writeFileSync(join(b, "other.conf"), "[program:other]\ncommand=/bin/sleep 1\n");
-    const files = systemProgramFiles(model.paths, model);
+    const files = systemProgramFiles(model.paths);
     installSupervisorPrograms(model, files, a);
     const first = installSupervisorPrograms(model, files.slice(1), b);
     expect(recordedConfDir(model)).toEqual({ dir: b, programs: ["db"] });

@@ -47,8 +47,7 @@ export interface SupervisordBackendOptions extends DaemonOptions {
    */
   serverUrl?: string;
   /**
-   * With `serverUrl`: the model the command runs with — its project names the fleet in messages, and its
-   * services give `autostart=` when the manifest on disk cannot be read (./system.ts systemProgramFiles).
+   * With `serverUrl`: the model the command runs with — its project names the fleet in messages.
    */
   model?: Model;
   /** timeouts of {@link SupervisordBackend.emergencyStop} (recover step 1) */
@@ -240,7 +239,7 @@ export class SupervisordBackend implements Backend {
     if (this.options.serverUrl) {
       const conf = systemConfDir(this.paths, this.options.serverUrl);
       ours = systemPrograms(this.paths);
-      const files = systemProgramFiles(this.paths, this.options.model);
+      const files = systemProgramFiles(this.paths);
       const install = installSupervisorPrograms({ paths: this.paths }, files, conf.dir);
       try {
         diff = await this.reread(

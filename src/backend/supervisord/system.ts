@@ -8,8 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { OperationError } from "../../errors";
-import { loadProject } from "../../manifest";
-import type { Model, ProjectPaths, RenderedFile } from "../../model/types";
+import type { ProjectPaths, RenderedFile } from "../../model/types";
 import type { ProgramStatus } from "../types";
 import { systemProgramText } from "../../render/supervisord/programs";
 import { recordedConfDir } from "./install-conf-dir";
@@ -63,32 +62,24 @@ export function systemConfDir(paths: ProjectPaths, serverUrl: string): { dir: st
 
 /**
  * The program files of units/supervisor/ as the machine's supervisord gets them: the same text with
- * `autostart=` the manifest's value (nothing else starts them when that supervisord starts). The value comes
- * from the manifest as it is on disk (after a rolled-back change: the restored one), else from `fallback`
- * (recover from the last good state, when the manifest is invalid).
- * @throws OperationError for a program file no service of the manifest has (run `orchestrate generate`).
+ * `autostart=` the manifest's value (nothing else starts them when that supervisord starts), which each file's
+ * comment carries (src/render/supervisord/programs.ts systemProgramText): after a rolled-back change, the
+ * restored files bring back their own autostart.
+ * @throws OperationError for a file there that is not a generated program file (run `orchestrate generate`).
  */
-export function systemProgramFiles(paths: ProjectPaths, fallback?: Model): RenderedFile[] {
-  let model = fallback;
-  try {
-    model = loadProject(paths.manifest).model;
-  } catch {
-    /* invalid or unreadable: the model this command runs with */
-  }
-  const autostart = new Map(model?.services.flatMap((s) => s.instances.map((i) => [i.program, s.autostart] as const)));
+export function systemProgramFiles(paths: Pick<ProjectPaths, "root" | "supervisorDir">): RenderedFile[] {
   return generatedPrograms(paths).map((program) => {
     const file = join(paths.supervisorDir, `${program}.conf`);
-    const value = autostart.get(program);
-    if (value === undefined)
+    let content: string;
+    try {
+      content = systemProgramText(readFileSync(file, "utf8"));
+    } catch (err) {
       throw new OperationError(
-        `${relative(paths.root, file)} is no program of ${paths.manifest}`,
+        `${relative(paths.root, file)} is not a program file as orchestrate generates it (${(err as Error).message.split(":")[0]})`,
         "run `orchestrate generate`, then the command again",
       );
-    return {
-      path: relative(paths.root, file),
-      content: systemProgramText(readFileSync(file, "utf8"), value),
-      mode: 0o644,
-    };
+    }
+    return { path: relative(paths.root, file), content, mode: 0o644 };
   });
 }
 

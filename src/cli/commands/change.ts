@@ -4,7 +4,7 @@ import { parseInstances } from "../../change/instances";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
 import { readJournal } from "../../history/journal";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { projectPaths } from "../../model/paths";
 import { manifestPath } from "../../manifest/load";
 import { addService } from "../../change/add-service";
@@ -251,7 +251,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     )
     .action(
       action(program, async (ctx, paths: string[], o: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const { sourceFolder } = await import("../../lint/service");
         const targets = paths.length
           ? paths.map((p) => resolve(p))
@@ -270,7 +270,7 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
     .addHelpText("after", "\nExample:\n  orchestrate docs > docs/PORTS.md")
     .action(
       action(program, (ctx) => {
-        ctx.stdout.write(renderPortsMd(loadProject(ctx.manifest).model).content);
+        ctx.stdout.write(renderPortsMd(projectOf(ctx).model).content);
         return 0;
       }),
     );

@@ -1,6 +1,6 @@
 /** `orchestrate check-ports [--json]`: who holds every managed port, conflicts first with the fix; free ports per group. */
 import type { Command } from "commander";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { checkPortsCommand } from "./read-commands";
 import { action } from "../program";
 
@@ -31,7 +31,5 @@ Examples:
 Exit: 0 no conflict · 1 a foreign or stale process holds an enabled service's port, or a loopback port
 listens on all interfaces · 2 bad manifest`,
     )
-    .action(
-      action(program, (ctx, opts: { json?: boolean }) => checkPortsCommand(ctx, loadProject(ctx.manifest).model, opts)),
-    );
+    .action(action(program, (ctx, opts: { json?: boolean }) => checkPortsCommand(ctx, projectOf(ctx).model, opts)));
 }

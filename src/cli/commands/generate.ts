@@ -1,6 +1,6 @@
 /** `orchestrate generate [--dry-run] [--check]`: write units/ from the manifest. */
 import type { Command } from "commander";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { generateUnits, strangers, summarizePlan } from "../../fleet/generate";
 import { planDiff } from "../../write/apply";
 import { action } from "../program";
@@ -21,7 +21,7 @@ export function registerGenerate(program: Command): void {
     )
     .action(
       action(program, async (ctx, opts: { dryRun?: boolean; check?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const write = !opts.dryRun && !opts.check;
         // writing takes the manifest lock: never between an add-service's manifest write and its rollback
         const plan = write

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createBackend } from "../../backend";
 import { OperationError, UsageError } from "../../errors";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { generateUnits } from "../../fleet/generate";
 import { installSupervisorPrograms } from "../../backend/supervisord/install-conf-dir";
 import { action } from "../program";
@@ -86,7 +86,7 @@ Only files an earlier install recorded as its own are ever removed.`,
           ctx,
           o: { supervisorConfDir?: string; nginxConfDir?: string; firewall?: boolean; yes?: boolean; netns?: string },
         ) => {
-          const { model } = loadProject(ctx.manifest);
+          const { model } = projectOf(ctx);
           if ((o.yes || o.netns) && !o.firewall)
             throw new UsageError("--yes and --netns go with --firewall", "add --firewall");
           return withManifestLock(model.paths.manifest, async () => {

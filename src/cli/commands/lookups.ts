@@ -1,9 +1,8 @@
 /** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { findService, portOf, portsOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
-import { rememberValid } from "../fast-path";
 import { checkRenderable } from "../../render";
 import { action } from "../program";
 import { portsCommand } from "./read-commands";
@@ -21,11 +20,10 @@ export function registerLookups(program: Command): void {
     )
     .action(
       action(program, (ctx, name: string, opts: { all?: boolean }) => {
-        const project = loadProject(ctx.manifest);
+        const project = projectOf(ctx);
         const ports = opts.all ? portsOf(project.model, name) : [portOf(project.model, name)];
-        checkRenderable(project.model); // what generate refuses is not valid: no answer, no stamp
+        checkRenderable(project.model); // what generate refuses is not valid: no answer (projectOf: no stamp)
         ctx.stdout.write(ports.map((p) => `${p}\n`).join(""));
-        rememberValid(project.source);
         return 0;
       }),
     );
@@ -38,7 +36,7 @@ export function registerLookups(program: Command): void {
     .addHelpText("after", "\nExample:\n  orchestrate url trade_executor /health   → http://127.0.0.1:8001/health")
     .action(
       action(program, (ctx, name: string, path: string) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const url = urlOf(model, name, path);
         checkRenderable(model);
         ctx.stdout.write(`${url}\n`);
@@ -57,7 +55,7 @@ export function registerLookups(program: Command): void {
     )
     .action(
       action(program, (ctx, name: string, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const service = findService(model, name);
         checkRenderable(model);
         const env = launchEnvironment(service, ctx.env);
@@ -82,7 +80,5 @@ export function registerLookups(program: Command): void {
       "after",
       "\nExamples:\n  orchestrate ports\n  orchestrate ports --json | jq '.groups[] | {name, nextFree}'",
     )
-    .action(
-      action(program, (ctx, opts: { json?: boolean }) => portsCommand(ctx, loadProject(ctx.manifest).model, opts)),
-    );
+    .action(action(program, (ctx, opts: { json?: boolean }) => portsCommand(ctx, projectOf(ctx).model, opts)));
 }

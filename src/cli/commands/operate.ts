@@ -1,7 +1,7 @@
 /** Commands that drive the fleet: restart, verify, status, start, stop, logs. Thin: flags → one call. */
 import type { Command } from "commander";
 import { createBackend } from "../../backend";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { selectTargets, servicesOf } from "../../model/lookup";
 import { restart } from "../../fleet/restart";
 import type { TakeOut } from "../../fleet/rollout";
@@ -15,7 +15,7 @@ import { printProxyUrls } from "../present/proxy";
 import { stopProxy } from "../../fleet/proxy";
 
 async function runningBackend(ctx: Context) {
-  const project = loadProject(ctx.manifest);
+  const project = projectOf(ctx);
   return { ...project, backend: await runningBackendOf(ctx, project.model) };
 }
 
@@ -95,7 +95,7 @@ export function registerOperate(program: Command): void {
     )
     .action(
       action(program, (ctx, names: string[], opts: { json?: boolean }) =>
-        verifyCommand(ctx, loadProject(ctx.manifest).model, names, opts),
+        verifyCommand(ctx, projectOf(ctx).model, names, opts),
       ),
     );
 
@@ -107,9 +107,7 @@ export function registerOperate(program: Command): void {
       "after",
       "\nRESTARTS counts automatic restarts since the fleet was started (supervisord: from its log; systemd:\nNRestarts); LAST EXIT is the exit code or signal of the last process, when, and how long it had run.\n\nExamples:\n  orchestrate status\n  orchestrate status --json | jq '.services[] | select(.state != \"RUNNING\")'\n\nExit: 0 every enabled service runs · 3 one does not (as supervisorctl status) · 2 bad manifest",
     )
-    .action(
-      action(program, (ctx, opts: { json?: boolean }) => statusCommand(ctx, loadProject(ctx.manifest).model, opts)),
-    );
+    .action(action(program, (ctx, opts: { json?: boolean }) => statusCommand(ctx, projectOf(ctx).model, opts)));
 
   program
     .command("start")
@@ -181,7 +179,7 @@ export function registerOperate(program: Command): void {
     .addHelpText("after", "\nExample:\n  orchestrate shutdown")
     .action(
       action(program, async (ctx) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const backend = createBackend(model, { kind: ctx.backend, ...ctx.systemd });
         await backend.requireReachable();
         // the proxy first: nothing is sent to services that are stopping
@@ -216,7 +214,7 @@ export function registerOperate(program: Command): void {
       action(
         program,
         async (ctx, names: string[], opts: { follow?: boolean; lines: string; stderr?: boolean; since?: string }) => {
-          const { model } = loadProject(ctx.manifest);
+          const { model } = projectOf(ctx);
           const lines = Number(opts.lines);
           if (!Number.isInteger(lines) || lines < 0)
             throw new UsageError(`--lines expects a whole number, found "${opts.lines}"`, "e.g. --lines 100");

@@ -1,6 +1,6 @@
 /** `orchestrate proxy reload` and `orchestrate proxy status`: the private nginx of a project with a `proxy`. */
 import type { Command } from "commander";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { proxyStatus, reloadProxy } from "../../fleet/proxy";
 import { withManifestLock } from "../../write/lock";
 import { printProxyStatus } from "../present/proxy";
@@ -35,7 +35,7 @@ Exit: 0 reloaded (or written, when nginx does not run) · 1 nginx refused it (se
     )
     .action(
       action(program, async (ctx) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const r = await withManifestLock(model.paths.manifest, () => reloadProxy(model));
         const files = r.changed.length
           ? `${r.changed.length} file${r.changed.length === 1 ? "" : "s"} changed`
@@ -56,7 +56,7 @@ Exit: 0 reloaded (or written, when nginx does not run) · 1 nginx refused it (se
     .addHelpText("after", "\nExamples:\n  orchestrate proxy status\n  orchestrate proxy status --json")
     .action(
       action(program, (ctx, opts: { json?: boolean }) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const status = proxyStatus(model);
         if (opts.json) ctx.stdout.write(JSON.stringify(status, null, 2) + "\n");
         else printProxyStatus(ctx, status, (line) => ctx.stdout.write(line + "\n"));

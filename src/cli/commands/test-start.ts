@@ -1,6 +1,6 @@
 /** `orchestrate test-start NAME`: the runbooks' step 5 — run the service alone and check it, before supervisord is touched. */
 import type { Command } from "commander";
-import { loadProject } from "../../manifest";
+import { projectOf } from "../project";
 import { parseTarget } from "../../model/lookup";
 import { generateUnits } from "../../fleet/generate";
 import { StepReporter } from "../../progress/steps";
@@ -21,7 +21,7 @@ export function registerTestStart(program: Command): void {
     )
     .action(
       action(program, async (ctx, name: string) => {
-        const { model } = loadProject(ctx.manifest);
+        const { model } = projectOf(ctx);
         const [{ service, instance }] = parseTarget(model, name); // NAME: instance 0
         if (!service.enabled)
           throw new UsageError(`${name} is disabled (enabled: false)`, "enable it in the manifest to test it");

@@ -200,7 +200,7 @@ export function renderProgram(
     // the private supervisord starts nothing itself: orchestrate starts programs level by level, each level
     // ready before the next, and never the dependents of one that failed (README "Design notes")
     ...(target === "private"
-      ? ["; started by orchestrate in dependency order", "autostart=false"]
+      ? [`${PRIVATE_COMMENT} (the manifest's autostart: ${service.autostart})`, "autostart=false"]
       : [`autostart=${service.autostart}`]),
     `autorestart=${AUTORESTART[service.restart]}`,
     ...(writesExitCodes(service)
@@ -232,22 +232,30 @@ export function renderProgram(
  */
 export type ProgramTarget = "private" | "system";
 
-/** The two lines of a "private" program file that a "system" one has as `autostart=` the manifest's value. */
-const PRIVATE_AUTOSTART = "\n; started by orchestrate in dependency order\nautostart=false\n";
+/**
+ * The comment above `autostart=false` in a "private" program file. It carries the manifest's autostart, so
+ * the file alone says what a "system" rendering of it is: a rollback or a rollout that puts files back in
+ * units/ puts back their autostart with them, and nothing has to read the manifest again.
+ */
+const PRIVATE_COMMENT = "; started by orchestrate in dependency order";
+const PRIVATE_AUTOSTART =
+  /\n; started by orchestrate in dependency order \(the manifest's autostart: (true|false)\)\nautostart=false\n/;
 
 /**
- * A "private" program file's text (units/supervisor/NAME.conf, as generated) turned into the "system" one
- * {@link renderProgram} renders with target "system": the same text, `autostart=` the manifest's value. The
- * machine's supervisord (`--server-url`) is given the program files of units/ this way, so that what a
- * rollback or a rollout puts back in units/ is what it loads.
- * @throws Error when `text` is not a private program file (a bug: units/supervisor/ holds only those).
+ * The "system" text of a "private" program file of units/supervisor/: the same text with `autostart=` the
+ * manifest's value, read from the file's own comment — exactly what {@link renderProgram} renders with target
+ * "system". The machine's supervisord (`--server-url`) is given the program files of units/ this way, so that
+ * what a rollback or a rollout puts back in units/ is what it loads.
+ * @throws Error when `text` is not a private program file (a bug, or a file from an orchestrate before the
+ *   comment carried autostart: `orchestrate generate` rewrites it).
  */
-export function systemProgramText(text: string, autostart: boolean): string {
-  if (!text.includes(PRIVATE_AUTOSTART))
+export function systemProgramText(text: string): string {
+  const match = PRIVATE_AUTOSTART.exec(text);
+  if (!match)
     throw new Error(
-      `not a generated private program file (no "autostart=false" after its comment): ${text.slice(0, 120)}`,
+      `not a generated private program file (no "autostart=false" after its comment naming the manifest's autostart): ${text.slice(0, 120)}`,
     );
-  return text.replace(PRIVATE_AUTOSTART, `\nautostart=${autostart}\n`);
+  return text.replace(PRIVATE_AUTOSTART, `\nautostart=${match[1]}\n`);
 }
 
 /** Every program file of a service: one per instance, in index order (module header: why no `[group:]`). */
