@@ -156,11 +156,15 @@ export async function waitReady(
   }
 }
 
-/** One listener + process snapshot shared by every service checking at the same moment (one ss for 30). */
+/**
+ * One listener + process snapshot shared by every service checking at the same moment (one scan for 30). On
+ * Linux it is read from /proc (src/inspect/proc-net.ts: the listening hash only, then the fd links), not by
+ * spawning ss: readiness polls this while the fleet starts, and a spawn costs more than the read.
+ */
 let snapshot: Promise<{ listeners: Listener[]; table: ProcessTable }> | undefined;
 
 function sharedSnapshot(): Promise<{ listeners: Listener[]; table: ProcessTable }> {
-  snapshot ??= Promise.all([listListeners(), listProcesses()])
+  snapshot ??= Promise.all([listListeners({ method: process.platform === "linux" ? "proc" : "auto" }), listProcesses()])
     .then(([listeners, table]) => ({ listeners, table }))
     .finally(() => (snapshot = undefined));
   return snapshot;

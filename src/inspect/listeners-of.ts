@@ -9,7 +9,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { listListeners, type Listener, type RawSocket } from "./listeners";
-import { parseProcNetTcp } from "./proc-net";
+import { parseProcNetTcp, readListeningSection } from "./proc-net";
 import { processInfos, userName, type ProcessInfo } from "./processes";
 
 /** Socket inodes held by each of `pids` (its /proc/PID/fd links); unreadable or vanished PIDs are skipped. */
@@ -90,9 +90,9 @@ export async function listenersOf(
   if (process.platform !== "linux") return listListeners();
   let sockets: RawSocket[];
   try {
-    sockets = parseProcNetTcp(readFileSync("/proc/net/tcp", "utf8"), 4);
+    sockets = parseProcNetTcp(readListeningSection("/proc/net/tcp"), 4);
     try {
-      sockets.push(...parseProcNetTcp(readFileSync("/proc/net/tcp6", "utf8"), 6));
+      sockets.push(...parseProcNetTcp(readListeningSection("/proc/net/tcp6"), 6));
     } catch {
       /* IPv6 disabled */
     }

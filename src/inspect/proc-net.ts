@@ -4,11 +4,49 @@
  * maps inodes to the processes holding them. Other users' fd folders are unreadable without root: those
  * sockets keep their uid but get no PID (ss has the same limit, it reads the same links).
  */
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import type { RawSocket } from "./listeners";
 
 /** TCP state code of LISTEN in /proc/net/tcp (include/net/tcp_states.h: TCP_LISTEN = 10). */
 const LISTEN = "0A";
+
+/** TCP state code of SYN_RECV: open requests, listed inside the listening section by kernels before 4.4. */
+const SYN_RECV = "03";
+
+/** Bytes per read(2) of {@link readListeningSection}: about 100 rows of /proc/net/tcp6 (150 bytes each). */
+const CHUNK = 16 * 1024;
+
+/**
+ * The head of /proc/net/tcp or /proc/net/tcp6 up to its listening section's end. The kernel prints the
+ * listening hash first, then the established hash (ESTABLISHED, TIME_WAIT, …): net/ipv4/tcp_ipv4.c
+ * tcp_seq_next goes from TCP_SEQ_STATE_LISTENING to TCP_SEQ_STATE_ESTABLISHED once. So reading stops at the
+ * first row that is neither LISTEN nor SYN_RECV, and the kernel never formats the rest — on a host with
+ * thousands of connections or TIME_WAIT sockets that is most of the file (ss asks sock_diag for LISTEN only
+ * for the same reason). Rows are whole: a row cut by a read's end is completed by the next read.
+ * @throws the open error (ENOENT: no IPv6, or not Linux).
+ */
+export function readListeningSection(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    let text = "";
+    let scanned = 0; // text[0, scanned) holds only whole rows already checked
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK, null);
+      if (n === 0) return text;
+      text += buffer.toString("latin1", 0, n);
+      for (let end = text.indexOf("\n", scanned); end >= 0; end = text.indexOf("\n", scanned)) {
+        const row = text.slice(scanned, end);
+        const state = row.trim().split(/\s+/)[3];
+        // the header row has "st" there; any state but LISTEN/SYN_RECV is the established section
+        if (scanned > 0 && state !== LISTEN && state !== SYN_RECV) return text.slice(0, scanned);
+        scanned = end + 1;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** `0100007F` → `127.0.0.1`: the kernel prints the 32-bit address as a host-order (little-endian) hex word. */
 export function hexToIPv4(hex: string): string {
@@ -121,9 +159,9 @@ export function attachHolders(sockets: RawSocket[], procRoot = "/proc"): number 
 
 /** Every listening TCP socket of this network namespace, with holders where readable. Throws when /proc/net is missing. */
 export function readProcListeners(procRoot = "/proc"): { sockets: RawSocket[]; unreadable: number } {
-  const sockets = parseProcNetTcp(readFileSync(`${procRoot}/net/tcp`, "utf8"), 4);
+  const sockets = parseProcNetTcp(readListeningSection(`${procRoot}/net/tcp`), 4);
   try {
-    sockets.push(...parseProcNetTcp(readFileSync(`${procRoot}/net/tcp6`, "utf8"), 6));
+    sockets.push(...parseProcNetTcp(readListeningSection(`${procRoot}/net/tcp6`), 6));
   } catch {
     /* IPv6 disabled: no tcp6 file */
   }

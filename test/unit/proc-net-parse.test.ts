@@ -1,8 +1,16 @@
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, connect, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { attachHolders, hexToIPv4, hexToIPv6, parseProcNetTcp, readProcListeners } from "../../src/inspect/proc-net";
+import {
+  attachHolders,
+  hexToIPv4,
+  hexToIPv6,
+  parseProcNetTcp,
+  readListeningSection,
+  readProcListeners,
+} from "../../src/inspect/proc-net";
 import { parseStat } from "../../src/inspect/processes";
 
 // Captured from /proc/net/tcp and /proc/net/tcp6 (Linux 6.x) with node listeners on 127.0.0.1:22990,
@@ -112,5 +120,83 @@ describe("parseStat", () => {
       sid: 4242,
       startTime: 123456,
     });
+  });
+});
+
+describe("readListeningSection: the listening hash only", () => {
+  const dir = mkdtempSync(join(tmpdir(), "o-procsec-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const [header, ...rows] = TCP.trimEnd().split("\n");
+  const row = (sl: number, port: number, state: string, inode: number) =>
+    `${String(sl).padStart(4)}: 0100007F:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 000000000c7df8a8 100 0 0 10 0`;
+
+  it("stops at the first row of the established hash; a LISTEN row printed after it is not read", () => {
+    const file = join(dir, "tcp-stop");
+    writeFileSync(file, [header, ...rows.slice(0, 3), rows[3], row(4, 40000, "0A", 7777)].join("\n") + "\n");
+    const listening = parseProcNetTcp(readListeningSection(file), 4);
+    expect(listening.map((s) => s.inode)).toEqual([9734, 9736, 20311]);
+  });
+
+  it("reads past SYN_RECV rows (kernels before 4.4 list open requests inside the listening hash)", () => {
+    const file = join(dir, "tcp-synrecv");
+    writeFileSync(file, [header, rows[0], row(1, 40001, "03", 5), row(2, 40002, "0A", 6), rows[3]].join("\n") + "\n");
+    expect(parseProcNetTcp(readListeningSection(file), 4).map((s) => s.inode)).toEqual([9734, 6]);
+  });
+
+  it("joins rows cut by the 16 KiB reads: 1000 LISTEN rows, then 1000 TIME_WAIT rows", () => {
+    const file = join(dir, "tcp-big");
+    const listen = Array.from({ length: 1000 }, (_, i) => row(i, 30000 + i, "0A", 100000 + i));
+    const timeWait = Array.from({ length: 1000 }, (_, i) => row(1000 + i, 50000 + (i % 1000), "06", 0));
+    writeFileSync(file, [header, ...listen, ...timeWait].join("\n") + "\n");
+    const text = readListeningSection(file);
+    expect(text.length).toBeLessThan(readFileSync(file, "utf8").length / 2 + 16 * 1024);
+    const found = parseProcNetTcp(text, 4);
+    expect(found).toHaveLength(1000);
+    expect(found.map((s) => s.port)).toEqual(listen.map((_, i) => 30000 + i));
+  });
+
+  it("an empty table is the header alone; a missing file throws (no IPv6)", () => {
+    const file = join(dir, "tcp-empty");
+    writeFileSync(file, header + "\n");
+    expect(parseProcNetTcp(readListeningSection(file), 4)).toEqual([]);
+    expect(() => readListeningSection(join(dir, "absent"))).toThrow(/ENOENT/);
+  });
+
+  it("the real /proc/net/tcp with TIME_WAIT sockets: the same LISTEN rows as the whole file", async () => {
+    const servers: Server[] = [];
+    const listenOn = (port = 0) =>
+      new Promise<Server>((resolve) => {
+        const s = createServer((c) => c.end()).listen(port, "127.0.0.1", () => resolve(s));
+        servers.push(s);
+      });
+    try {
+      const srv = await listenOn();
+      const port = (srv.address() as { port: number }).port;
+      for (let i = 0; i < 200; i++)
+        await new Promise<void>((resolve) => {
+          const c = connect(port, "127.0.0.1", () => c.end());
+          c.on("close", () => resolve());
+          c.on("error", () => resolve());
+        });
+      const inodes = (text: string) =>
+        parseProcNetTcp(text, 4)
+          .map((s) => s.inode)
+          .sort()
+          .join();
+      // other test files open and close listeners meanwhile: the two reads agree on some of 10 attempts
+      let agreed = false;
+      let sawTimeWait = false;
+      for (let attempt = 0; attempt < 10 && !agreed; attempt++) {
+        const section = readListeningSection("/proc/net/tcp");
+        const whole = readFileSync("/proc/net/tcp", "utf8");
+        sawTimeWait ||= whole.split("\n").some((l) => l.trim().split(/\s+/)[3] === "06");
+        agreed = inodes(section) === inodes(whole);
+      }
+      expect(sawTimeWait).toBe(true); // the established hash was not empty
+      expect(agreed).toBe(true);
+      expect(parseProcNetTcp(readListeningSection("/proc/net/tcp"), 4).some((s) => s.port === port)).toBe(true);
+    } finally {
+      servers.forEach((s) => s.close());
+    }
   });
 });
