@@ -54,20 +54,32 @@ function parentOf(pid: number): number | undefined {
  */
 function scanNewestFirst(inodes: Set<number>): Map<number, { pid: number; fd: number }[]> {
   const found = new Map<number, { pid: number; fd: number }[]>();
+  // each process's fd links and parent are read once, however many of its sockets are looked up
+  const fdsOf = new Map<number, Map<number, { pid: number; fd: number }[]>>();
+  const socketsOfOne = (pid: number) => {
+    let sockets = fdsOf.get(pid);
+    if (!sockets) fdsOf.set(pid, (sockets = socketsOf([pid])));
+    return sockets;
+  };
+  const parents = new Map<number, number | undefined>();
+  const parentOfOne = (pid: number) => {
+    if (!parents.has(pid)) parents.set(pid, parentOf(pid));
+    return parents.get(pid);
+  };
   const pids = readdirSync("/proc")
     .map(Number)
     .filter((p) => Number.isInteger(p) && p > 0)
     .sort((a, b) => b - a);
   for (const pid of pids) {
     if (found.size === inodes.size) break;
-    for (const [inode, list] of socketsOf([pid]))
+    for (const [inode, list] of socketsOfOne(pid))
       if (inodes.has(inode)) found.set(inode, [...(found.get(inode) ?? []), ...list]);
   }
   for (const [inode, list] of found) {
     const seen = new Set(list.map((h) => h.pid));
     for (const h of [...list]) {
-      for (let up = parentOf(h.pid); up && up > 1 && !seen.has(up); up = parentOf(up)) {
-        const held = socketsOf([up]).get(inode);
+      for (let up = parentOfOne(h.pid); up && up > 1 && !seen.has(up); up = parentOfOne(up)) {
+        const held = socketsOfOne(up).get(inode);
         if (!held) break;
         seen.add(up);
         list.push(...held);

@@ -13,7 +13,7 @@ import { processInfos, type ProcessInfo } from "../inspect/processes";
 import { mergeRanges } from "../model/port-ranges";
 import type { Model } from "../model/types";
 import { checkPorts, managedPorts, type CheckPortsReport, type LiveFacts } from "./check-ports";
-import { commandIndex, ourServerUrl } from "./ours";
+import { commandIndex, ourServerUrl, type CommandOwner } from "./ours";
 
 /** Options of {@link livePortFacts}. */
 export interface LivePortsOptions {
@@ -183,6 +183,7 @@ export async function livePortFacts(
     processes,
   );
   const former = options.formerManagerPid ?? backend.formerManagerPid();
+  let commands: Map<string, CommandOwner[]> | undefined;
   return {
     listeners,
     manager: {
@@ -197,7 +198,10 @@ export async function livePortFacts(
     notes,
     elsewhere,
     serverUrl: ourServerUrl(model),
-    commands: commandIndex([model, ...(options.alsoModels ?? [])]),
+    // built on first use: only a process that may be a leftover of ours is judged by its command line
+    get commands() {
+      return (commands ??= commandIndex([model, ...(options.alsoModels ?? [])]));
+    },
     processes,
     marks: new Map(),
     formerSupervisord: former,
