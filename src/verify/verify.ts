@@ -124,7 +124,7 @@ export async function verifyServices(
       // started only by "orchestrate start": not running is its normal state (a oneshot that ran is checked below)
       if (!service.autostart && status.state === "STOPPED") return { ...base, manual: true, ok: true, problems };
       if (service.type === "oneshot") return verifyOneshot(backend, service, status, base);
-      if (!running) problems.push(describeState(status));
+      if (!running) problems.push(describeStopped(service, instance.label, status));
       else if (status.uptimeSeconds !== undefined && status.uptimeSeconds < service.startSecs)
         problems.push(`RUNNING for only ${status.uptimeSeconds} s, less than startsecs ${service.startSecs}`);
       // STARTING and STOPPING programs have a pid too: their own listener is not "foreign"
@@ -207,6 +207,26 @@ async function lastLines(backend: Backend, program: string, lines = 8): Promise<
     }
   }
   return "";
+}
+
+/**
+ * What a service (not a oneshot) that is not running is, and for one that EXITED on its own whether its
+ * restart policy starts it again: `restart: "never"` never does, `"on-failure"` not after an exit code in
+ * `exitCodes` (supervisord docs, [program:x] `autorestart` unexpected and `exitcodes`; systemd.service(5),
+ * `Restart=on-failure`, `SuccessExitStatus=`). `label` is how the user names it (NAME or NAME:I).
+ * Otherwise (restart "always", an unexpected code: the manager is starting it again) {@link describeState}.
+ */
+export function describeStopped(service: Service, label: string, status: ProgramStatus): string {
+  if (status.state !== "EXITED" || service.restart === "always") return describeState(status);
+  const code = status.exitStatus ?? 0;
+  const expected = service.exitCodes.includes(code);
+  if (service.restart === "on-failure" && !expected) return describeState(status);
+  const codes = `exitCodes ${service.exitCodes.join(", ")}`;
+  return (
+    `${status.state}${status.detail ? ` (${status.detail})` : ""}: exited on its own with code ${code}, ` +
+    `${expected ? "an expected" : "not an expected"} exit code (${codes}): restart "${service.restart}" ` +
+    `does not start it again ("orchestrate start ${label}" runs it again)`
+  );
 }
 
 /** "FATAL (spawn error: …; exit status 1)" for a program that is not running. */
