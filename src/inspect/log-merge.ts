@@ -125,5 +125,6 @@ export function readSource(
     return undefined;
   }
   const all = text === "" ? [] : (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
-  return { label, stream, lines: lines === Infinity ? all : all.slice(-lines), mtimeMs };
+  // slice(-0) would be every line: `logs -n 0 -f` shows none of the old ones, only what arrives
+  return { label, stream, lines: lines === Infinity ? all : lines <= 0 ? [] : all.slice(-lines), mtimeMs };
 }

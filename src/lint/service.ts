@@ -1,5 +1,5 @@
 /** add-service step 3 and `orchestrate lint`: hardcoded ports in a service's source folder (warnings only). */
-import { dirname, isAbsolute, relative } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { existsSync, statSync } from "node:fs";
 import { collectSourceFiles } from "./scan-files";
 import { findHardcodedPorts, type LintFinding } from "./hardcoded-ports";
@@ -23,9 +23,9 @@ export function sourceFolder(model: Model, service: Service): string {
     if (arg.startsWith("-")) continue;
     const path = isAbsolute(arg) ? arg : `${service.directory}/${arg}`;
     if (SYSTEM.test(path) && relative(model.paths.root, path).startsWith("..")) continue;
-    if (existsSync(path) && statSync(path).isFile()) return dirname(path);
+    if (existsSync(path) && statSync(path).isFile()) return dirname(resolve(path));
   }
-  return service.directory;
+  return resolve(service.directory);
 }
 
 const SYSTEM = /^\/(usr|bin|sbin|lib|lib64|etc|opt\/homebrew)\//;
@@ -37,26 +37,44 @@ function ownFiles(model: Model, service: Service): string[] {
     if (arg.startsWith("-")) continue;
     const path = isAbsolute(arg) ? arg : `${service.directory}/${arg}`;
     if (SYSTEM.test(path) && relative(model.paths.root, path).startsWith("..")) continue;
-    if (existsSync(path) && statSync(path).isFile()) files.push(path);
+    if (existsSync(path) && statSync(path).isFile()) files.push(resolve(path));
   }
   return [...new Set(files)];
 }
 
 /**
- * Findings in the service's own code, with paths relative to the project root: its source folder when no
- * other service lives there, else only the files its command names (a shared `services/` folder holds
- * the other services' files too, whose findings are not this service's).
+ * Findings in the service's own code, with paths relative to the project root: its source folder, without
+ * what belongs to other services — their own files (a shared `services/` folder) and their source folders
+ * inside it (`services/old/` under `services/`) — or only the files its command names when it shares its
+ * folder with another service; the other services' findings are not this service's.
  */
 export async function scanServiceCode(model: Model, service: Service): Promise<LintFinding[]> {
   const folder = sourceFolder(model, service);
-  const shared = model.services.some((other) => other.name !== service.name && sourceFolder(model, other) === folder);
+  const others = model.services.filter((other) => other.name !== service.name);
   const own = ownFiles(model, service);
-  return lintPaths(model, shared && own.length ? own : [folder]);
+  if (own.length && others.some((other) => sourceFolder(model, other) === folder)) return lintPaths(model, own);
+  const ownSet = new Set(own);
+  const otherFiles = new Set(others.flatMap((other) => ownFiles(model, other)).filter((f) => !ownSet.has(f)));
+  const otherFolders = others.map((other) => sourceFolder(model, other)).filter((f) => isInside(f, folder));
+  return lintPaths(model, [folder], (file) => {
+    const path = resolve(file);
+    return ownSet.has(path) || (!otherFiles.has(path) && !otherFolders.some((f) => isInside(path, f)));
+  });
 }
 
-/** Findings in the given files or folders. */
-export async function lintPaths(model: Model, paths: string[]): Promise<LintFinding[]> {
-  const files = await collectSourceFiles(paths);
+/** Whether `path` is strictly inside `folder`. */
+function isInside(path: string, folder: string): boolean {
+  const r = relative(folder, path);
+  return r !== "" && !r.startsWith("..") && !isAbsolute(r);
+}
+
+/** Findings in the given files or folders (only in the files `keep` accepts, given their absolute paths, when set). */
+export async function lintPaths(
+  model: Model,
+  paths: string[],
+  keep: (file: string) => boolean = () => true,
+): Promise<LintFinding[]> {
+  const files = (await collectSourceFiles(paths)).filter((f) => keep(resolve(f.path)));
   return findHardcodedPorts(files, managedPortOwners(model)).map((f) => ({
     ...f,
     file: relative(model.paths.root, f.file) || f.file,

@@ -72,7 +72,7 @@ export async function handleForeign(
         if (!result.leftRunning.includes(check.port)) result.leftRunning.push(check.port);
         continue;
       }
-      const service = model.services.find((s) => s.port === check.port);
+      const service = model.services.find((s) => s.instances.some((i) => i.port === check.port));
       const target: Target = {
         pid: h.pid,
         startTime: h.startTime,

@@ -60,8 +60,10 @@ export function findLeftovers(
   listeners: Listener[],
   exclude: Set<number> = new Set(),
 ): Target[] {
+  // by service name and by program name (NAME@I of a service with `instances`): evidence names the program
   const services = new Map<string, Service>();
-  for (const m of [...models].reverse()) for (const s of m.services) services.set(s.name, s);
+  for (const m of [...models].reverse())
+    for (const s of m.services) for (const key of [s.name, ...s.instances.map((i) => i.program)]) services.set(key, s);
   const ports = new Map<number, number[]>();
   for (const l of listeners)
     for (const pid of l.pids) ports.set(pid, [...new Set([...(ports.get(pid) ?? []), l.port])]);

@@ -249,7 +249,9 @@ async function stopLeftovers(
     return [];
   }
   const table = await listProcesses();
-  const servicePorts = c.model.services.flatMap((s) => (s.port === undefined ? [] : [s.port]));
+  const servicePorts = c.model.services.flatMap((s) =>
+    s.instances.flatMap((i) => (i.port === undefined ? [] : [i.port])),
+  );
   const listeners = servicePorts.length ? (await inspectListeners({ ports: servicePorts })).listeners : [];
   // on a dry run the manager still runs: what it manages is stopped by its own shutdown (step 1), not here
   const exclude =

@@ -35,6 +35,8 @@ export const PORT_BLOCKS = {
   "process-groups": { low: 36000, high: 36099 },
   // the read commands' fast bundle (issue 14)
   "read-path": { low: 36100, high: 36199 },
+  // logs, failure tails, history, recover --dry-run details (issue 14)
+  "ops-details": { low: 36200, high: 36299 },
   // instances and restart policies through the CLI
   "instances-ops": { low: 36400, high: 36499 },
 } as const;

@@ -13,10 +13,16 @@ writeFileSync(join(root, "services", "old.py"), 'URL = "http://localhost:8001"\n
 writeFileSync(join(root, "services", "new.py"), "import os\nPORT = int(os.environ['PORT'])\n");
 writeFileSync(join(root, "solo", "main.py"), "import os\n");
 writeFileSync(join(root, "solo", "helper.py"), 'OTHER = "http://localhost:8001"\n');
+mkdirSync(join(root, "apps", "legacy"), { recursive: true });
+writeFileSync(join(root, "apps", "fresh.py"), "DEFAULT_PORT = 8124\n");
+writeFileSync(join(root, "apps", "legacy", "main.py"), "import os\n");
+writeFileSync(join(root, "apps", "legacy", "conf.py"), "PORT = 8123\n");
 const model = makeModel(root, [
   { name: "old", port: 8001, argv: ["/usr/bin/python3", "services/old.py"] },
   { name: "new", port: 8002, argv: ["/usr/bin/python3", "services/new.py"] },
   { name: "solo", port: 8003, argv: ["/usr/bin/python3", "solo/main.py"] },
+  { name: "fresh", port: 8004, argv: ["/usr/bin/python3", "apps/fresh.py"] },
+  { name: "legacy", port: 8005, argv: ["/usr/bin/python3", "./apps/legacy/main.py"] },
 ]);
 
 describe("scanServiceCode", () => {
@@ -28,5 +34,11 @@ describe("scanServiceCode", () => {
   it("a folder of its own: the whole folder", async () => {
     const found = await scanServiceCode(model, model.services[2]);
     expect(found.map((f) => f.file)).toEqual(["solo/helper.py"]);
+  });
+  it("another service's source folder inside its own is left out (apps/legacy/ under apps/)", async () => {
+    const fresh = await scanServiceCode(model, model.services[3]);
+    expect(fresh.map((f) => f.file)).toEqual(["apps/fresh.py"]);
+    const legacy = await scanServiceCode(model, model.services[4]);
+    expect(legacy.map((f) => f.file)).toEqual(["apps/legacy/conf.py"]);
   });
 });

@@ -1,6 +1,8 @@
 /** Merging logs in time order and folding what start retries repeated (src/inspect/log-merge.ts). */
 import { describe, expect, it } from "vitest";
-import { foldRepeats, lineTime, mergeLogs, type LogSource } from "../../src/inspect/log-merge";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { foldRepeats, lineTime, mergeLogs, readSource, type LogSource } from "../../src/inspect/log-merge";
 
 const src = (label: string, stream: "stdout" | "stderr", lines: string[], mtimeMs = 0): LogSource => ({
   label,
@@ -69,5 +71,21 @@ describe("foldRepeats", () => {
       "… the line above repeated 3 times (once per start attempt)",
       "2026-12-02 07:00:04,000 INFO giving up",
     ]);
+  });
+});
+
+describe("readSource", () => {
+  it("the last N lines; N = 0 is none (logs -n 0 -f shows only new lines), Infinity every one", () => {
+    const dir = mkdtempSync("/tmp/o-log-src-");
+    try {
+      const file = join(dir, "a.out.log");
+      writeFileSync(file, "one\ntwo\nthree\n");
+      expect(readSource(file, "a", "stdout", 2)?.lines).toEqual(["two", "three"]);
+      expect(readSource(file, "a", "stdout", 0)?.lines).toEqual([]);
+      expect(readSource(file, "a", "stdout", Infinity)?.lines).toEqual(["one", "two", "three"]);
+      expect(readSource(join(dir, "missing.log"), "a", "stdout", 2)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

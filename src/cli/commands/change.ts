@@ -284,5 +284,6 @@ Exit: 0 added and verified · 1 a step failed, everything rolled back · 2 bad i
 function historyCell(changes: string[], reason?: string): string {
   const unique = [...new Set(changes)];
   const parts = reason ? [...new Set(reason.split("\n")[0].split(" · "))].filter((p) => !unique.includes(p)) : [];
-  return unique.join("; ") + (parts.length ? ` — ${parts.join(" · ")}` : "");
+  // a failed restart that changed no file has only its reason
+  return [unique.join("; "), parts.join(" · ")].filter(Boolean).join(" — ");
 }

@@ -26,6 +26,9 @@ export function logFiles(instances: Instance[], options: { stderrOnly: boolean }
   });
 }
 
+/** Lines read before the last N of each file, for the times of shown lines that carry none. */
+const CONTEXT_LINES = 200;
+
 /** ANSI colours given to services in turn (cyan, yellow, magenta, green, blue, and their bright forms). */
 const PALETTE = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];
 
@@ -45,24 +48,27 @@ export async function showLogs(
   const write = (l: Pick<MergedLine, "label" | "stream" | "text">) =>
     ctx.stdout.write(`${prefix(l.label, l.stream)} ${l.text}\n`);
 
+  // lines before the last N are read too: a shown line without a timestamp takes the time of the last
+  // timestamped line before it in its file, even when that one is not shown (-n 3 orders as -n 1000 does)
+  const context = options.sinceMs !== undefined ? Infinity : options.lines + CONTEXT_LINES;
   const sources = files
-    .map((f) => readSource(f.path, f.label, f.stream, options.sinceMs !== undefined ? Infinity : options.lines))
+    .map((f) => readSource(f.path, f.label, f.stream, options.lines === 0 ? 0 : context))
     .filter((s): s is LogSource => s !== undefined);
   let merged = mergeLogs(sources);
   if (options.sinceMs !== undefined) {
     const since = options.sinceMs;
     merged = merged.filter((l) => l.at >= since);
-    // -n N per service still applies with --since
-    const kept = new Map<string, number>();
-    merged = merged
-      .reverse()
-      .filter((l) => {
-        const key = `${l.label}\0${l.stream}`;
-        kept.set(key, (kept.get(key) ?? 0) + 1);
-        return kept.get(key)! <= options.lines;
-      })
-      .reverse();
   }
+  // -n N per service and stream (with --since too): the last N of each file
+  const kept = new Map<string, number>();
+  merged = merged
+    .reverse()
+    .filter((l) => {
+      const key = `${l.label}\0${l.stream}`;
+      kept.set(key, (kept.get(key) ?? 0) + 1);
+      return kept.get(key)! <= options.lines;
+    })
+    .reverse();
   for (const l of merged) write(l);
   if (!merged.length && !options.follow)
     ctx.stdout.write(
