@@ -186,6 +186,33 @@ describe("install --supervisor-conf-dir tells the supervisord that reads the fol
     expect(ctl("reread").stdout).toMatch(/^other: changed$/m);
   });
 
+  it("a reread that supervisord refuses (another file there is broken): exit 1, our files put back, nothing restarted", async () => {
+    const before = await sysPids();
+    const apiConf = readFileSync(join(sys, "conf.d", "api.conf"), "utf8");
+    const good = project.readManifest();
+    writeFileSync(join(sys, "conf.d", "broken.conf"), "[program:broken]\nautostart=false\n"); // no command=
+    try {
+      project.writeManifest(
+        manifest({ db: service(port.db), api: service(port.api, { dependsOn: ["db"], startSecs: 3 }) }),
+      );
+      const r = await project.cli(["install", "--supervisor-conf-dir", join(sys, "conf.d")]);
+      expect(r.exitCode, show(r)).toBe(1);
+      expect(r.stderr).toContain("supervisord cannot read its configuration");
+      expect(r.stderr).toContain("broken");
+      expect(r.stderr).toContain(`this project's files in ${join(sys, "conf.d")} were put back as they were`);
+      expect(readFileSync(join(sys, "conf.d", "api.conf"), "utf8")).toBe(apiConf);
+      expect(await sysPids()).toEqual(before);
+    } finally {
+      rmSync(join(sys, "conf.d", "broken.conf"));
+      project.writeManifest(good);
+    }
+    const again = await project.cli(["install", "--supervisor-conf-dir", join(sys, "conf.d")]);
+    expect(again.exitCode, show(again)).toBe(0);
+    expect(again.stdout).toContain("0 installed, 2 unchanged, 0 removed");
+    expect(again.stdout).toContain("added none, changed none, removed none");
+    expect(await sysPids()).toEqual(before);
+  });
+
   it("a supervisord that does not answer, or none that reads the folder: files installed, exit 0, the command named", async () => {
     other = createProject("sysq", {
       project: "sysq",
