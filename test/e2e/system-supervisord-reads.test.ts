@@ -174,10 +174,20 @@ describe("install --supervisor-conf-dir tells the supervisord that reads the fol
     project.writeManifest(
       manifest({ db: service(port.db), api: service(port.api, { dependsOn: ["db"], startSecs: 2 }) }),
     );
+    // first with a --server-url that does not answer: worker.conf is removed, the running supervisord not told
+    const nobody = `unix://${join(sys, "nobody.sock")}`;
+    const untold = await project.cli(["--server-url", nobody, "install", "--supervisor-conf-dir", join(sys, "conf.d")]);
+    expect(untold.exitCode, show(untold)).toBe(0);
+    expect(untold.stdout).toContain(`removed   ${join(sys, "conf.d", "worker.conf")}`);
+    expect(untold.stdout).toContain("does not answer");
+    expect(existsSync(join(sys, "conf.d", "worker.conf"))).toBe(false);
+    expect(stateOf("worker")).toBe("RUNNING");
+    // the next install that reaches it still removes worker: it stays ours until removed there
     const gone = await project.cli(["install", "--supervisor-conf-dir", join(sys, "conf.d")]);
     expect(gone.exitCode, show(gone)).toBe(0);
-    expect(gone.stdout).toContain(`removed   ${join(sys, "conf.d", "worker.conf")}`);
+    expect(gone.stdout).toContain("0 installed, 2 unchanged, 0 removed");
     expect(gone.stdout).toContain("added none, changed none, removed worker");
+    expect(existsSync(join(project.paths.run, "supervisor-unloaded.json"))).toBe(false);
     expect(stateOf("worker")).toBeUndefined();
     await waitFor(`worker's PID ${mid.get("worker")} to exit`, () => !isAlive(mid.get("worker")!), 10_000);
     const after = await sysPids();

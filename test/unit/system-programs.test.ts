@@ -8,9 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  forgetUnloaded,
   installSupervisorPrograms,
   recordedConfDir,
   undoSupervisorInstall,
+  unloadedPrograms,
 } from "../../src/backend/supervisord/install-conf-dir";
 import {
   runningPrograms,
@@ -116,6 +118,23 @@ describe("the files for the machine's supervisord", () => {
     expect(readFileSync(join(b, "other.conf"), "utf8")).toContain("[program:other]");
     expect(recordedConfDir(model)?.dir).toBe(a);
     expect(first.installed).toEqual([join(b, "db.conf")]);
+  });
+  it("a program whose file an install removed stays ours until an update removed it there; undo puts that back too", () => {
+    const model = project();
+    const a = temp();
+    const files = systemProgramFiles(model.paths);
+    installSupervisorPrograms(model, files, a);
+    expect(unloadedPrograms(model)).toEqual([]);
+    const dropApi = installSupervisorPrograms(model, files.slice(1), a);
+    expect(dropApi.removed).toEqual([join(a, "api.conf")]);
+    expect(unloadedPrograms(model)).toEqual(["api"]);
+    rmSync(join(model.paths.supervisorDir, "api.conf")); // as generate does for a removed service
+    expect(systemPrograms(model.paths)).toEqual(new Set(["api", "db"]));
+    undoSupervisorInstall(model, dropApi);
+    expect(unloadedPrograms(model)).toEqual([]);
+    installSupervisorPrograms(model, files.slice(1), a);
+    forgetUnloaded(model);
+    expect(systemPrograms(model.paths)).toEqual(new Set(["db"]));
   });
 });
 

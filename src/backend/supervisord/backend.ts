@@ -26,7 +26,13 @@ import { livePid, shutdownDaemon, startDaemon, type DaemonOptions, type Shutdown
 import { tailBytes } from "../../inspect/log-tail";
 import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
-import { installSupervisorPrograms, undoSupervisorInstall, type SupervisorInstall } from "./install-conf-dir";
+import {
+  forgetUnloaded,
+  installSupervisorPrograms,
+  undoSupervisorInstall,
+  unloadedPrograms,
+  type SupervisorInstall,
+} from "./install-conf-dir";
 import {
   runningPrograms,
   stopByPriority,
@@ -239,7 +245,9 @@ export class SupervisordBackend implements Backend {
       const ours = systemPrograms(this.paths);
       const files = systemProgramFiles(this.paths);
       const install = installSupervisorPrograms({ paths: this.paths }, files, conf.dir);
-      return this.update(before, await this.rereadInstalled(install), ours, options.select);
+      const result = await this.update(before, await this.rereadInstalled(install), ours, options.select);
+      forgetUnloaded({ paths: this.paths });
+      return result;
     }
     const diff = await this.reread(
       `${relative(this.paths.root, this.paths.supervisordConf)} or its includes`,
@@ -251,7 +259,7 @@ export class SupervisordBackend implements Backend {
   /**
    * `install --supervisor-conf-dir DIR` when the machine's supervisord (`serverUrl`) answers: like
    * `supervisorctl reread` then `supervisorctl update NAME…` with NAME the programs `install` wrote, kept or
-   * removed in DIR — this project's only; another application's program there, changed or not, is left as it
+   * removed in DIR, and those an earlier install removed without the supervisord being told — this project's only; another application's program there, changed or not, is left as it
    * is. Added programs with autostart=true are started by that supervisord as they are added; a changed one
    * is stopped, reloaded and (autostart=true) started again, as `supervisorctl update` does.
    * @returns what was added, changed and removed, and `missing`: programs installed into DIR that the
@@ -264,11 +272,9 @@ export class SupervisordBackend implements Backend {
     const wanted = [...install.installed, ...install.unchanged].map(name);
     this.configs = undefined;
     const before = await this.configInfo();
-    const result = await this.update(
-      before,
-      await this.rereadInstalled(install),
-      new Set([...wanted, ...install.removed.map(name)]),
-    );
+    const ours = [...wanted, ...install.removed.map(name), ...unloadedPrograms({ paths: this.paths })];
+    const result = await this.update(before, await this.rereadInstalled(install), new Set(ours));
+    forgetUnloaded({ paths: this.paths });
     const loaded = await this.configInfo();
     return { ...result, missing: wanted.filter((n) => !loaded.has(n)).sort() };
   }

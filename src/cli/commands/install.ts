@@ -5,7 +5,11 @@ import { createBackend } from "../../backend";
 import { OperationError, UsageError } from "../../errors";
 import { projectOf } from "../project";
 import { generateUnits } from "../../fleet/generate";
-import { installSupervisorPrograms, type SupervisorInstall } from "../../backend/supervisord/install-conf-dir";
+import {
+  installSupervisorPrograms,
+  unloadedPrograms,
+  type SupervisorInstall,
+} from "../../backend/supervisord/install-conf-dir";
 import { SupervisordBackend, socketOfServerUrl } from "../../backend/supervisord/backend";
 import { candidateConfs, confsReading } from "../../backend/supervisord/system-conf";
 import { action } from "../program";
@@ -54,7 +58,9 @@ async function installFirewall(ctx: Context, model: Model, o: { yes?: boolean; n
  */
 async function loadInstalled(ctx: Context, model: Model, r: SupervisorInstall, dir: string): Promise<number> {
   const names = (files: string[]) => files.map((f) => basename(f).replace(/\.conf$/, ""));
-  const touched = [...names(r.installed), ...names(r.unchanged), ...names(r.removed)].sort();
+  const touched = [
+    ...new Set([...names(r.installed), ...names(r.unchanged), ...names(r.removed), ...unloadedPrograms(model)]),
+  ].sort();
   const rerun = (url: string) => `orchestrate --server-url ${url} install --supervisor-conf-dir ${dir}`;
   let url = ctx.systemd.serverUrl;
   let from = "--server-url";
