@@ -5,7 +5,8 @@
  * dist/orchestrate-read.cjs (scripts/build.mjs), so these commands do not parse the full CLI bundle;
  * issue 14 asks them to cost no more than `supervisorctl status`. Anything else — another flag, --help,
  * the systemd backend, a manifest that changed since it validated — returns undefined and the full CLI
- * answers (and validates, and refreshes the stamp).
+ * answers (and validates, and refreshes the stamp). `--server-url unix:///…` (the machine's supervisord) is
+ * taken as the full CLI takes it: only this project's programs there are read (a URL of another scheme: exit 2).
  */
 import { resolve } from "node:path";
 import { OrchestrateError } from "../errors";
@@ -22,6 +23,7 @@ export async function tryReadPath(argv: string[], env: NodeJS.ProcessEnv): Promi
   let manifest: string | undefined;
   let color = true;
   let json = false;
+  let serverUrl: string | undefined;
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -29,6 +31,8 @@ export async function tryReadPath(argv: string[], env: NodeJS.ProcessEnv): Promi
     else if (a.startsWith("--manifest=")) manifest = a.slice(11);
     else if (a === "--no-color") color = false;
     else if (a === "--json") json = true;
+    else if (a === "--server-url" && i + 1 < argv.length) serverUrl = argv[++i];
+    else if (a.startsWith("--server-url=")) serverUrl = a.slice("--server-url=".length);
     else if ((a === "-b" || a === "--backend") && argv[i + 1] === "supervisor") i++;
     else if (a === "--backend=supervisor") continue;
     else if (a.startsWith("-")) return undefined;
@@ -41,7 +45,7 @@ export async function tryReadPath(argv: string[], env: NodeJS.ProcessEnv): Promi
   const text = validatedText(path);
   if (text === undefined) return undefined;
   const model = resolveModel(JSON.parse(text) as Manifest, path);
-  const ctx = processContext({ manifest: path, color });
+  const ctx = processContext({ manifest: path, color, serverUrl });
   try {
     if (command === "status") return await statusCommand(ctx, model, { json });
     if (command === "verify") return await verifyCommand(ctx, model, names, { json });

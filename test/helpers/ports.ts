@@ -31,6 +31,8 @@ export const PORT_BLOCKS = {
   "rolling-restart": { low: 35500, high: 35599 },
   operations: { low: 34500, high: 34599 },
   "system-supervisord": { low: 34600, high: 34699 },
+  // install telling the machine's supervisord; the read commands with --server-url (issue 14)
+  "system-supervisord-reads": { low: 36300, high: 36399 },
   // process groups (issue 13)
   "process-groups": { low: 36000, high: 36099 },
   // the read commands' fast bundle (issue 14)

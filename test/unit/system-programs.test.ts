@@ -3,14 +3,16 @@
  * "system" rendering (autostart from the manifest), and the install record that says where they go. That the
  * machine's supervisord loads them and only this project's programs move: test/e2e/system-supervisord.test.ts.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  forgetUnloaded,
   installSupervisorPrograms,
   recordedConfDir,
   undoSupervisorInstall,
+  unloadedPrograms,
 } from "../../src/backend/supervisord/install-conf-dir";
 import {
   runningPrograms,
@@ -19,6 +21,7 @@ import {
   systemProgramFiles,
   systemPrograms,
 } from "../../src/backend/supervisord/system";
+import { confsReading, runningSupervisordConfs } from "../../src/backend/supervisord/system-conf";
 import { OperationError } from "../../src/errors";
 import { renderProgram, renderSupervisord, systemProgramText } from "../../src/render/supervisord/programs";
 import { hostileModel } from "../golden/supervisor/model";
@@ -116,6 +119,23 @@ describe("the files for the machine's supervisord", () => {
     expect(recordedConfDir(model)?.dir).toBe(a);
     expect(first.installed).toEqual([join(b, "db.conf")]);
   });
+  it("a program whose file an install removed stays ours until an update removed it there; undo puts that back too", () => {
+    const model = project();
+    const a = temp();
+    const files = systemProgramFiles(model.paths);
+    installSupervisorPrograms(model, files, a);
+    expect(unloadedPrograms(model)).toEqual([]);
+    const dropApi = installSupervisorPrograms(model, files.slice(1), a);
+    expect(dropApi.removed).toEqual([join(a, "api.conf")]);
+    expect(unloadedPrograms(model)).toEqual(["api"]);
+    rmSync(join(model.paths.supervisorDir, "api.conf")); // as generate does for a removed service
+    expect(systemPrograms(model.paths)).toEqual(new Set(["api", "db"]));
+    undoSupervisorInstall(model, dropApi);
+    expect(unloadedPrograms(model)).toEqual([]);
+    installSupervisorPrograms(model, files.slice(1), a);
+    forgetUnloaded(model);
+    expect(systemPrograms(model.paths)).toEqual(new Set(["db"]));
+  });
 });
 
 describe("stopping this project's programs there", () => {
@@ -149,5 +169,70 @@ describe("stopping this project's programs there", () => {
       "stop cache",
       "stopped cache",
     ]);
+  });
+});
+
+describe("which supervisord.conf reads an include folder (install without --server-url)", () => {
+  const main = (sock: string, include: string, ctl = "") =>
+    `[unix_http_server]\nfile=${sock}\n\n[supervisord]\nlogfile=/dev/null\n${ctl}\n[include]\nfiles = ${include}\n`;
+
+  it("follows [include] files= as supervisord does: relative to the main file, %(here)s, %(ENV_X)s, globs, symlinks", () => {
+    const root = temp();
+    mkdirSync(join(root, "etc", "conf.d"), { recursive: true });
+    writeFileSync(join(root, "etc", "conf.d", "db.conf"), "[program:db]\ncommand=/bin/true\n");
+    writeFileSync(join(root, "etc", "relative.conf"), main("%(here)s/a.sock", "conf.d/*.conf"));
+    writeFileSync(join(root, "etc", "env.conf"), main("/run/b.sock", "%(ENV_CONFROOT)s/conf.d/d?.conf"));
+    writeFileSync(join(root, "etc", "other-dir.conf"), main("/run/c.sock", "%(here)s/elsewhere/*.conf"));
+    writeFileSync(join(root, "etc", "ini-only.conf"), main("/run/d.sock", "conf.d/*.ini"));
+    const all = ["relative", "env", "other-dir", "ini-only", "missing"].map((n) => join(root, "etc", `${n}.conf`));
+    const env = { CONFROOT: join(root, "etc") };
+    expect(confsReading(join(root, "etc", "conf.d"), all, env)).toEqual([
+      { conf: join(root, "etc", "relative.conf"), serverUrl: `unix://${join(root, "etc", "a.sock")}` },
+      { conf: join(root, "etc", "env.conf"), serverUrl: "unix:///run/b.sock" },
+    ]);
+    // the same folder through a symlink, and the same file named twice: one match each
+    symlinkSync(join(root, "etc", "conf.d"), join(root, "link"));
+    expect(confsReading(join(root, "link"), [all[0], all[0]], env).map((c) => c.conf)).toEqual([all[0]]);
+    // a folder nobody includes
+    mkdirSync(join(root, "loose"));
+    writeFileSync(join(root, "loose", "db.conf"), "[program:db]\ncommand=/bin/true\n");
+    expect(confsReading(join(root, "loose"), all, env)).toEqual([]);
+    expect(confsReading(join(root, "gone"), all, env)).toEqual([]);
+  });
+
+  it("the socket: [supervisorctl] serverurl= when unix://, else [unix_http_server] file=; none for inet only", () => {
+    const root = temp();
+    mkdirSync(join(root, "conf.d"));
+    writeFileSync(join(root, "conf.d", "x.conf"), "[program:x]\ncommand=/bin/true\n");
+    const write = (name: string, text: string) => (writeFileSync(join(root, name), text), join(root, name));
+    const ctlUnix = write(
+      "a.conf",
+      main("/run/file.sock", "conf.d/*.conf", "[supervisorctl]\nserverurl=unix:///run/ctl.sock\n"),
+    );
+    const ctlHttp = write(
+      "b.conf",
+      main("/run/file.sock", "conf.d/*.conf", "[supervisorctl]\nserverurl=http://localhost:9001\n"),
+    );
+    const inet = write("c.conf", "[inet_http_server]\nport=127.0.0.1:9001\n[include]\nfiles=conf.d/*.conf\n");
+    expect(confsReading(join(root, "conf.d"), [ctlUnix, ctlHttp, inet], {}).map((c) => c.serverUrl)).toEqual([
+      "unix:///run/ctl.sock",
+      "unix:///run/file.sock",
+      undefined,
+    ]);
+  });
+
+  it("the -c of each running supervisord, from /proc (relative to its cwd)", () => {
+    const proc = temp();
+    const add = (pid: string, argv: string[], cwd = "/srv") => {
+      mkdirSync(join(proc, pid));
+      writeFileSync(join(proc, pid, "cmdline"), argv.join("\0") + "\0");
+      symlinkSync(cwd, join(proc, pid, "cwd"));
+    };
+    add("10", ["/usr/bin/python3", "/usr/bin/supervisord", "-c", "/etc/sv/supervisord.conf"]);
+    add("11", ["/usr/bin/supervisord", "--configuration=local.conf"], "/opt/app");
+    add("12", ["/usr/bin/python3", "/usr/bin/supervisorctl", "-c", "/etc/x.conf"]);
+    add("13", ["/usr/bin/supervisord", "-n"]);
+    mkdirSync(join(proc, "self"));
+    expect(runningSupervisordConfs(proc).sort()).toEqual(["/etc/sv/supervisord.conf", "/opt/app/local.conf"]);
   });
 });

@@ -5,7 +5,7 @@
  * after the instance (NAME, or NAME@I with `instances`), so a group name and a program name are the same
  * string.
  */
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { OperationError, UsageError } from "../../errors";
 import type { Model, ProjectPaths } from "../../model/types";
 import type {
@@ -26,7 +26,13 @@ import { livePid, shutdownDaemon, startDaemon, type DaemonOptions, type Shutdown
 import { tailBytes } from "../../inspect/log-tail";
 import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
-import { installSupervisorPrograms, undoSupervisorInstall } from "./install-conf-dir";
+import {
+  forgetUnloaded,
+  installSupervisorPrograms,
+  undoSupervisorInstall,
+  unloadedPrograms,
+  type SupervisorInstall,
+} from "./install-conf-dir";
 import {
   runningPrograms,
   stopByPriority,
@@ -234,31 +240,71 @@ export class SupervisordBackend implements Backend {
   async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
     this.configs = undefined;
     const before = await this.configInfo();
-    let ours: Set<string> | undefined;
-    let diff: [string[], string[], string[]];
     if (this.options.serverUrl) {
       const conf = systemConfDir(this.paths, this.options.serverUrl);
-      ours = systemPrograms(this.paths);
+      const ours = systemPrograms(this.paths);
       const files = systemProgramFiles(this.paths);
       const install = installSupervisorPrograms({ paths: this.paths }, files, conf.dir);
-      try {
-        diff = await this.reread(
-          `its configuration (${this.options.serverUrl}, this project's programs in ${conf.dir})`,
-          `check the file named in the message (supervisorctl reread says the same); this project's files in ${conf.dir} were put back as they were, running programs were not touched`,
-        );
-      } catch (err) {
-        undoSupervisorInstall({ paths: this.paths }, install);
-        throw err;
-      }
-    } else
-      diff = await this.reread(
-        `${relative(this.paths.root, this.paths.supervisordConf)} or its includes`,
-        "run `orchestrate generate` and check the file named in the message; running programs were not touched",
+      const result = await this.update(before, await this.rereadInstalled(install), ours, options.select);
+      forgetUnloaded({ paths: this.paths });
+      return result;
+    }
+    const diff = await this.reread(
+      `${relative(this.paths.root, this.paths.supervisordConf)} or its includes`,
+      "run `orchestrate generate` and check the file named in the message; running programs were not touched",
+    );
+    return this.update(before, diff, undefined, options.select);
+  }
+
+  /**
+   * `install --supervisor-conf-dir DIR` when the machine's supervisord (`serverUrl`) answers: like
+   * `supervisorctl reread` then `supervisorctl update NAME…` with NAME the programs `install` wrote, kept or
+   * removed in DIR, and those an earlier install removed without the supervisord being told — this project's only; another application's program there, changed or not, is left as it
+   * is. Added programs with autostart=true are started by that supervisord as they are added; a changed one
+   * is stopped, reloaded and (autostart=true) started again, as `supervisorctl update` does.
+   * @returns what was added, changed and removed, and `missing`: programs installed into DIR that the
+   *   supervisord did not load (its `[include] files=` does not read DIR).
+   * @throws OperationError when it cannot read its configuration (CANT_REREAD): the files of `install` are put
+   *   back as they were; or when it refuses a step.
+   */
+  async updateInstalled(install: SupervisorInstall): Promise<ApplyResult & { missing: string[] }> {
+    const name = (f: string) => basename(f).replace(/\.conf$/, "");
+    const wanted = [...install.installed, ...install.unchanged].map(name);
+    this.configs = undefined;
+    const before = await this.configInfo();
+    const ours = [...wanted, ...install.removed.map(name), ...unloadedPrograms({ paths: this.paths })];
+    const result = await this.update(before, await this.rereadInstalled(install), new Set(ours));
+    forgetUnloaded({ paths: this.paths });
+    const loaded = await this.configInfo();
+    return { ...result, missing: wanted.filter((n) => !loaded.has(n)).sort() };
+  }
+
+  /** With `serverUrl`: `reloadConfig` after `install`; CANT_REREAD puts the installed files back, then throws. */
+  private async rereadInstalled(install: SupervisorInstall): Promise<[string[], string[], string[]]> {
+    try {
+      return await this.reread(
+        `its configuration (${this.options.serverUrl}, this project's programs in ${install.dir})`,
+        `check the file named in the message (supervisorctl reread says the same); this project's files in ${install.dir} were put back as they were, running programs were not touched`,
       );
+    } catch (err) {
+      undoSupervisorInstall({ paths: this.paths }, install);
+      throw err;
+    }
+  }
+
+  /**
+   * The `supervisorctl update` steps after a reread's [added, changed, removed]: only the names in `ours`
+   * (all when undefined), only the changed ones `select` takes (the others are held).
+   */
+  private async update(
+    before: Map<string, ConfigInfo>,
+    diff: [string[], string[], string[]],
+    ours: Set<string> | undefined,
+    select: (name: string) => boolean = () => true,
+  ): Promise<ApplyResult> {
     const mine = (name: string) => ours === undefined || ours.has(name);
     const [added, allChanged, removed] = diff.map((names) => names.filter(mine)) as typeof diff;
     // a held program keeps its process group (and so its loaded configuration) until a later apply selects it
-    const select = options.select ?? (() => true);
     const changed = allChanged.filter(select);
     const held = allChanged.filter((n) => !select(n));
     await Promise.all(

@@ -2,7 +2,8 @@
  * Installing the generated programs into a system supervisord's include folder (e.g.
  * /etc/supervisor/conf.d): copy units/supervisor/NAME.conf, and remove only files this command installed
  * earlier and no longer renders (recorded in run/supervisor-installed.json, folder → file names, the folder
- * installed last written last; never by name pattern). `install --supervisor-conf-dir` and the backend's
+ * installed last written last; never by name pattern). A removed program stays this project's in
+ * run/supervisor-unloaded.json until an update of the machine's supervisord removed it there. `install --supervisor-conf-dir` and the backend's
  * apply with `--server-url` (./system.ts) both install through {@link installSupervisorPrograms}.
  */
 import { readFileSync, realpathSync } from "node:fs";
@@ -22,6 +23,8 @@ export interface SupervisorInstall {
   before: Map<string, string | undefined>;
   /** the record's text before (undefined: none) */
   recordBefore?: string;
+  /** the text of run/supervisor-unloaded.json before (undefined: none) */
+  unloadedBefore?: string;
 }
 
 /** The project whose programs are installed: its paths (run/ holds the record; the manifest is named in errors). */
@@ -29,6 +32,29 @@ type Owner = { paths: Pick<ProjectPaths, "run" | "manifest"> };
 
 function recordPath(model: Owner): string {
   return join(model.paths.run, "supervisor-installed.json");
+}
+
+function unloadedPath(model: Owner): string {
+  return join(model.paths.run, "supervisor-unloaded.json");
+}
+
+/**
+ * The programs whose file an install removed from an include folder and that no supervisord has been seen
+ * to unload since (run/supervisor-unloaded.json): still this project's, so the next update that reaches the
+ * machine's supervisord removes them there (`install` when it could not tell it, then
+ * `--server-url … install`, or a `--server-url` restart).
+ */
+export function unloadedPrograms(model: Owner): string[] {
+  try {
+    return JSON.parse(readText(unloadedPath(model)) ?? "[]") as string[];
+  } catch {
+    return [];
+  }
+}
+
+/** After an update of the machine's supervisord that removed them: {@link unloadedPrograms} is empty again. */
+export function forgetUnloaded(model: Owner): void {
+  removeFile(unloadedPath(model));
 }
 
 function readText(path: string): string | undefined {
@@ -65,6 +91,8 @@ export function undoSupervisorInstall(model: Owner, install: SupervisorInstall):
     else writeFileAtomicSync(target, text, 0o644);
   if (install.recordBefore === undefined) removeFile(recordPath(model));
   else writeFileAtomicSync(recordPath(model), install.recordBefore);
+  if (install.unloadedBefore === undefined) removeFile(unloadedPath(model));
+  else writeFileAtomicSync(unloadedPath(model), install.unloadedBefore);
 }
 
 /**
@@ -82,6 +110,7 @@ export function installSupervisorPrograms(model: Owner, rendered: RenderedFile[]
     removed: [],
     before: new Map(),
     recordBefore: readText(recordPath(model)),
+    unloadedBefore: readText(unloadedPath(model)),
   };
   const record = readRecord(model);
   const ours = new Set(record[dir] ?? []);
@@ -119,6 +148,10 @@ export function installSupervisorPrograms(model: Owner, rendered: RenderedFile[]
       removeFile(join(dir, name));
       result.removed.push(join(dir, name));
     }
+  }
+  if (result.removed.length) {
+    const unloaded = new Set([...unloadedPrograms(model), ...result.removed.map((f) => basename(f, ".conf"))]);
+    writeFileAtomicSync(unloadedPath(model), JSON.stringify([...unloaded].sort()) + "\n");
   }
   delete record[dir]; // written last: the folder installed last (recordedConfDir)
   record[dir] = [...wanted].sort();

@@ -11,7 +11,7 @@ import { OperationError } from "../../errors";
 import type { ProjectPaths, RenderedFile } from "../../model/types";
 import type { ProgramStatus } from "../types";
 import { systemProgramText } from "../../render/supervisord/programs";
-import { recordedConfDir } from "./install-conf-dir";
+import { recordedConfDir, unloadedPrograms } from "./install-conf-dir";
 
 /** The error for a machine's supervisord that does not answer: its socket, and how to start it. */
 export function systemUnreachable(serverUrl: string, socketPath: string): OperationError {
@@ -35,10 +35,15 @@ export function generatedPrograms(paths: Pick<ProjectPaths, "supervisorDir">): s
 
 /**
  * This project's programs in the machine's supervisord: those of units/supervisor/ and those the last
- * install recorded (a program removed from the manifest is still ours until apply removes it).
+ * install recorded (a program removed from the manifest is still ours until apply removes it), and those an
+ * install removed from the folder that no update has removed from the machine's supervisord yet.
  */
 export function systemPrograms(paths: ProjectPaths): Set<string> {
-  return new Set([...generatedPrograms(paths), ...(recordedConfDir({ paths })?.programs ?? [])]);
+  return new Set([
+    ...generatedPrograms(paths),
+    ...(recordedConfDir({ paths })?.programs ?? []),
+    ...unloadedPrograms({ paths }),
+  ]);
 }
 
 /**

@@ -5,7 +5,13 @@ import { createBackend } from "../../backend";
 import { OperationError, UsageError } from "../../errors";
 import { projectOf } from "../project";
 import { generateUnits } from "../../fleet/generate";
-import { installSupervisorPrograms } from "../../backend/supervisord/install-conf-dir";
+import {
+  installSupervisorPrograms,
+  unloadedPrograms,
+  type SupervisorInstall,
+} from "../../backend/supervisord/install-conf-dir";
+import { SupervisordBackend, socketOfServerUrl } from "../../backend/supervisord/backend";
+import { candidateConfs, confsReading } from "../../backend/supervisord/system-conf";
 import { action } from "../program";
 import { renderSystemPrograms } from "../../render/supervisord/programs";
 import { withManifestLock } from "../../write/lock";
@@ -14,7 +20,7 @@ import { applyRuleset, checkRuleset } from "../../backend/firewall/nft";
 import { firewallTable, renderNftables, ufwCommands, wantsFirewall } from "../../render/edge/firewall";
 import type { Model } from "../../model/types";
 import type { Context } from "../context";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 /** install --firewall: check units/firewall.nft; apply it only with --yes (inside --netns NAME when given). */
 async function installFirewall(ctx: Context, model: Model, o: { yes?: boolean; netns?: string }): Promise<number> {
@@ -42,13 +48,72 @@ async function installFirewall(ctx: Context, model: Model, o: { yes?: boolean; n
   return 0;
 }
 
+/**
+ * After `install --supervisor-conf-dir DIR`: tells the machine's supervisord — the one of `--server-url`, else
+ * the one whose supervisord.conf `[include]` reads DIR (../../backend/supervisord/system-conf.ts) — to reread
+ * and update this project's programs only. When none is found or it does not answer, the files stay
+ * installed (exit 0) and the command to run is printed.
+ * @throws OperationError when it answers but refuses the configuration (the files are put back) or did not
+ *   load a program installed into DIR (its [include] does not read DIR).
+ */
+async function loadInstalled(ctx: Context, model: Model, r: SupervisorInstall, dir: string): Promise<number> {
+  const names = (files: string[]) => files.map((f) => basename(f).replace(/\.conf$/, ""));
+  const touched = [
+    ...new Set([...names(r.installed), ...names(r.unchanged), ...names(r.removed), ...unloadedPrograms(model)]),
+  ].sort();
+  const rerun = (url: string) => `orchestrate --server-url ${url} install --supervisor-conf-dir ${dir}`;
+  let url = ctx.systemd.serverUrl;
+  let from = "--server-url";
+  if (!url) {
+    const found = confsReading(r.dir);
+    const urls = [...new Set(found.flatMap((c) => (c.serverUrl ? [c.serverUrl] : [])))];
+    if (urls.length !== 1) {
+      const why = !found.length
+        ? `no supervisord.conf found whose [include] files= reads ${r.dir} (looked at ${candidateConfs(r.dir)
+            .slice(0, 3)
+            .join(", ")} and the -c of each running supervisord)`
+        : urls.length
+          ? `several supervisord configurations read ${r.dir}: ${found.map((c) => `${c.conf} (${c.serverUrl ?? "no unix socket"})`).join(", ")}`
+          : `${found.map((c) => c.conf).join(", ")} reads ${r.dir} but names no unix socket ([unix_http_server] file=)`;
+      ctx.stdout.write(
+        `${why}: no supervisord was told. Load the programs with: ${rerun("unix:///PATH.sock")} (the [unix_http_server] file= of that supervisord), or supervisorctl reread && supervisorctl update ${touched.join(" ")}\n`,
+      );
+      return 0;
+    }
+    url = urls[0];
+    from = found.find((c) => c.serverUrl === url)!.conf;
+  }
+  const backend = new SupervisordBackend(model.paths, { serverUrl: url, model });
+  try {
+    if (!(await backend.isRunning())) {
+      ctx.stdout.write(
+        `the supervisord at ${url} (${from}) does not answer on ${backend.rpc.socketPath}: the programs are installed and load when it starts (systemctl start supervisor); once it answers, load them with: ${rerun(url)}\n`,
+      );
+      return 0;
+    }
+    const u = await backend.updateInstalled(r);
+    const list = (n: string[]) => [...n].sort().join(" ") || "none";
+    ctx.stdout.write(
+      `the supervisord at ${url} (${from}) reread its configuration and updated this project's programs only: added ${list(u.added)}, changed ${list(u.changed)}, removed ${list(u.removed)}; its other programs were not touched\n`,
+    );
+    if (u.missing.length)
+      throw new OperationError(
+        `the supervisord at ${url} did not load ${u.missing.join(" ")} from ${r.dir}: its [include] files= does not read that folder`,
+        `name the folder its supervisord.conf [include] reads (--supervisor-conf-dir), or the --server-url of the supervisord that reads ${r.dir}`,
+      );
+    return 0;
+  } finally {
+    backend.close();
+  }
+}
+
 /** Adds `install`. */
 export function registerInstall(program: Command): void {
   program
     .command("install")
     .option(
       "--supervisor-conf-dir <dir>",
-      "supervisor backend: write the programs of units/supervisor/ into this include folder (e.g. /etc/supervisor/conf.d), with the manifest's autostart",
+      "supervisor backend: write the programs of units/supervisor/ into this include folder (e.g. /etc/supervisor/conf.d), with the manifest's autostart; then the supervisord that reads it (--server-url, or the one whose supervisord.conf [include] reads DIR) rereads and updates this project's programs only",
     )
     .option("--nginx-conf-dir <dir>", "install the proxy into a system nginx's include folder (e.g. /etc/nginx/conf.d)")
     .option(
@@ -67,7 +132,8 @@ export function registerInstall(program: Command): void {
       "after",
       `
 Examples:
-  orchestrate install --supervisor-conf-dir /etc/supervisor/conf.d && supervisorctl reread && supervisorctl update
+  orchestrate install --supervisor-conf-dir /etc/supervisor/conf.d   # and the supervisord reading it updates ours
+  orchestrate --server-url unix:///var/run/supervisor.sock install --supervisor-conf-dir /etc/supervisor/conf.d
   orchestrate --server-url unix:///var/run/supervisor.sock restart   # then restart/add-service/recover drive it
   orchestrate --backend systemd install            # /etc/systemd/system, daemon-reload, enable PROJECT.target
   orchestrate --backend systemd --user install     # ~/.config/systemd/user
@@ -142,6 +208,8 @@ Only files an earlier install recorded as its own are ever removed.`,
                 `${o.supervisorConfDir} does not exist`,
                 "create it, or name the folder your supervisord.conf [include] reads",
               );
+            // checked before anything is written (exit 2)
+            if (ctx.systemd.serverUrl) socketOfServerUrl(ctx.systemd.serverUrl);
             // with the manifest's autostart: the system supervisord starts them itself (units/ has autostart=false)
             const r = installSupervisorPrograms(
               model,
@@ -153,10 +221,7 @@ Only files an earlier install recorded as its own are ever removed.`,
             );
             for (const f of [...r.installed, ...r.removed])
               ctx.stdout.write(`  ${r.removed.includes(f) ? "removed  " : "installed"} ${f}\n`);
-            ctx.stdout.write(
-              "load them with: supervisorctl reread && supervisorctl update (or orchestrate --server-url unix:///PATH.sock restart)\n",
-            );
-            return 0;
+            return loadInstalled(ctx, model, r, o.supervisorConfDir);
           });
         },
       ),
