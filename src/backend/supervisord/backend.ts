@@ -27,6 +27,15 @@ import { tailBytes } from "../../inspect/log-tail";
 import { parseCrashHistory, readCrashHistory } from "./crash-history";
 import { SupervisorStates, toProgramStatus, type ProcessInfo } from "./states";
 import {
+  ignoringFaults,
+  LoadedConfigs,
+  reread,
+  stopWaitMs,
+  updateGroups,
+  type RereadDiff,
+  type UpdateOptions,
+} from "./update";
+import {
   forgetUnloaded,
   installSupervisorPrograms,
   undoSupervisorInstall,
@@ -60,13 +69,6 @@ export interface SupervisordBackendOptions extends DaemonOptions {
   emergency?: DaemonStopTimeouts;
 }
 
-/** The fields of `getAllConfigInfo` used here. */
-interface ConfigInfo {
-  name: string;
-  group_prio: number;
-  stopwaitsecs: number;
-}
-
 /** Backend for the private supervisord of one project. Construct from the project's {@link ProjectPaths}. */
 export class SupervisordBackend implements Backend {
   readonly kind = "supervisor" as const;
@@ -94,6 +96,7 @@ export class SupervisordBackend implements Backend {
       socketPath: options.serverUrl ? socketOfServerUrl(options.serverUrl) : paths.socket,
       timeoutMs: options.rpcTimeoutMs,
     });
+    this.configs = new LoadedConfigs(this.rpc);
   }
 
   /** The socket, relative to the project: "run/supervisord.sock"; the server URL for the machine's supervisord. */
@@ -238,22 +241,24 @@ export class SupervisordBackend implements Backend {
    *   put back as they were) or refuses a step; with `serverUrl`, when no include folder is recorded.
    */
   async apply(options: ApplyOptions = {}): Promise<ApplyResult> {
-    this.configs = undefined;
-    const before = await this.configInfo();
+    this.configs.forget();
+    const before = await this.configs.get();
     if (this.options.serverUrl) {
       const conf = systemConfDir(this.paths, this.options.serverUrl);
       const ours = systemPrograms(this.paths);
       const files = systemProgramFiles(this.paths);
       const install = installSupervisorPrograms({ paths: this.paths }, files, conf.dir);
-      const result = await this.update(before, await this.rereadInstalled(install), ours, options.select);
+      const diff = await this.rereadInstalled(install);
+      const result = await updateGroups(this.rpc, this.configs, before, diff, this.updateOptions(ours, options.select));
       forgetUnloaded({ paths: this.paths });
       return result;
     }
-    const diff = await this.reread(
+    const diff = await reread(
+      this.rpc,
       `${relative(this.paths.root, this.paths.supervisordConf)} or its includes`,
       "run `orchestrate generate` and check the file named in the message; running programs were not touched",
     );
-    return this.update(before, diff, undefined, options.select);
+    return updateGroups(this.rpc, this.configs, before, diff, this.updateOptions(undefined, options.select));
   }
 
   /**
@@ -270,19 +275,21 @@ export class SupervisordBackend implements Backend {
   async updateInstalled(install: SupervisorInstall): Promise<ApplyResult & { missing: string[] }> {
     const name = (f: string) => basename(f).replace(/\.conf$/, "");
     const wanted = [...install.installed, ...install.unchanged].map(name);
-    this.configs = undefined;
-    const before = await this.configInfo();
+    this.configs.forget();
+    const before = await this.configs.get();
     const ours = [...wanted, ...install.removed.map(name), ...unloadedPrograms({ paths: this.paths })];
-    const result = await this.update(before, await this.rereadInstalled(install), new Set(ours));
+    const diff = await this.rereadInstalled(install);
+    const result = await updateGroups(this.rpc, this.configs, before, diff, this.updateOptions(new Set(ours)));
     forgetUnloaded({ paths: this.paths });
-    const loaded = await this.configInfo();
+    const loaded = await this.configs.get();
     return { ...result, missing: wanted.filter((n) => !loaded.has(n)).sort() };
   }
 
   /** With `serverUrl`: `reloadConfig` after `install`; CANT_REREAD puts the installed files back, then throws. */
-  private async rereadInstalled(install: SupervisorInstall): Promise<[string[], string[], string[]]> {
+  private async rereadInstalled(install: SupervisorInstall): Promise<RereadDiff> {
     try {
-      return await this.reread(
+      return await reread(
+        this.rpc,
         `its configuration (${this.options.serverUrl}, this project's programs in ${install.dir})`,
         `check the file named in the message (supervisorctl reread says the same); this project's files in ${install.dir} were put back as they were, running programs were not touched`,
       );
@@ -292,52 +299,9 @@ export class SupervisordBackend implements Backend {
     }
   }
 
-  /**
-   * The `supervisorctl update` steps after a reread's [added, changed, removed]: only the names in `ours`
-   * (all when undefined), only the changed ones `select` takes (the others are held).
-   */
-  private async update(
-    before: Map<string, ConfigInfo>,
-    diff: [string[], string[], string[]],
-    ours: Set<string> | undefined,
-    select: (name: string) => boolean = () => true,
-  ): Promise<ApplyResult> {
-    const mine = (name: string) => ours === undefined || ours.has(name);
-    const [added, allChanged, removed] = diff.map((names) => names.filter(mine)) as typeof diff;
-    // a held program keeps its process group (and so its loaded configuration) until a later apply selects it
-    const changed = allChanged.filter(select);
-    const held = allChanged.filter((n) => !select(n));
-    await Promise.all(
-      [...changed, ...removed].map((name) =>
-        this.ignoring(["BAD_NAME"], () =>
-          this.rpc.request("supervisor.stopProcessGroup", [name, true], { timeoutMs: this.stopWaitMs(before, name) }),
-        ),
-      ),
-    );
-    for (const name of [...changed, ...removed])
-      await this.ignoring(["BAD_NAME"], () => this.rpc.call("supervisor.removeProcessGroup", name));
-    this.configs = undefined; // reloadConfig replaced supervisord's config set: fetch the new one (kept until the next apply)
-    const after = await this.configInfo();
-    const prio = (name: string) => after.get(name)?.group_prio ?? 999;
-    const toAdd = [...changed, ...added].sort((a, b) => prio(a) - prio(b) || a.localeCompare(b));
-    for (const name of toAdd)
-      await this.ignoring(["ALREADY_ADDED"], () => this.rpc.call("supervisor.addProcessGroup", name));
-    return { added, changed, removed, ...(held.length ? { held } : {}) };
-  }
-
-  /**
-   * `reloadConfig`: supervisord reads its configuration again and returns [added, changed, removed] group names.
-   * @throws OperationError naming `what`, with `hint`, when it cannot (CANT_REREAD).
-   */
-  private async reread(what: string, hint: string): Promise<[string[], string[], string[]]> {
-    try {
-      return (await this.rpc.call<[string[], string[], string[]][]>("supervisor.reloadConfig"))[0];
-    } catch (err) {
-      if (err instanceof SupervisorFault && err.is("CANT_REREAD")) {
-        throw new OperationError(`supervisord cannot read ${what}: ${err.faultString}`, hint);
-      }
-      throw err;
-    }
+  /** {@link updateGroups} options: only `ours` (all when undefined), the changed ones `select` takes. */
+  private updateOptions(ours?: Set<string>, select?: (name: string) => boolean): UpdateOptions {
+    return { ours, select, rpcTimeoutMs: this.options.rpcTimeoutMs ?? 5000 };
   }
 
   /** This project's programs the machine's supervisord has loaded and that are not stopped. */
@@ -348,7 +312,7 @@ export class SupervisordBackend implements Backend {
   /** Stops this project's programs in the machine's supervisord ({@link stopByPriority}); returns their names. */
   private async stopOurs(): Promise<string[]> {
     const running = await this.runningOfOurs();
-    const configs = await this.configInfo();
+    const configs = await this.configs.get();
     await stopByPriority(
       running,
       (name) => configs.get(name)?.group_prio ?? 999,
@@ -364,7 +328,7 @@ export class SupervisordBackend implements Backend {
 
   /** `stopProcess(name, true)`: returns once stopped (supervisord sends SIGKILL after stopwaitsecs); NOT_RUNNING is fine. */
   async stop(name: string): Promise<void> {
-    const timeoutMs = this.stopWaitMs(await this.configInfo(), name);
+    const timeoutMs = stopWaitMs(await this.configs.get(), name, this.options.rpcTimeoutMs ?? 5000);
     await this.ignoring(
       ["NOT_RUNNING"],
       () => this.rpc.request("supervisor.stopProcess", [name, true], { timeoutMs }),
@@ -436,29 +400,10 @@ export class SupervisordBackend implements Backend {
     return shutdownDaemon(this.paths, this.rpc, this.options);
   }
 
-  /**
-   * `getAllConfigInfo` as a map, fetched once until the next apply: a restart of 30 programs stops them
-   * in parallel, and 30 calls that each serialize every program's config kept supervisord busy (bench/restart).
-   */
-  private configInfo(): Promise<Map<string, ConfigInfo>> {
-    this.configs ??= this.rpc.call<ConfigInfo[]>("supervisor.getAllConfigInfo").then(
-      (infos) => new Map(infos.map((c) => [c.name, c])),
-      (err) => {
-        this.configs = undefined;
-        throw err;
-      },
-    );
-    return this.configs;
-  }
-
-  private configs?: Promise<Map<string, ConfigInfo>>;
+  /** supervisord's loaded configuration set, fetched once until the next apply (./update.ts) */
+  private readonly configs: LoadedConfigs;
   /** The `getAllProcessInfo` call in flight: concurrent status() calls (one per service waiting for readiness) share it. */
   private inflightStatus?: Promise<ProcessInfo[]>;
-
-  /** How long a waiting stop of `name` may take: its stopwaitsecs plus the RPC timeout (60 s + … if unknown). */
-  private stopWaitMs(configs: Map<string, ConfigInfo>, name: string): number {
-    return (configs.get(name)?.stopwaitsecs ?? 60) * 1000 + (this.options.rpcTimeoutMs ?? 5000);
-  }
 
   /** Runs an RPC, treating the listed faults as success; BAD_NAME of `program` gets a clear message. */
   private async ignoring(
@@ -467,9 +412,8 @@ export class SupervisordBackend implements Backend {
     program?: string,
   ): Promise<void> {
     try {
-      await call();
+      await ignoringFaults(faults, call);
     } catch (err) {
-      if (err instanceof SupervisorFault && faults.includes(err.faultName)) return;
       if (err instanceof SupervisorFault && err.is("BAD_NAME") && program !== undefined) {
         throw new OperationError(
           `supervisord has no program "${program}" (expected ${relative(this.paths.root, join(this.paths.supervisorDir, `${program}.conf`))}, loaded by apply)`,
