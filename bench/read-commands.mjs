@@ -1,8 +1,10 @@
 // bench/read-commands: `orchestrate status`, `verify`, `ports` and `check-ports` on the example fleet
-// (the repo's manifest.json, its 14 services and 15 rows on ports 34800-34810 in a temp project) against
+// (the repo's manifest.json, its 14 services and 15 rows on ports 12000-12014 in a temp project) against
 // `supervisorctl -c units/supervisord.conf status` on the same running fleet, interleaved in ONE run;
-// then `status` and `verify` of a 200-service fleet (tiny Python listeners on 34800-34999) in absolute
-// time. Targets (issue 14): each read command ≤ 1.0× supervisorctl status; 200 services under 1 s.
+// then `status` and `verify` of a 200-service fleet (tiny Python listeners on 12000-12199) in absolute
+// time. The ports lie below the kernel's ephemeral range (ip_local_port_range 32768-60999): there an
+// outgoing connection's source port can take a service's port at the moment it binds (seen: 2 of 200
+// failed with EADDRINUSE). Targets (issue 14): each read command ≤ 1.0× supervisorctl status; 200 services under 1 s.
 //
 // Each fleet is started with `orchestrate restart` (untimed), which also writes the validated-manifest
 // stamp the read fast path needs, and shut down with `orchestrate shutdown` at the end. No pkill.
@@ -29,9 +31,9 @@ function exampleFleet() {
   const m = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8"));
   delete m.$schema;
   m.ports = { avoid: [] };
-  if (m.proxy) m.proxy.listen = "127.0.0.1:34799";
-  for (const g of Object.values(m.groups)) g.range = "34800-34999";
-  let port = 34800;
+  if (m.proxy) m.proxy.listen = "127.0.0.1:11999";
+  for (const g of Object.values(m.groups)) g.range = "12000-12199";
+  let port = 12000;
   for (const s of Object.values(m.services)) {
     if (s.port !== undefined) {
       s.port = port;
@@ -49,7 +51,7 @@ function bigFleet(count) {
   const services = {};
   for (let i = 0; i < count; i++)
     services[`s${String(i).padStart(3, "0")}`] = {
-      port: 34800 + i,
+      port: 12000 + i,
       command: ["/usr/bin/python3", "-c", listen],
       startSecs: 1,
     };

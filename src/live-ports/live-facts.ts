@@ -10,7 +10,8 @@ import { inspectListeners, type ListenerOptions, type ListenerReport, type RawSo
 import { listenersOf } from "../inspect/listeners-of";
 import { listProcesses } from "../inspect/processes";
 import { processInfos, type ProcessInfo } from "../inspect/processes";
-import { mergeRanges } from "../model/port-ranges";
+import { ephemeralExposed, ephemeralRange, type EphemeralRange } from "../inspect/ephemeral";
+import { formatRanges, mergeRanges } from "../model/port-ranges";
 import type { Model } from "../model/types";
 import { checkPorts, managedPorts, type CheckPortsReport, type LiveFacts } from "./check-ports";
 import { commandIndex, ourServerUrl, type CommandOwner } from "./ours";
@@ -31,6 +32,26 @@ function portsToRead(model: Model): Set<number> {
   for (const range of mergeRanges(model.groups.flatMap((g) => g.ranges)))
     for (let p = range.low; p <= range.high; p++) ports.add(p);
   return ports;
+}
+
+/**
+ * A note when enabled services' ports lie in this host's ephemeral port range and are not reserved from it
+ * (src/inspect/ephemeral.ts; `range` undefined: the host does not say): an outgoing connection can take such a
+ * port just before its service binds.
+ */
+export function ephemeralNote(model: Model, range: EphemeralRange | undefined): string | undefined {
+  if (!range) return undefined;
+  const ports = managedPorts(model)
+    .filter((m) => m.kind === "service" && m.enabled)
+    .map((m) => m.port);
+  const exposed = ephemeralExposed(ports, range);
+  if (!exposed.length) return undefined;
+  const ranges = formatRanges(mergeRanges(exposed.map((p) => ({ low: p, high: p }))));
+  return (
+    `port${exposed.length === 1 ? "" : "s"} ${ranges} lie${exposed.length === 1 ? "s" : ""} in this host's ephemeral port range ${range.low}-${range.high} ` +
+    `(net.ipv4.ip_local_port_range): an outgoing connection (a health check, a client) can hold one just as its service binds, which then fails with EADDRINUSE; ` +
+    `reserve ${exposed.length === 1 ? "it" : "them"} (sysctl -w net.ipv4.ip_local_reserved_ports=${ranges.replace(/, /g, ",")}, kept in /etc/sysctl.d/) or move the services below ${range.low}`
+  );
 }
 
 /** The manager's status of every program, or running false when it does not answer. */
@@ -163,6 +184,8 @@ export async function livePortFacts(
   const manager = await managerStatus(model, backend, notes);
   const report = await readListeners(model, backend, ports, manager.programs, options.method);
   notes.unshift(...report.notes);
+  const ephemeral = ephemeralNote(model, ephemeralRange());
+  if (ephemeral) notes.push(ephemeral);
   const listeners = new Map<number, (typeof report.listeners)[number][]>();
   for (const port of ports) listeners.set(port, []);
   for (const l of report.listeners) listeners.get(l.port)?.push(l);

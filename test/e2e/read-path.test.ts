@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/exec/run";
+import { ephemeralExposed, ephemeralRange } from "../../src/inspect/ephemeral";
 import { Seen, cliPath, fixture, makeCliProject, orchestrate, type TestProject } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
 
@@ -20,6 +21,7 @@ it("supervisord is installed (apt-get install supervisor, or node scripts/ensure
 const seen = new Seen();
 let project: TestProject;
 let partial: string;
+let ports36100: number[] = [];
 const show = (r: { exitCode?: number; stdout: string; stderr: string }) =>
   `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`;
 
@@ -33,6 +35,7 @@ const readOnly = (...args: string[]) =>
 
 beforeAll(async () => {
   const [web, api] = await portsOf("read-path").takeMany(2);
+  ports36100 = [web, api];
   project = seen.project(
     makeCliProject("o-readpath-", {
       project: "readpath",
@@ -74,6 +77,13 @@ describe("the read bundle", { timeout: 60_000 }, () => {
     expect(ports.stdout).toContain("web");
     const check = await readOnly("check-ports", "--json");
     expect(check.exitCode, show(check)).toBe(0);
+    // this file's ports (36100+) lie in the kernel's default ephemeral range: check-ports says so, and how to
+    // reserve them — a note, not a failure
+    const range = ephemeralRange();
+    if (range && ephemeralExposed(ports36100, range).length)
+      expect((JSON.parse(check.stdout) as { notes: string[] }).notes.join("\n")).toMatch(
+        /ephemeral port range .* net\.ipv4\.ip_local_reserved_ports=/,
+      );
   });
 
   it("a changed manifest is not trusted: the call goes to the full CLI (missing in this copy)", async () => {
