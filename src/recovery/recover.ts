@@ -162,7 +162,7 @@ async function recoverLocked(
   const enabled = model.services.filter((s) => s.enabled);
   if (dryRun) {
     s5.detail(
-      `would start ${counted(model.levels.flat().length, "service")}, each as soon as its dependencies are ready: ${model.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`,
+      `would start ${counted(model.levels.flat().length, "service")}${programsNote(model)}, each as soon as its dependencies are ready: ${model.levels.map((l, i) => `level ${i}: ${l.join(" ")}`).join("; ")}`,
     );
     s5.ok("planned");
     report.begin("verify").skip("dry run");
@@ -293,4 +293,11 @@ async function stopLeftovers(
       `${counted(targets.length, "leftover")} stopped (${outcomes.filter((o) => o.outcome === "killed").length} needed KILL)`,
     );
   return survivors;
+}
+
+/** " (15 programs: instances counted)" when services with instances make the count of programs differ (verify counts programs). */
+function programsNote(model: Model): string {
+  const names = new Set(model.levels.flat());
+  const programs = model.services.filter((s) => names.has(s.name)).reduce((n, s) => n + s.instances.length, 0);
+  return programs === names.size ? "" : ` (${programs} programs: instances counted)`;
 }

@@ -100,4 +100,18 @@ describe("recover decisions, the same for both backends", () => {
     }
     expect(existsSync(join(file, "..", "units"))).toBe(false);
   });
+
+  it("--dry-run counts services, and programs too when instances make them differ (verify counts programs)", async () => {
+    const file = project({
+      project: "demo",
+      services: {
+        job: { command: "/bin/sleep 1000" },
+        pool: { command: "/bin/sleep 1000", instances: 3, dependsOn: ["job"] },
+      },
+    });
+    for (const { like, progress } of await both(file, { dryRun: true }))
+      expect(progress.lines().join("\n"), like).toContain(
+        "would start 2 services (4 programs: instances counted), each as soon as its dependencies are ready: level 0: job; level 1: pool",
+      );
+  });
 });

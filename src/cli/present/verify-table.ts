@@ -72,6 +72,10 @@ export function printChecks(ctx: Pick<Context, "color">, checks: ServiceCheck[],
     write(line.replace(/ FAIL$/, ` ${paint(ctx, "red", "FAIL")}`).replace(/ ok$/, ` ${paint(ctx, "green", "ok")}`));
   for (const c of checks) {
     for (const p of c.problems) write(`${paint(ctx, "red", "✗")} ${c.name}: ${p}`);
-    if (c.logTail && !c.ok) write(`  last lines of its log:\n${c.logTail.replace(/^/gm, "        | ")}`);
+    if (c.logTail && !c.ok) {
+      // one line per write: a caller that indents each line (a step of restart) indents the tail with it
+      write("  last lines of its log:");
+      for (const line of c.logTail.replace(/\n$/, "").split("\n")) write(`  | ${line}`);
+    }
   }
 }
