@@ -10,11 +10,9 @@
  *   CLI and through the read bundle (a copy of dist/ without the full CLI proves the bundle answered); `logs`
  *   shows only ours. Ports 36300-36399.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import { isAlive } from "../../src/backend/supervisord/pids";
 import { run } from "../../src/exec/run";
 import {
@@ -28,8 +26,9 @@ import {
   type TestProject,
 } from "../helpers/project";
 import { portsOf } from "../helpers/ports";
+import { SystemSupervisord, systemConfText } from "../helpers/system-supervisord";
 
-const SUPERVISORD = "/usr/bin/supervisord";
+let sup: SystemSupervisord;
 let sys: string; // the "system" folder: supervisord.conf, conf.d/, log/
 let conf: string;
 let url: string;
@@ -38,21 +37,12 @@ let project: TestProject;
 let other: TestProject | undefined;
 const port: Record<string, number> = {};
 let supervisordPid = 0;
-let sysBackend: SupervisordBackend | undefined;
 
-const ctl = (...args: string[]) =>
-  spawnSync("supervisorctl", ["-c", conf, ...args], { encoding: "utf8", timeout: 30_000 });
-
+const ctl = (...args: string[]) => sup.ctl(...args);
 /** PID of each program of the system supervisord (ours and the other one); each is tracked for cleanup. */
-async function sysPids(): Promise<Map<string, number>> {
-  sysBackend ??= new SupervisordBackend(project.paths, { serverUrl: url });
-  const rows = await sysBackend.status();
-  for (const r of rows) project.track(r.pid);
-  return new Map(rows.filter((r) => r.pid).map((r) => [r.name, r.pid!]));
-}
-
+const sysPids = () => sup.pids(project);
 /** The state supervisorctl shows for `name`, or undefined when that supervisord does not know it. */
-const stateOf = (name: string) => new RegExp(`^${name}\\s+([A-Z]+)`, "m").exec(ctl("status").stdout)?.[1];
+const stateOf = (name: string) => sup.stateOf(name);
 
 const service = (p: number, extra: object = {}) => ({
   port: p,
@@ -66,65 +56,29 @@ function manifest(services: Record<string, object>) {
   return { project: "sysr", host: "127.0.0.1", services };
 }
 
-/** A supervisord.conf as a system one is written: socket and include relative to its folder. */
-function systemConf(): string {
-  return `[unix_http_server]
-file=%(here)s/supervisor.sock
-chmod=0700
-
-[supervisord]
-logfile=%(here)s/log/supervisord.log
-pidfile=%(here)s/supervisord.pid
-childlogdir=%(here)s/log
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://%(here)s/supervisor.sock
-
-[include]
-files = conf.d/*.conf
-`;
-}
-
 beforeAll(async () => {
   ensureBuilt();
   const ports = portsOf("system-supervisord-reads");
   for (const n of ["db", "api", "other", "worker", "lone"]) port[n] = await ports.take();
-  sys = mkdtempSync("/tmp/o-sysr-");
-  for (const d of ["conf.d", "log", "loose", "down/conf.d"]) mkdirSync(join(sys, d), { recursive: true });
-  conf = join(sys, "supervisord.conf");
-  url = `unix://${join(sys, "supervisor.sock")}`;
-  writeFileSync(conf, systemConf());
-  writeFileSync(join(sys, "down", "supervisord.conf"), systemConf()); // reads down/conf.d; never started
-  writeFileSync(
-    join(sys, "conf.d", "other.conf"),
-    `[program:other]\ncommand=${process.execPath} ${fixture("binds-port.js")}\nenvironment=PORT="${port.other}",SERVICE_NAME="other-app"\nstartsecs=1\n`,
-  );
-  const started = spawnSync(SUPERVISORD, ["-c", conf], { encoding: "utf8" }); // daemonizes like the system one
-  expect(started.status, started.stderr).toBe(0);
-  await waitFor("the system supervisord to answer", () => /other\s+RUNNING/.test(ctl("status").stdout), 20_000);
-  supervisordPid = Number(readFileSync(join(sys, "supervisord.pid"), "utf8"));
+  sup = await SystemSupervisord.start({
+    prefix: "o-sysr-",
+    otherPort: port.other,
+    otherEnv: 'SERVICE_NAME="other-app"',
+    here: true,
+    folders: ["loose", "down/conf.d"],
+  });
+  ({ dir: sys, conf, url, pid: supervisordPid } = sup);
+  writeFileSync(join(sys, "down", "supervisord.conf"), systemConfText(sys, true)); // reads down/conf.d; never started
   project = createProject("sysr", manifest({ db: service(port.db), api: service(port.api, { dependsOn: ["db"] }) }));
   partial = mkdtempSync("/tmp/o-sysr-dist-");
   for (const f of ["cli.cjs", "orchestrate-read.cjs"]) copyFileSync(join(dirname(CLI_PATH), f), join(partial, f));
 }, 60_000);
 
 afterAll(async () => {
-  if (sysBackend) await sysPids().catch(() => undefined);
-  sysBackend?.close();
-  if (conf) ctl("shutdown");
-  if (supervisordPid)
-    await waitFor("the system supervisord to exit", () => !isAlive(supervisordPid), 20_000).catch(() =>
-      process.kill(supervisordPid, "SIGKILL"),
-    );
+  await sup?.stop(project);
   await project?.cleanup();
   await other?.cleanup();
-  if (!process.env.KEEP_E2E) {
-    if (sys) rmSync(sys, { recursive: true, force: true });
-    if (partial) rmSync(partial, { recursive: true, force: true });
-  }
+  if (partial && !process.env.KEEP_E2E) rmSync(partial, { recursive: true, force: true });
 }, 60_000);
 
 describe("install --supervisor-conf-dir tells the supervisord that reads the folder", { timeout: 60_000 }, () => {

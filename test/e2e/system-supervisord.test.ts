@@ -8,81 +8,34 @@
  * include folder and update only this project's programs there: the other program keeps its PID throughout,
  * and that supervisord is never started or stopped by orchestrate. Ports 34600-34699.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import { isAlive } from "../../src/backend/supervisord/pids";
 import { createProject, ensureBuilt, fixture, show, waitFor, type TestProject } from "../helpers/project";
 import { portsOf } from "../helpers/ports";
+import { SystemSupervisord } from "../helpers/system-supervisord";
 
-const SUPERVISORD = "/usr/bin/supervisord";
+let sup: SystemSupervisord;
 let sys: string; // the "system" folder
 let conf: string;
 let url: string;
 let project: TestProject;
 const port: Record<string, number> = {};
 let supervisordPid = 0;
-/** every program process of the system supervisord seen (tracked for cleanup) */
-let sysBackend: SupervisordBackend | undefined;
 
-const ctl = (...args: string[]) =>
-  spawnSync("supervisorctl", ["-c", conf, ...args], { encoding: "utf8", timeout: 30_000 });
-
+const ctl = (...args: string[]) => sup.ctl(...args);
 /** PID of each program of the system supervisord (ours and the other one); each is tracked for cleanup. */
-async function sysPids(): Promise<Map<string, number>> {
-  sysBackend ??= new SupervisordBackend(project.paths, { serverUrl: url });
-  const rows = await sysBackend.status();
-  for (const r of rows) project.track(r.pid);
-  return new Map(rows.filter((r) => r.pid).map((r) => [r.name, r.pid!]));
-}
-
+const sysPids = () => sup.pids(project);
 /** The state supervisorctl shows for `name`, or undefined when that supervisord does not know it. */
-const stateOf = (name: string) => new RegExp(`^${name}\\s+([A-Z]+)`, "m").exec(ctl("status").stdout)?.[1];
+const stateOf = (name: string) => sup.stateOf(name);
 
 beforeAll(async () => {
   ensureBuilt();
   const ports = portsOf("system-supervisord");
   for (const n of ["db", "api", "other", "worker", "lone"]) port[n] = await ports.take();
-  sys = mkdtempSync("/tmp/o-sys-");
-  mkdirSync(join(sys, "conf.d"));
-  mkdirSync(join(sys, "log"));
-  conf = join(sys, "supervisord.conf");
-  url = `unix://${join(sys, "supervisor.sock")}`;
-  writeFileSync(
-    conf,
-    `[unix_http_server]
-file=${join(sys, "supervisor.sock")}
-chmod=0700
-
-[supervisord]
-logfile=${join(sys, "log", "supervisord.log")}
-pidfile=${join(sys, "supervisord.pid")}
-childlogdir=${join(sys, "log")}
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=${url}
-
-[include]
-files = conf.d/*.conf
-`,
-  );
-  writeFileSync(
-    join(sys, "conf.d", "other.conf"),
-    `[program:other]\ncommand=${process.execPath} ${fixture("binds-port.js")}\nenvironment=PORT="${port.other}"\nstartsecs=1\n`,
-  );
-  const started = spawnSync(SUPERVISORD, ["-c", conf], { encoding: "utf8" }); // daemonizes like the system one
-  expect(started.status, started.stderr).toBe(0);
-  await waitFor(
-    "the system supervisord to answer",
-    () => ctl("status").status !== 4 && /other/.test(ctl("status").stdout),
-    20_000,
-  );
-  supervisordPid = Number(readFileSync(join(sys, "supervisord.pid"), "utf8"));
+  sup = await SystemSupervisord.start({ prefix: "o-sys-", otherPort: port.other });
+  ({ dir: sys, conf, url, pid: supervisordPid } = sup);
   project = createProject("sysv", {
     project: "sysv",
     host: "127.0.0.1",
@@ -109,15 +62,8 @@ files = conf.d/*.conf
 }, 60_000);
 
 afterAll(async () => {
-  if (sysBackend) await sysPids().catch(() => undefined);
-  sysBackend?.close();
-  if (conf) ctl("shutdown");
-  if (supervisordPid)
-    await waitFor("the system supervisord to exit", () => !isAlive(supervisordPid), 20_000).catch(() =>
-      process.kill(supervisordPid, "SIGKILL"),
-    );
+  await sup?.stop(project);
   await project?.cleanup();
-  if (sys && !process.env.KEEP_E2E) rmSync(sys, { recursive: true, force: true });
 }, 60_000);
 
 describe("--server-url: the machine's own supervisord", { timeout: 60_000 }, () => {
