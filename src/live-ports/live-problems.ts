@@ -3,8 +3,34 @@ import type { BackendChoice } from "../backend";
 import type { Problem } from "../errors";
 import { projectFromSource } from "../manifest";
 import type { ManifestSource } from "../manifest/load";
+import { ephemeralExposed, ephemeralRange, type EphemeralRange } from "../inspect/ephemeral";
+import type { Model } from "../model/types";
 import type { CheckPortsReport } from "./check-ports";
 import { inspectManagedPorts } from "./live-facts";
+
+/**
+ * A warning for each enabled service instance whose port lies in this host's ephemeral port range and is not
+ * reserved from it (src/inspect/ephemeral.ts): an outgoing connection can take it as its source port just as
+ * the service binds it (EADDRINUSE at a random start). Never an error: the port works most of the time.
+ */
+export function ephemeralProblems(model: Model, range: EphemeralRange | undefined): Problem[] {
+  if (!range) return [];
+  return model.services
+    .filter((s) => s.enabled)
+    .flatMap((s) => s.instances.filter((i) => i.port !== undefined).map((i) => ({ s, port: i.port! })))
+    .filter(({ port }) => ephemeralExposed([port], range).length > 0)
+    .map(
+      ({ s, port }): Problem => ({
+        severity: "warning",
+        path: `services.${s.name}.port`,
+        service: s.name,
+        field: "port",
+        value: port,
+        message: `live: port ${port} lies in this host's ephemeral port range ${range.low}-${range.high} (net.ipv4.ip_local_port_range): an outgoing connection can hold it just as ${s.name} binds it (EADDRINUSE)`,
+        fix: `reserve it (sysctl -w net.ipv4.ip_local_reserved_ports=${port}, kept in /etc/sysctl.d/) or use a port below ${range.low}`,
+      }),
+    );
+}
 
 /**
  * The live problems `validate --live` adds, as manifest-style {@link Problem}s: an error for each
@@ -34,11 +60,11 @@ export function liveProblems(report: CheckPortsReport): Problem[] {
 
 /**
  * `validate --live`: the live port problems of an already-validated manifest source (see
- * {@link liveProblems}). Errors here mean "the manifest is valid, but the host disagrees": the validate
+ * {@link liveProblems}) and the ephemeral-range warnings ({@link ephemeralProblems}). Errors here mean "the manifest is valid, but the host disagrees": the validate
  * command exits 1 for them, not 2.
  * @throws ManifestError when `source` is not valid (call it only after validation passed).
  */
 export async function liveProblemsFor(source: ManifestSource, choice: BackendChoice): Promise<Problem[]> {
   const { model } = projectFromSource(source);
-  return liveProblems(await inspectManagedPorts(model, choice));
+  return [...liveProblems(await inspectManagedPorts(model, choice)), ...ephemeralProblems(model, ephemeralRange())];
 }

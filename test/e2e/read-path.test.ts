@@ -84,6 +84,12 @@ describe("the read bundle", { timeout: 60_000 }, () => {
       expect((JSON.parse(check.stdout) as { notes: string[] }).notes.join("\n")).toMatch(
         /ephemeral port range .* net\.ipv4\.ip_local_reserved_ports=/,
       );
+    if (range && ephemeralExposed(ports36100, range).length) {
+      // and validate --live warns per field (exit 0: a warning)
+      const live = await orchestrate(project, "validate", "--live");
+      expect(live.exitCode, show(live)).toBe(0);
+      expect(live.stdout + live.stderr).toMatch(/services\.web\.port[\s\S]*ephemeral port range/);
+    }
   });
 
   it("a changed manifest is not trusted: the call goes to the full CLI (missing in this copy)", async () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ephemeralExposed, ephemeralRange, parseReservedPorts } from "../../src/inspect/ephemeral";
 import { ephemeralNote } from "../../src/live-ports/live-facts";
+import { ephemeralProblems } from "../../src/live-ports/live-problems";
 import { makeModel } from "../helpers/model";
 
 const root = mkdtempSync(join(tmpdir(), "o-ephemeral-"));
@@ -71,5 +72,22 @@ describe("check-ports' note", () => {
     expect(ephemeralNote(makeModel(root, [{ name: "x", port: 40000, argv: ["/bin/true"] }]), undefined)).toBe(
       undefined,
     );
+  });
+});
+
+describe("validate --live's warnings", () => {
+  it("one warning per enabled instance port in the range, naming the field and the sysctl; never an error", () => {
+    const range = { low: 32768, high: 60999, reserved: [] };
+    const model = makeModel(root, [
+      { name: "api", port: 40000, argv: ["/bin/true"] },
+      { name: "web", port: 8000, argv: ["/bin/true"] },
+      { name: "off", port: 40001, argv: ["/bin/true"], enabled: false },
+    ]);
+    const problems = ephemeralProblems(model, range);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ severity: "warning", path: "services.api.port", field: "port", value: 40000 });
+    expect(problems[0].message).toContain("ephemeral port range 32768-60999");
+    expect(problems[0].fix).toContain("sysctl -w net.ipv4.ip_local_reserved_ports=40000");
+    expect(ephemeralProblems(model, undefined)).toEqual([]);
   });
 });
