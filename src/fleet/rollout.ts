@@ -209,7 +209,8 @@ async function drain(instance: Instance, timeoutMs: number): Promise<string> {
 
 /**
  * Puts back the previous program files of the failed instances and of those not replaced yet (so units/ says what
- * runs), loads them for the failed ones and starts those again. Returns the programs that are ready again.
+ * runs), loads them for the failed ones and starts those again, and waits until the manager counts the ready ones
+ * started (startSecs, as {@link waitStarted}). Returns the programs that are ready again.
  */
 async function bringBack(
   model: Model,
@@ -237,5 +238,9 @@ async function bringBack(
         : `✗ ${r.name} not ready on its previous configuration either: ${r.reason}`,
     );
   }
+  // as after a replaced batch: the verify that follows the restart requires RUNNING for startSecs, and an
+  // instance back on its previous configuration is ready (port, health) sooner — without this wait verify
+  // called it failed ("RUNNING for only 0 s") although it serves
+  if (ready.size) await waitStarted(backend, [service]);
   return ready;
 }
