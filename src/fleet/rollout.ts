@@ -147,8 +147,9 @@ export async function rollOut(
       const rest = instances.slice(at + max);
       result.notReplaced = rest.map((i) => i.label);
       const failedInstances = batch.filter((i) => bad.some((r) => r.program === i.program));
-      const restored = await bringBack(model, backend, service, failedInstances, rest, options.previous ?? [], line);
+      // why it failed first, then what bringing it back did
       for (const r of bad) line(`✗ ${r.name}: ${r.reason}`);
+      const restored = await bringBack(model, backend, service, failedInstances, rest, options.previous ?? [], line);
       // the batch's ready instances go back in, and a failed one that is ready again on its previous configuration
       for (const i of batch)
         if (i.port !== undefined && (!failedInstances.includes(i) || restored.has(i.program))) out.delete(i.port);

@@ -242,6 +242,8 @@ describe("rolling restart under systemd behind the private nginx", { timeout: 18
       expect(r.stdout).toMatch(/rollout of api stopped at api:0/);
       expect(r.stdout).toMatch(/api:0 back on the previous configuration and ready; api:1 api:2 not replaced/);
       expect(r.stdout).toMatch(/could not connect to the database at startup/); // its log tail
+      // why api:0 failed, then its way back
+      expect(r.stdout).toMatch(/✗ api:0: [^\n]+\n\s*↺ api:0 back on its previous configuration: ready/);
       // the restart's own verify finds api:0 serving on its previous configuration, past startSecs
       expect(r.stdout).not.toMatch(/RUNNING for only/);
       expect(r.stdout).toMatch(/^\s*api:0\s+RUNNING\s.*\sok$/m);
