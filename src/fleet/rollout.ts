@@ -147,8 +147,9 @@ export async function rollOut(
       const rest = instances.slice(at + max);
       result.notReplaced = rest.map((i) => i.label);
       const failedInstances = batch.filter((i) => bad.some((r) => r.program === i.program));
-      const restored = await bringBack(model, backend, service, failedInstances, rest, options.previous ?? [], line);
+      // why it failed first, then what bringing it back did
       for (const r of bad) line(`✗ ${r.name}: ${r.reason}`);
+      const restored = await bringBack(model, backend, service, failedInstances, rest, options.previous ?? [], line);
       // the batch's ready instances go back in, and a failed one that is ready again on its previous configuration
       for (const i of batch)
         if (i.port !== undefined && (!failedInstances.includes(i) || restored.has(i.program))) out.delete(i.port);
@@ -209,7 +210,8 @@ async function drain(instance: Instance, timeoutMs: number): Promise<string> {
 
 /**
  * Puts back the previous program files of the failed instances and of those not replaced yet (so units/ says what
- * runs), loads them for the failed ones and starts those again. Returns the programs that are ready again.
+ * runs), loads them for the failed ones and starts those again, and waits until the manager counts the ready ones
+ * started (startSecs, as {@link waitStarted}). Returns the programs that are ready again.
  */
 async function bringBack(
   model: Model,
@@ -237,5 +239,9 @@ async function bringBack(
         : `✗ ${r.name} not ready on its previous configuration either: ${r.reason}`,
     );
   }
+  // as after a replaced batch: the verify that follows the restart requires RUNNING for startSecs, and an
+  // instance back on its previous configuration is ready (port, health) sooner — without this wait verify
+  // called it failed ("RUNNING for only 0 s") although it serves
+  if (ready.size) await waitStarted(backend, [service]);
   return ready;
 }

@@ -41,6 +41,8 @@ export const PORT_BLOCKS = {
   "ops-details": { low: 36200, high: 36299 },
   // instances and restart policies through the CLI
   "instances-ops": { low: 36400, high: 36499 },
+  // rolling restarts under a real systemd (sandbox), behind the private nginx
+  "rolling-systemd": { low: 36500, high: 36599 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
