@@ -415,7 +415,7 @@ describe(
         `${listed.length} processes under the running supervisord (${listed.length} program processes, as step 1 found): its own shutdown stops them`,
       );
       expect(r.stdout).toContain(
-        "would start 2 services, each as soon as its dependencies are ready: level 0: web api",
+        "would start 2 services (3 programs: instances counted), each as soon as its dependencies are ready: level 0: web api",
       );
       expect(await programPids(project)).toEqual(pids);
       expect(readPidfile(project.paths.pidfile)).toBe(daemon);

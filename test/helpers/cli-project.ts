@@ -3,8 +3,8 @@
  * path: the socket must stay under 108 bytes) with a manifest of fixture services, the CLI run as a child
  * process through src/exec/run.ts, and a record of every PID a test saw so cleanup kills exactly those.
  *
- * The CLI is dist/cli.cjs, built once per test file with scripts/build.mjs; ORCHESTRATE_TEST_CLI=path uses
- * another bundle instead.
+ * The CLI is dist/cli.cjs, built once for the whole run by test/global-setup.ts (or, for a file run without
+ * it, once per file by scripts/build.mjs); ORCHESTRATE_TEST_CLI=path uses another bundle instead.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -20,9 +20,15 @@ export const FIXTURES = join(ROOT, "test/fixtures/services");
 
 let built: Promise<string> | undefined;
 
-/** Path of the CLI: dist/cli.cjs, built once per test file by scripts/build.mjs (ORCHESTRATE_TEST_CLI overrides). */
+/**
+ * Path of the CLI: dist/cli.cjs as test/global-setup.ts built it for this run (ORCHESTRATE_TEST_BUILT). Only
+ * without that is it built here, once per file: a rebuild while another file runs the CLI lets node load a
+ * bundle esbuild is still writing ("runCli is not a function", seen in a full run). ORCHESTRATE_TEST_CLI
+ * overrides.
+ */
 export function cliPath(): Promise<string> {
   if (process.env.ORCHESTRATE_TEST_CLI) return Promise.resolve(process.env.ORCHESTRATE_TEST_CLI);
+  if (process.env.ORCHESTRATE_TEST_BUILT) return Promise.resolve(join(ROOT, "dist", "cli.cjs"));
   built ??= (async () => {
     const result = await run(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, timeoutMs: 120_000 });
     if (result.exitCode !== 0)
