@@ -22,3 +22,15 @@ export function projectPaths(manifestPath: string): ProjectPaths {
     supervisordLog: join(logs, "supervisord.log"),
   };
 }
+
+/**
+ * Where a systemd unit of `program` (NAME or NAME@I) records its main process's starts and exits:
+ * `run/exits/PROGRAM.started` (ms since epoch of the last start) and `run/exits/PROGRAM.log` (one line per
+ * exit). systemd keeps only the current process's ExecMain* properties, so the exit an automatic restart
+ * followed is otherwise lost (src/render/systemd/units.ts writes the hooks, src/backend/systemd/exit-record.ts
+ * reads them).
+ */
+export function exitRecordFiles(run: string, program: string): { dir: string; started: string; exits: string } {
+  const dir = join(run, "exits");
+  return { dir, started: join(dir, `${program}.started`), exits: join(dir, `${program}.log`) };
+}

@@ -249,7 +249,7 @@ describe(
     );
 
     it.skipIf(skipped)(
-      "status --json after the kill -9: trade_executor's restart count is the unit's NRestarts",
+      "status --json after the kill -9: the unit's NRestarts, and the SIGKILL it restarted from as the last exit",
       async () => {
         const r = await fleet.cli(["status", "--json"]);
         const row = (JSON.parse(r.stdout) as { services: any[] }).services.find((s) => s.name === "trade_executor");
@@ -258,9 +258,12 @@ describe(
         // above was one of them (a manual restart resets it, so this test runs before "restart ONE")
         expect(Number(props.NRestarts)).toBeGreaterThanOrEqual(1);
         expect(row.restarts, r.stdout).toBe(Number(props.NRestarts));
-        // once systemd has restarted it, `systemctl show` describes the new main process only (ExecMainCode 0,
-        // ExecMainExitTimestamp 0: seen here), so the exit it restarted from is not shown (README "Crash history")
+        // systemd has restarted it: `systemctl show` describes the new main process only (ExecMainCode 0), so the
+        // exit it restarted from comes from the unit's own record (ExecStopPost=, run/exits/trade_executor.log)
         expect(Number(props.ExecMainCode)).toBe(0);
+        expect(row.lastExit, r.stdout).toMatchObject({ signal: "SIGKILL", expected: false });
+        expect(row.lastExit.ranSeconds, r.stdout).toBeGreaterThan(0);
+        expect(Date.now() - row.lastExit.at).toBeLessThan(120_000);
       },
     );
 

@@ -10,6 +10,8 @@
 import { tailBytes } from "../../inspect/log-tail";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { exitRecordFiles } from "../../model/paths";
+import { lastRecordedExit } from "./exit-record";
 import { OperationError } from "../../errors";
 import type {
   ApplyOptions,
@@ -297,7 +299,15 @@ export class SystemdBackend implements Backend {
   async crashHistory(names: string[]): Promise<Map<string, CrashHistory>> {
     if (!names.length) return new Map();
     const records = await this.unitRecords(names);
-    return new Map(records.map((record, i) => [names[i], toCrashHistory(record)]));
+    return new Map(
+      records.map((record, i) => {
+        const history = toCrashHistory(record);
+        // the unit's own record outlives an automatic restart; systemctl show knows only the current process
+        const recorded = lastRecordedExit(exitRecordFiles(this.options.runDir, names[i]).exits);
+        if (recorded && (!history.lastExit || recorded.at >= history.lastExit.at - 1000)) history.lastExit = recorded;
+        return [names[i], history];
+      }),
+    );
   }
 
   /** Raw `systemctl show` records of the named services. */

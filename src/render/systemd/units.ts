@@ -19,6 +19,7 @@
 import { basename } from "node:path";
 import { UsageError } from "../../errors";
 import type { Instance, Model, RenderedFile, Service } from "../../model/types";
+import { exitRecordFiles } from "../../model/paths";
 import { hardeningDirectives } from "./hardening";
 import { environmentAssignment, execStart, pathValue, textValue } from "./escape";
 import { instanceUnitName, instanceUnits, targetName, templateName, unitName } from "./names";
@@ -98,12 +99,33 @@ function userLine(service: Service): string[] {
   return [`User=${service.user}`];
 }
 
+/**
+ * ExecStartPost=/ExecStopPost= that record the main process's start time and each of its exits in run/exits/
+ * (src/model/paths.ts exitRecordFiles): systemd passes $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS to
+ * ExecStopPost= (systemd.exec(5), "Environment Variables in Spawned Processes"), which also runs before an
+ * automatic restart. `+` runs them with full privileges, outside User= and the sandboxing (the project's run/
+ * is 0700 and read-only under ProtectSystem=strict); `-` lets a failed record never fail the unit
+ * (systemd.service(5), "Command lines"). A oneshot keeps its exit in ExecMain* (RemainAfterExit=yes): none.
+ */
+function exitRecordLines(service: Service, instance: Instance, run: string): string[] {
+  if (service.type === "oneshot") return [];
+  const where = (field: string) => ({ service: service.name, field });
+  const files = exitRecordFiles(run, instance.program);
+  const sh = (script: string, ...args: string[]) =>
+    execStart(["/bin/sh", "-c", script, "sh", ...args], where("ExecStopPost"));
+  return [
+    `ExecStartPost=-+${sh('mkdir -p "$1" && date +%s%3N > "$2"', files.dir, files.started)}`,
+    `ExecStopPost=-+${sh('mkdir -p "$1" && echo "$(date +%s%3N) $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS $(cat "$3" 2>/dev/null)" >> "$2"', files.dir, files.exits, files.started)}`,
+  ];
+}
+
 /** The lines of one instance: ExecStart=, Environment=, the log files (in the unit, or in the instance's drop-in). */
-function instanceLines(service: Service, instance: Instance): string[] {
+function instanceLines(service: Service, instance: Instance, run: string): string[] {
   const where = (field: string) => ({ service: service.name, field });
   const stdout = `append:${pathValue(instance.stdoutLog, where("StandardOutput"))}`;
   return [
     `ExecStart=${execStart(instance.argv, where("ExecStart"))}`,
+    ...exitRecordLines(service, instance, run),
     ...Object.entries(instance.env).map(
       ([key, value]) => `Environment=${environmentAssignment(key, value, where("Environment"))}`,
     ),
@@ -154,7 +176,7 @@ export function renderServiceUnit(model: Model, service: Service): RenderedFile 
       ? service.envFile
         ? [`EnvironmentFile=${pathValue(service.envFile, where("EnvironmentFile"))}`]
         : []
-      : instanceLines(service, service.instances[0])),
+      : instanceLines(service, service.instances[0], model.paths.run)),
     `Restart=${RESTART[service.restart]}`,
     ...(success.length ? [`SuccessExitStatus=${success.join(" ")}`] : []),
     `RestartSec=${seconds(service.restartSec, service.name, "RestartSec")}`,
@@ -187,7 +209,7 @@ export function renderInstanceDropIn(model: Model, service: Service, instance: I
     `Description=${textValue(description(service, instance), { service: service.name, field: "Description" })}`,
     "",
     "[Service]",
-    ...instanceLines({ ...service, envFile: undefined }, instance),
+    ...instanceLines({ ...service, envFile: undefined }, instance, model.paths.run),
   ];
   return {
     path: `${SYSTEMD_UNITS_DIR}/${instanceUnitName(model, service, instance)}.d/instance.conf`,
