@@ -20,6 +20,7 @@ import { loadProject } from "../../src/manifest";
 import type { Model } from "../../src/model/types";
 import { FIXTURES, fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
+import { loadDuring as loadRequests, proxyRequest } from "../helpers/proxy-load";
 
 const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const hasNginx = spawnSync("/usr/sbin/nginx", ["-v"], { stdio: "ignore" }).status === 0;
@@ -47,68 +48,10 @@ function manifest(file: string): Record<string, unknown> {
   };
 }
 
-/**
- * One request through the proxy: status and the answering pid, or the error. `reused`: the connection closed
- * before any byte of an answer came back — at every reload nginx's old workers close their idle client connections
- * (kept-alive ones, and accepted ones whose request they have not read yet), and a client retries such an
- * idempotent request (RFC 9112 §9.3.1 "Retrying Requests"; Node docs, http `request.reusedSocket`). Anything
- * else — a non-2xx answer, a reset after part of an answer — is a failure.
- */
-function request(
-  agent: http.Agent | false,
-  method = "GET",
-  path = "/",
-): Promise<{ status: number; pid?: number; reused?: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: proxyPort, path, method, agent }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => {
-        let pid: number | undefined;
-        try {
-          pid = (JSON.parse(text) as { pid: number }).pid;
-        } catch {
-          /* an nginx error page */
-        }
-        resolve({ status: res.statusCode!, pid });
-      });
-    });
-    req.on("error", (e: NodeJS.ErrnoException) =>
-      e.code === "ECONNRESET" || /socket hang up/.test(e.message) ? resolve({ status: 0, reused: true }) : reject(e),
-    );
-    req.end();
-  });
-}
-
-/** Requests through the proxy on `concurrency` keep-alive connections until `until` settles; counts failures. */
-async function loadDuring<T>(
-  until: Promise<T>,
-  concurrency = 8,
-): Promise<{ result: T; ok: number; failed: string[]; retried: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let done = false;
-  let ok = 0;
-  let retried = 0;
-  const failed: string[] = [];
-  const deadline = Date.now() + 90_000; // bounded even if the restart hangs
-  const worker = async () => {
-    while (!done && Date.now() < deadline) {
-      try {
-        const r = await request(agent);
-        if (r.reused) retried++;
-        else if (r.status === 200) ok++;
-        else failed.push(`HTTP ${r.status}`);
-      } catch (e) {
-        failed.push(String((e as Error).message));
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  const result = await until.finally(() => (done = true));
-  await Promise.all(workers);
-  agent.destroy();
-  return { result, ok, failed, retried };
-}
+/** One request through the proxy (test/helpers/proxy-load.ts). */
+const request = (agent: http.Agent | false, method = "GET", path = "/") => proxyRequest(proxyPort, agent, method, path);
+/** Requests through the proxy on 8 keep-alive connections until `until` settles (test/helpers/proxy-load.ts). */
+const loadDuring = <T>(until: Promise<T>) => loadRequests(proxyPort, until, { concurrency: 8, limitMs: 90000 });
 
 /** supervisord's view of the api instances, polled until `until` settles: every distinct (program, pid, state). */
 async function watchPids<T>(

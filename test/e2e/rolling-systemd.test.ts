@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
 import { FIXTURES, fixture as repoFixture } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
+import { loadDuring as loadRequests, proxyRequest } from "../helpers/proxy-load";
 import { ensureBuilt } from "../helpers/project";
 import { SandboxFleet, showRun } from "../helpers/systemd-fleet";
 
@@ -105,65 +106,10 @@ async function watchUnits<T>(until: Promise<T>): Promise<{ result: T; samples: M
   return { result, samples };
 }
 
-/**
- * One request through the proxy: status and answering pid. `reused`: the connection closed before any byte of an
- * answer came back (a kept-alive connection nginx closed; a client retries such an idempotent request: RFC 9112
- * §9.3.1), counted apart. Anything else — an error status, a refused connection — is a failure.
- */
-function request(agent: http.Agent | false): Promise<{ status: number; pid?: number; reused?: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: proxyPort, path: "/", agent }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => {
-        let pid: number | undefined;
-        try {
-          pid = (JSON.parse(text) as { pid: number }).pid;
-        } catch {
-          /* an nginx error page */
-        }
-        resolve({ status: res.statusCode!, pid });
-      });
-    });
-    req.on("error", (e: NodeJS.ErrnoException) =>
-      e.code === "ECONNRESET" || /socket hang up/.test(e.message) ? resolve({ status: 0, reused: true }) : reject(e),
-    );
-    req.end();
-  });
-}
-
-/** Requests through the proxy on `concurrency` keep-alive connections until `until` settles. */
-async function loadDuring<T>(
-  until: Promise<T>,
-  concurrency = 6,
-): Promise<{ result: T; ok: number; failed: string[]; retried: number; pids: Set<number> }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let done = false;
-  let ok = 0;
-  let retried = 0;
-  const failed: string[] = [];
-  const pids = new Set<number>();
-  const deadline = Date.now() + 120_000; // bounded even if the restart hangs
-  const worker = async () => {
-    while (!done && Date.now() < deadline) {
-      try {
-        const r = await request(agent);
-        if (r.reused) retried++;
-        else if (r.status === 200) {
-          ok++;
-          if (r.pid) pids.add(r.pid);
-        } else failed.push(`HTTP ${r.status}`);
-      } catch (e) {
-        failed.push(String((e as Error).message));
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  const result = await until.finally(() => (done = true));
-  await Promise.all(workers);
-  agent.destroy();
-  return { result, ok, failed, retried, pids };
-}
+/** One request through the proxy (test/helpers/proxy-load.ts). */
+const request = (agent: http.Agent | false, method = "GET", path = "/") => proxyRequest(proxyPort, agent, method, path);
+/** Requests through the proxy on 6 keep-alive connections until `until` settles (test/helpers/proxy-load.ts). */
+const loadDuring = <T>(until: Promise<T>) => loadRequests(proxyPort, until, { concurrency: 6, limitMs: 120000 });
 
 beforeAll(async () => {
   if (skipped) return;
