@@ -31,17 +31,27 @@ export function rememberValid(source: ManifestSource): void {
   }
 }
 
+/** Whether `text`, the manifest at `path`, is the text the stamp records as validated (reads only the stamp). */
+export function isStamped(path: string, text: string): boolean {
+  try {
+    return readFileSync(stampPath(path), "utf8").trim() === digest(text);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The text of the manifest at `path` when exactly this text validated before (the stamp matches), else
  * undefined (missing file, no stamp, another text): then only the full CLI may use it.
  */
 export function validatedText(path: string): string | undefined {
+  let text: string;
   try {
-    const text = readFileSync(path, "utf8");
-    return readFileSync(stampPath(path), "utf8").trim() === digest(text) ? text : undefined;
+    text = readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
+  return isStamped(path, text) ? text : undefined;
 }
 
 /**

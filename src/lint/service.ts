@@ -51,11 +51,12 @@ function ownFiles(model: Model, service: Service): string[] {
 export async function scanServiceCode(model: Model, service: Service): Promise<LintFinding[]> {
   const folder = sourceFolder(model, service);
   const others = model.services.filter((other) => other.name !== service.name);
+  const otherSources = others.map((other) => sourceFolder(model, other)); // each looked up on disk once
   const own = ownFiles(model, service);
-  if (own.length && others.some((other) => sourceFolder(model, other) === folder)) return lintPaths(model, own);
+  if (own.length && otherSources.includes(folder)) return lintPaths(model, own);
   const ownSet = new Set(own);
   const otherFiles = new Set(others.flatMap((other) => ownFiles(model, other)).filter((f) => !ownSet.has(f)));
-  const otherFolders = others.map((other) => sourceFolder(model, other)).filter((f) => isInside(f, folder));
+  const otherFolders = otherSources.filter((f) => isInside(f, folder));
   return lintPaths(model, [folder], (file) => {
     const path = resolve(file);
     return ownSet.has(path) || (!otherFiles.has(path) && !otherFolders.some((f) => isInside(path, f)));

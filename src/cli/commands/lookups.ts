@@ -1,9 +1,8 @@
 /** The lookups of hand-kept runbooks' port_config.py as commands: ports, port NAME, url NAME [PATH], env NAME. */
 import type { Command } from "commander";
-import { projectOf } from "../project";
+import { projectOf, requireRenderable } from "../project";
 import { findService, portOf, portsOf, urlOf } from "../../model/lookup";
 import { launchEnvironment } from "../../model/environment";
-import { checkRenderable } from "../../render";
 import { action } from "../program";
 import { portsCommand } from "./read-commands";
 
@@ -22,7 +21,7 @@ export function registerLookups(program: Command): void {
       action(program, (ctx, name: string, opts: { all?: boolean }) => {
         const project = projectOf(ctx);
         const ports = opts.all ? portsOf(project.model, name) : [portOf(project.model, name)];
-        checkRenderable(project.model); // what generate refuses is not valid: no answer (projectOf: no stamp)
+        requireRenderable(project); // what generate refuses is not valid: no answer (and no stamp)
         ctx.stdout.write(ports.map((p) => `${p}\n`).join(""));
         return 0;
       }),
@@ -36,9 +35,9 @@ export function registerLookups(program: Command): void {
     .addHelpText("after", "\nExample:\n  orchestrate url trade_executor /health   → http://127.0.0.1:8001/health")
     .action(
       action(program, (ctx, name: string, path: string) => {
-        const { model } = projectOf(ctx);
-        const url = urlOf(model, name, path);
-        checkRenderable(model);
+        const project = projectOf(ctx);
+        const url = urlOf(project.model, name, path);
+        requireRenderable(project);
         ctx.stdout.write(`${url}\n`);
         return 0;
       }),
@@ -55,9 +54,10 @@ export function registerLookups(program: Command): void {
     )
     .action(
       action(program, (ctx, name: string, opts: { json?: boolean }) => {
-        const { model } = projectOf(ctx);
+        const project = projectOf(ctx);
+        const { model } = project;
         const service = findService(model, name);
-        checkRenderable(model);
+        requireRenderable(project);
         const env = launchEnvironment(service, ctx.env);
         if (opts.json) ctx.stdout.write(JSON.stringify({ env, envFile: service.envFile ?? null }, null, 2) + "\n");
         else {
