@@ -35,16 +35,31 @@ function portsToRead(model: Model): Set<number> {
 }
 
 /**
+ * The enabled services' ports (each instance's, in port order) that lie in the ephemeral `range` and are not
+ * reserved from it (src/inspect/ephemeral.ts): an outgoing connection can take one just as its service binds.
+ */
+export function ephemeralServicePorts(model: Model, range: EphemeralRange): { port: number; service: string }[] {
+  const ports = managedPorts(model).filter((m) => m.kind === "service" && m.enabled);
+  const exposed = new Set(
+    ephemeralExposed(
+      ports.map((m) => m.port),
+      range,
+    ),
+  );
+  return ports
+    .filter((m) => exposed.has(m.port))
+    .map((m) => ({ port: m.port, service: m.name }))
+    .sort((a, b) => a.port - b.port);
+}
+
+/**
  * A note when enabled services' ports lie in this host's ephemeral port range and are not reserved from it
  * (src/inspect/ephemeral.ts; `range` undefined: the host does not say): an outgoing connection can take such a
  * port just before its service binds.
  */
 export function ephemeralNote(model: Model, range: EphemeralRange | undefined): string | undefined {
   if (!range) return undefined;
-  const ports = managedPorts(model)
-    .filter((m) => m.kind === "service" && m.enabled)
-    .map((m) => m.port);
-  const exposed = ephemeralExposed(ports, range);
+  const exposed = [...new Set(ephemeralServicePorts(model, range).map((p) => p.port))];
   if (!exposed.length) return undefined;
   const ranges = formatRanges(mergeRanges(exposed.map((p) => ({ low: p, high: p }))));
   return (

@@ -3,10 +3,10 @@ import type { BackendChoice } from "../backend";
 import type { Problem } from "../errors";
 import { projectFromSource } from "../manifest";
 import type { ManifestSource } from "../manifest/load";
-import { ephemeralExposed, ephemeralRange, type EphemeralRange } from "../inspect/ephemeral";
+import { ephemeralRange, type EphemeralRange } from "../inspect/ephemeral";
 import type { Model } from "../model/types";
 import type { CheckPortsReport } from "./check-ports";
-import { inspectManagedPorts } from "./live-facts";
+import { ephemeralServicePorts, inspectManagedPorts } from "./live-facts";
 
 /**
  * A warning for each enabled service instance whose port lies in this host's ephemeral port range and is not
@@ -15,21 +15,17 @@ import { inspectManagedPorts } from "./live-facts";
  */
 export function ephemeralProblems(model: Model, range: EphemeralRange | undefined): Problem[] {
   if (!range) return [];
-  return model.services
-    .filter((s) => s.enabled)
-    .flatMap((s) => s.instances.filter((i) => i.port !== undefined).map((i) => ({ s, port: i.port! })))
-    .filter(({ port }) => ephemeralExposed([port], range).length > 0)
-    .map(
-      ({ s, port }): Problem => ({
-        severity: "warning",
-        path: `services.${s.name}.port`,
-        service: s.name,
-        field: "port",
-        value: port,
-        message: `live: port ${port} lies in this host's ephemeral port range ${range.low}-${range.high} (net.ipv4.ip_local_port_range): an outgoing connection can hold it just as ${s.name} binds it (EADDRINUSE)`,
-        fix: `reserve it (sysctl -w net.ipv4.ip_local_reserved_ports=${port}, kept in /etc/sysctl.d/) or use a port below ${range.low}`,
-      }),
-    );
+  return ephemeralServicePorts(model, range).map(
+    ({ service, port }): Problem => ({
+      severity: "warning",
+      path: `services.${service}.port`,
+      service,
+      field: "port",
+      value: port,
+      message: `live: port ${port} lies in this host's ephemeral port range ${range.low}-${range.high} (net.ipv4.ip_local_port_range): an outgoing connection can hold it just as ${service} binds it (EADDRINUSE)`,
+      fix: `reserve it (sysctl -w net.ipv4.ip_local_reserved_ports=${port}, kept in /etc/sysctl.d/) or use a port below ${range.low}`,
+    }),
+  );
 }
 
 /**
