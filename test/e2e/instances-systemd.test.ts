@@ -7,16 +7,15 @@
  * oneshot keeping its dependents stopped. Ports: block instances-systemd (34200-34399). Skipped visibly
  * (with the reason) where the sandbox cannot run.
  */
-import { cpSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPortFree } from "../../src/inspect/port-probe";
 import { pollUntil } from "../../src/signal/poll";
-import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
-import { FIXTURES, fixture as repoFixture } from "../helpers/cli-project";
+import { sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
 import { PORT_BLOCKS } from "../helpers/ports";
 import { ensureBuilt } from "../helpers/project";
-import { SandboxFleet, showRun, unitDirIsPrivate } from "../helpers/systemd-fleet";
+import { bootFleetSandbox, sandboxFixture, SandboxFleet, showRun, unitDirIsPrivate } from "../helpers/systemd-fleet";
 
 const skipped = sandboxSkipReason();
 if (skipped) console.warn(`[instances systemd e2e] SKIPPED: ${skipped}`);
@@ -55,14 +54,9 @@ interface Check extends Row {
   owner?: { kind: string; pid?: number };
 }
 
-/**
- * A fixture service run from the sandbox's own folder: the sandbox has a private /tmp, so a checkout under /tmp
- * (a CI clone) is not visible inside; the project folder (sandbox.dir) is, at the same path.
- */
-function fixture(file: string, port: number | undefined, extra: Record<string, unknown> = {}) {
-  const entry = repoFixture(file, port, extra);
-  return { ...entry, command: [process.execPath, join(sandbox.dir, "fixtures", file)] };
-}
+/** A fixture service run from the sandbox's own copy (test/helpers/systemd-fleet.ts sandboxFixture). */
+const fixture = (file: string, port: number | undefined, extra: Record<string, unknown> = {}) =>
+  sandboxFixture(sandbox, file, port, extra);
 
 function manifest(exitCode: string): Record<string, unknown> {
   return {
@@ -108,11 +102,7 @@ beforeAll(async () => {
   await chooseBase();
   if (skipped) return;
   ensureBuilt();
-  const booted = await bootSandbox();
-  if ("skipped" in booted) throw new Error(`sandbox skipped after the pre-check passed: ${booted.skipped}`);
-  sandbox = booted;
-  fleet = new SandboxFleet(sandbox);
-  cpSync(FIXTURES, join(sandbox.dir, "fixtures"), { recursive: true });
+  ({ sandbox, fleet } = await bootFleetSandbox());
   fleet.writeManifest(JSON.stringify(manifest("0"), null, 2) + "\n");
 }, 120_000);
 

@@ -12,16 +12,15 @@
  * Fixtures are copied into the sandbox folder (the sandbox has a private /tmp). Ports: block rolling-systemd.
  * Skipped visibly (with the reason) where the sandbox cannot run.
  */
-import { cpSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootSandbox, sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
-import { FIXTURES, fixture as repoFixture } from "../helpers/cli-project";
+import { sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
 import { portsOf } from "../helpers/ports";
 import { loadDuring as loadRequests, proxyRequest } from "../helpers/proxy-load";
 import { ensureBuilt } from "../helpers/project";
-import { SandboxFleet, showRun } from "../helpers/systemd-fleet";
+import { bootFleetSandbox, sandboxFixture, SandboxFleet, showRun } from "../helpers/systemd-fleet";
 
 const skipped = sandboxSkipReason();
 if (skipped) console.warn(`[rolling systemd e2e] SKIPPED: ${skipped}`);
@@ -36,11 +35,9 @@ let proxyPort: number;
 let apiPorts: number[];
 let otherPort: number;
 
-/** A fixture service run from the sandbox's own folder (the checkout may be under /tmp, private inside). */
-function fixture(file: string, port: number | undefined, extra: Record<string, unknown> = {}) {
-  const entry = repoFixture(file, port, extra);
-  return { ...entry, command: [process.execPath, join(sandbox.dir, "fixtures", file)] };
-}
+/** A fixture service run from the sandbox's own copy (test/helpers/systemd-fleet.ts sandboxFixture). */
+const fixture = (file: string, port: number | undefined, extra: Record<string, unknown> = {}) =>
+  sandboxFixture(sandbox, file, port, extra);
 
 function manifest(apiFile: string): string {
   const m = {
@@ -119,11 +116,7 @@ beforeAll(async () => {
   apiPorts = await alloc.takeMany(3);
   expect(apiPorts, "three consecutive free ports").toEqual([apiPorts[0], apiPorts[0] + 1, apiPorts[0] + 2]);
   ensureBuilt();
-  const booted = await bootSandbox();
-  if ("skipped" in booted) throw new Error(`sandbox skipped after the pre-check passed: ${booted.skipped}`);
-  sandbox = booted;
-  fleet = new SandboxFleet(sandbox);
-  cpSync(FIXTURES, join(sandbox.dir, "fixtures"), { recursive: true });
+  ({ sandbox, fleet } = await bootFleetSandbox());
   fleet.writeManifest(manifest("echo-http.js"));
   const r = await fleet.cli(["restart"]);
   expect(r.exitCode, showRun(r)).toBe(0);

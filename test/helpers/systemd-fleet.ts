@@ -17,7 +17,8 @@ import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync,
 import { basename, dirname, join, relative } from "node:path";
 import { run, type RunResult } from "../../src/exec/run";
 import { isPortFree } from "../../src/inspect/port-probe";
-import type { Sandbox } from "../harness/systemd-sandbox";
+import { bootSandbox, type Sandbox } from "../harness/systemd-sandbox";
+import { FIXTURES, fixture } from "./cli-project";
 import { CLI_PATH, REPO_ROOT } from "./project";
 
 /** This file's port block and the two groups' ranges inside it. */
@@ -262,4 +263,27 @@ export function snapshotTree(dir: string): string[] {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Boots the systemd sandbox for a fleet test file and copies test/fixtures/services/ into its folder: the
+ * sandbox has a private /tmp, so a checkout under /tmp (a CI clone) is not visible inside; the project folder
+ * (sandbox.dir) is, at the same path ({@link sandboxFixture}).
+ * @throws when the sandbox is skipped although the file's pre-check (sandboxSkipReason) passed
+ */
+export async function bootFleetSandbox(): Promise<{ sandbox: Sandbox; fleet: SandboxFleet }> {
+  const booted = await bootSandbox();
+  if ("skipped" in booted) throw new Error(`sandbox skipped after the pre-check passed: ${booted.skipped}`);
+  cpSync(FIXTURES, join(booted.dir, "fixtures"), { recursive: true });
+  return { sandbox: booted, fleet: new SandboxFleet(booted) };
+}
+
+/** A fixture service (cli-project.ts fixture) run from the sandbox's copy made by {@link bootFleetSandbox}. */
+export function sandboxFixture(
+  sandbox: Sandbox,
+  file: string,
+  port: number | undefined,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { ...fixture(file, port, extra), command: [process.execPath, join(sandbox.dir, "fixtures", file)] };
 }
