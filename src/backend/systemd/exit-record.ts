@@ -6,7 +6,7 @@
  * $EXIT_STATUS the exit status, or the signal's name without "SIG"). It survives an automatic restart, which
  * `systemctl show` does not: ExecMain* describe only the current process.
  */
-import { openSync, readSync, closeSync, fstatSync } from "node:fs";
+import { tailBytes } from "../../inspect/log-tail";
 import type { LastExit } from "../types";
 
 /** How much of the end of the record is read: the last line is all that is needed (bytes). */
@@ -34,24 +34,16 @@ export function parseExitLine(line: string): LastExit | undefined {
 
 /** The last exit recorded in `file`, or undefined when there is none (no file yet, nothing parseable). */
 export function lastRecordedExit(file: string): LastExit | undefined {
-  let fd: number;
+  let tail: string;
   try {
-    fd = openSync(file, "r");
+    tail = tailBytes(file, TAIL_BYTES);
   } catch {
     return undefined;
   }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString("utf8").split("\n").filter(Boolean);
-    for (let i = lines.length - 1; i >= 0; i--) {
-      const exit = parseExitLine(lines[i]);
-      if (exit) return exit;
-    }
-    return undefined;
-  } finally {
-    closeSync(fd);
+  const lines = tail.split("\n").filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const exit = parseExitLine(lines[i]);
+    if (exit) return exit;
   }
+  return undefined;
 }
