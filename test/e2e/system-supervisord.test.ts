@@ -18,7 +18,6 @@ import { SystemSupervisord } from "../helpers/system-supervisord";
 
 let sup: SystemSupervisord;
 let sys: string; // the "system" folder
-let conf: string;
 let url: string;
 let project: TestProject;
 const port: Record<string, number> = {};
@@ -35,7 +34,7 @@ beforeAll(async () => {
   const ports = portsOf("system-supervisord");
   for (const n of ["db", "api", "other", "worker", "lone"]) port[n] = await ports.take();
   sup = await SystemSupervisord.start({ prefix: "o-sys-", otherPort: port.other });
-  ({ dir: sys, conf, url, pid: supervisordPid } = sup);
+  ({ dir: sys, url, pid: supervisordPid } = sup);
   project = createProject("sysv", {
     project: "sysv",
     host: "127.0.0.1",
