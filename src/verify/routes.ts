@@ -133,6 +133,12 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
     const ports = instancePorts(model.services.find((s) => s.name === r.service)!);
     const mine = ports.includes(port);
     const ok = mine && answer.status !== undefined && answer.status < 500;
+    // nginx answers 502 (504 on a timeout) itself when it cannot connect to the upstream; say which service is down
+    // rather than blame the route (ngx_http_proxy_module, proxy_next_upstream: "error", "timeout").
+    const unreachable =
+      !ok && mine && (answer.status === 502 || answer.status === 504)
+        ? !(await Promise.all(ports.map((p) => acceptsConnections(p, "127.0.0.1", 500)))).some(Boolean)
+        : false;
     out.push({
       ...base,
       ok,
@@ -147,9 +153,13 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
                 ? `answered ${answer.status} by nginx itself: no location sends it to ${r.service}`
                 : !mine
                   ? `answered by ${upstream}, which is not an instance of ${r.service} (ports ${ports.join(", ")})`
-                  : `${r.service} answered ${answer.status}`,
+                  : unreachable
+                    ? `nginx answered ${answer.status}: no instance of ${r.service} accepts connections (port${ports.length > 1 ? "s" : ""} ${ports.join(", ")})`
+                    : `${r.service} answered ${answer.status}`,
             fix: mine
-              ? `see the logs of ${r.service} (orchestrate logs ${r.service})`
+              ? unreachable
+                ? `${r.service} is down or still starting: see its own row and its logs (orchestrate logs ${r.service})`
+                : `see the logs of ${r.service} (orchestrate logs ${r.service})`
               : "run orchestrate generate and reload the proxy",
           }),
     });

@@ -256,6 +256,18 @@ describe("private nginx in front of real services", () => {
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ service: "users", url: "/api/users/slow?ms=1500" });
   });
+
+  it("verify: a route whose service is down is blamed on that service, not on the route (nginx's own 502)", async () => {
+    const billing = children[1]; // users, billing, admin, pool1, pool2, ws
+    process.kill(-billing.pid!, "SIGTERM");
+    await new Promise((r) => (billing.exitCode !== null ? r(null) : billing.once("exit", r)));
+    const checks = await verifyRoutes(model);
+    const down = checks.find((c) => c.service === "billing")!;
+    expect(down).toMatchObject({ ok: false, status: 502, upstream: `127.0.0.1:${P.billing}` });
+    expect(down.error).toBe(`nginx answered 502: no instance of billing accepts connections (port ${P.billing})`);
+    expect(down.fix).toMatch(/^billing is down or still starting: .*orchestrate logs billing/);
+    expect(checks.filter((c) => !c.ok).map((c) => c.service)).toEqual(["billing"]);
+  });
 });
 
 describe("TLS, the redirect and the ACME webroot, nginx in the foreground (as under supervisord)", () => {
