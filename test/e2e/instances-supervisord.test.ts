@@ -3,7 +3,7 @@
  * instance on its own port verified with its own process tree, NAME:I in start/stop/status/verify/logs/
  * test-start, autostart false not started by restart but by start, scale up and down keeping the other
  * instances' PIDs, and a failing oneshot keeping its dependents stopped (and saying so).
- * Ports: block instances-supervisord (34000-34199). Fails loudly when supervisord is missing.
+ * Ports: block instances-supervisord (29400-29599). Fails loudly when supervisord is missing.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

@@ -4,7 +4,7 @@
  * listens on its own port and is verified with its own cgroup, NAME:I in stop/start/status/verify, autostart
  * false not started by restart but by start, scale up and down through install (template + drop-in folders)
  * keeping the other instances' MainPIDs, Restart= observed after kill -9 and after a clean exit, and a failing
- * oneshot keeping its dependents stopped. Ports: block instances-systemd (34200-34399). Skipped visibly
+ * oneshot keeping its dependents stopped. Ports: block instances-systemd (29600-29799). Skipped visibly
  * (with the reason) where the sandbox cannot run.
  */
 import { existsSync } from "node:fs";

@@ -282,7 +282,7 @@ describe("TLS, the redirect and the ACME webroot, nginx in the foreground (as un
   });
 
   it("serves HTTPS on listen, redirects plain HTTP to it and serves ACME challenges", async () => {
-    const alloc = portsOf("nginx-proxy", { low: 33400, high: 33499 });
+    const alloc = portsOf("nginx-proxy", { low: 29100, high: 29199 });
     for (const k of ["https", "http", "svc"]) ports[k] = await alloc.take();
     r = mkdtempSync(join(tmpdir(), "orch-edge-tls-"));
     // started as root, nginx's workers run as nobody (its compiled-in user): the webroot must be readable by them

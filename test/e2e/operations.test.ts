@@ -1,5 +1,5 @@
 /**
- * Day-to-day operations against a REAL private supervisord with the BUILT CLI (ports 34500-34599):
+ * Day-to-day operations against a REAL private supervisord with the BUILT CLI (ports 29800-29899):
  * start as a graph with fail fast (a crash and a hardcoded port are named at once, not after readyTimeout),
  * failure tails with stdout and stderr together and retries folded, check-ports naming a service on
  * another port, logs of many services, crash history after kill -9, status exit 3, stop refusing while

@@ -1,6 +1,6 @@
 /**
  * The details of day-to-day operations, through the BUILT CLI against a REAL private supervisord (ports
- * 36200-36299): `logs` of many services and instances (stdout and stderr interleaved in time order, each
+ * 32000-32099): `logs` of many services and instances (stdout and stderr interleaved in time order, each
  * line prefixed, `-n` per service and stream, `--since`, `-f` following every selected file), failure tails
  * (stdout and stderr together in time order, the retries' traceback folded with a count), `restart UNKNOWN`
  * failing before step 1, add-service linting only the new service's own code, `history` naming each message

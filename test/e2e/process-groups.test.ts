@@ -2,7 +2,7 @@
  * Process groups (manifest `processGroups`, issue 13) through the built CLI under a real private supervisord:
  * a group of two services of three is stopped, started and restarted as one name, as supervisorctl does with
  * `start GROUP:*` for a `[group:GROUP]`, and the third service keeps its PID throughout. The programs keep
- * their own names (no `[group:]` is rendered). Ports: block process-groups (36000-36099). Fails loudly when
+ * their own names (no `[group:]` is rendered). Ports: block process-groups (31800-31899). Fails loudly when
  * supervisord is missing.
  */
 import { spawnSync } from "node:child_process";

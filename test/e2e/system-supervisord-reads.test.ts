@@ -8,7 +8,7 @@
  *   the files are installed, exit 0, and the command to run is printed.
  * - `status`, `verify`, `check-ports` with `--server-url` show only this project's programs, through the full
  *   CLI and through the read bundle (a copy of dist/ without the full CLI proves the bundle answered); `logs`
- *   shows only ours. Ports 36300-36399.
+ *   shows only ours. Ports 32100-32199.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -6,7 +6,7 @@
  * `--server-url unix://…` drive this project's programs there and leave the other program alone; restart,
  * add/modify/remove-service (and a rolled-back change), recover and shutdown install into the recorded
  * include folder and update only this project's programs there: the other program keeps its PID throughout,
- * and that supervisord is never started or stopped by orchestrate. Ports 34600-34699.
+ * and that supervisord is never started or stopped by orchestrate. Ports 29900-29999.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

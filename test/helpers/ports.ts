@@ -1,7 +1,14 @@
 /**
- * Port blocks for end-to-end test files. Each FILE owns one block of 24000-24999 (other engineers' files use
- * 21000-23999 and 25000+), so files running in parallel never race for a port. Inside its block a file
- * takes ports in order, skipping any the kernel says is held (src/inspect/port-probe.ts isPortFree).
+ * Port blocks for end-to-end test files. Each FILE owns one block, so files running in parallel never race for a
+ * port (the fleet copies use 25100-25199 and 28000-28999: helpers/systemd-fleet.ts, helpers/fleet-copy.ts).
+ * Inside its block a file takes ports in order, skipping any the kernel says is held
+ * (src/inspect/port-probe.ts isPortFree).
+ *
+ * Every block lies below 32768, the start of Linux's default `net.ipv4.ip_local_port_range` (32768-60999): the
+ * kernel gives an outgoing connection a source port from that range, so while other files' probes and
+ * requests run, a port in it can be taken between the free-port check and the program's bind, and a program
+ * binding 0.0.0.0 then fails with EADDRINUSE (seen in CI: cli-proxy's "wild" on 35004). test/unit/port-blocks
+ * checks this against the machine's own range (src/inspect/ephemeral.ts).
  */
 import { isPortFree } from "../../src/inspect/port-probe";
 
@@ -16,33 +23,33 @@ export const PORT_BLOCKS = {
   "supervisord-v11": { low: 31200, high: 31399 },
   "safety-disk": { low: 30000, high: 30099 },
   "safety-cli": { low: 30100, high: 30199 },
-  // the edge (issue 15): 33000-33999
-  "nginx-proxy": { low: 33000, high: 33499 },
-  "firewall-netns": { low: 33500, high: 33599 },
-  "exposure-audit": { low: 33600, high: 33699 },
+  // the edge (issue 15)
+  "nginx-proxy": { low: 29000, high: 29199 },
+  "firewall-netns": { low: 29200, high: 29299 },
+  "exposure-audit": { low: 29300, high: 29399 },
   "safety-hangs": { low: 30200, high: 30299 },
   "safety-fleet": { low: 30300, high: 30399 },
-  "instances-supervisord": { low: 34000, high: 34199 },
-  // the edge through the CLI (issue 15, part 2): 35000-35499
-  "cli-proxy": { low: 35000, high: 35199 },
-  "cli-firewall": { low: 35200, high: 35299 },
-  "instances-systemd": { low: 34200, high: 34399 },
-  // rolling restarts (issue 16): 35500-35999
-  "rolling-restart": { low: 35500, high: 35599 },
-  operations: { low: 34500, high: 34599 },
-  "system-supervisord": { low: 34600, high: 34699 },
+  "instances-supervisord": { low: 29400, high: 29599 },
+  // the edge through the CLI (issue 15, part 2)
+  "cli-proxy": { low: 31400, high: 31599 },
+  "cli-firewall": { low: 31600, high: 31699 },
+  "instances-systemd": { low: 29600, high: 29799 },
+  // rolling restarts (issue 16)
+  "rolling-restart": { low: 31700, high: 31799 },
+  operations: { low: 29800, high: 29899 },
+  "system-supervisord": { low: 29900, high: 29999 },
   // install telling the machine's supervisord; the read commands with --server-url (issue 14)
-  "system-supervisord-reads": { low: 36300, high: 36399 },
+  "system-supervisord-reads": { low: 32100, high: 32199 },
   // process groups (issue 13)
-  "process-groups": { low: 36000, high: 36099 },
+  "process-groups": { low: 31800, high: 31899 },
   // the read commands' fast bundle (issue 14)
-  "read-path": { low: 36100, high: 36199 },
+  "read-path": { low: 31900, high: 31999 },
   // logs, failure tails, history, recover --dry-run details (issue 14)
-  "ops-details": { low: 36200, high: 36299 },
+  "ops-details": { low: 32000, high: 32099 },
   // instances and restart policies through the CLI
-  "instances-ops": { low: 36400, high: 36499 },
+  "instances-ops": { low: 32200, high: 32299 },
   // rolling restarts under a real systemd (sandbox), behind the private nginx
-  "rolling-systemd": { low: 36500, high: 36599 },
+  "rolling-systemd": { low: 32300, high: 32399 },
 } as const;
 
 export type BlockName = keyof typeof PORT_BLOCKS;
