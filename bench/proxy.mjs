@@ -6,7 +6,7 @@
 // The service is test/fixtures/services/echo-http.js (plain Node http) in its own process; nginx is started by
 // src/backend/nginx (bundled on the fly with esbuild, like bench/ports.mjs) from the rendered units/nginx/.
 //
-// usage: node bench/proxy.mjs [--reps 3] [--duration 5] [--connections 10]     ports 33900-33999 only
+// usage: node bench/proxy.mjs [--reps 3] [--duration 5] [--connections 10]     ports 12400-12499 only
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { spawn } from "node:child_process";
@@ -19,8 +19,8 @@ import { median, option, quantile, root, writeResult } from "./lib.mjs";
 const REPS = option("reps", 3);
 const DURATION = option("duration", 5);
 const CONNECTIONS = option("connections", 10);
-const PROXY_PORT = 33900;
-const SERVICE_PORT = 33901;
+const PROXY_PORT = 12400;
+const SERVICE_PORT = 12401;
 
 const out = mkdtempSync(join(tmpdir(), "orchestrate-bench-proxy-"));
 await build({

@@ -11,7 +11,7 @@
 //   without dependencies (the same 8 apps, no dependsOn):
 //     orchestrate restart  vs  supervisorctl restart all + poll
 // Targets (issue 14): with dependencies ≤ 1.0× the hand-made ordered start; without ≤ 1.0× restart all + poll.
-// Ports 34950-34965 on 127.0.0.1; each fleet is shut down at the end (orchestrate shutdown). No pkill.
+// Ports 12300-12315 on 127.0.0.1; each fleet is shut down at the end (orchestrate shutdown). No pkill.
 //
 // usage: node bench/restart-apps.mjs [--reps 5]
 import { request } from "node:http";
@@ -103,7 +103,7 @@ function setup(first, withDeps) {
 const results = {};
 const targets = [];
 for (const withDeps of [true, false]) {
-  const f = setup(withDeps ? 34950 : 34958, withDeps);
+  const f = setup(withDeps ? 12300 : 12308, withDeps);
   try {
     const levels = withDeps ? [[CHAIN[0], ...FREE], [CHAIN[1]], [CHAIN[2]], [CHAIN[3]]] : [[...CHAIN, ...FREE]];
     const variants = {

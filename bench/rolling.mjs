@@ -17,7 +17,7 @@
 // is killed at the end (its pid file), nothing else. Bounded: every phase has a deadline, the whole run stops itself.
 //
 // usage: node bench/rolling.mjs [--steady 5] [--min-requests 20000] [--max-rollouts 8] [--connections 32]
-//        ports 35900-35999 only
+//        ports 12500-12599 only
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { execFile, spawnSync } from "node:child_process";
@@ -33,9 +33,9 @@ const CONNECTIONS = option("connections", 32);
 const SUPERVISORCTL_REPS = option("supervisorctl-reps", 3);
 const PM2_REPS = option("pm2-reps", 3);
 const RELOAD_ROLLOUTS = option("reload-rollouts", 2);
-const PROXY_PORT = 35900;
-const API_PORT = 35901; // 35901-35904
-const PM2_PORT = 35910;
+const PROXY_PORT = 12500;
+const API_PORT = 12501; // 12501-12504
+const PM2_PORT = 12510;
 const PYTHON = "/usr/bin/python3";
 const DEADLINE = Date.now() + 15 * 60_000; // the whole bench
 
