@@ -3,7 +3,6 @@
  * `orchestrate restart`, fixture services bound to IPv4 loopback, IPv6 loopback, 0.0.0.0 and `::`, and
  * listeners this test starts itself (foreign). Ports 27000-27099 only; traffic to 127.0.0.1/::1 only.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPidfile, isAlive } from "../../src/backend/supervisord/pids";
@@ -19,11 +18,9 @@ import {
   type TestProject,
 } from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
+import { itNeedsSupervisord } from "../helpers/supervisord-installed";
 
-// supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
-  expect(hasSupervisord).toBe(true));
+itNeedsSupervisord();
 const seen = new Seen();
 let project: TestProject;
 let pids: Map<string, number>;

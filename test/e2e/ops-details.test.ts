@@ -7,7 +7,6 @@
  * once, and `recover --dry-run` whose counts match its list and what `recover` then does.
  * Cleanup shuts each private supervisord down and SIGKILLs exactly the PIDs recorded (Seen), never by name.
  */
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,10 +26,9 @@ import {
 } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
 import type { RunResult } from "../../src/exec/run";
+import { itNeedsSupervisord } from "../helpers/supervisord-installed";
 
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
-  expect(hasSupervisord).toBe(true));
+itNeedsSupervisord();
 
 const seen = new Seen();
 const ports = portsOf("ops-details");

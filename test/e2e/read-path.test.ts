@@ -5,7 +5,6 @@
  * that has no orchestrate-cli.cjs: the read bundle answers, and a changed manifest (the stamp no longer
  * matches) falls through to the full CLI, which is missing there.
  */
-import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,10 +12,9 @@ import { run } from "../../src/exec/run";
 import { ephemeralExposed, ephemeralRange } from "../../src/inspect/ephemeral";
 import { Seen, cliPath, fixture, makeCliProject, orchestrate, type TestProject } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
+import { itNeedsSupervisord } from "../helpers/supervisord-installed";
 
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
-  expect(hasSupervisord).toBe(true));
+itNeedsSupervisord();
 
 const seen = new Seen();
 let project: TestProject;

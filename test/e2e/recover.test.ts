@@ -4,7 +4,6 @@
  * its own project under /tmp; ports 27200-27499 only; traffic to 127.0.0.1/::1 only. Cleanup shuts each
  * private supervisord down and SIGKILLs exactly the PIDs the test recorded (same start time), never by name.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,11 +23,9 @@ import {
   type TestProject,
 } from "../helpers/cli-project";
 import { listen, stopAll } from "../helpers/listeners";
+import { itNeedsSupervisord } from "../helpers/supervisord-installed";
 
-// supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
-  expect(hasSupervisord).toBe(true));
+itNeedsSupervisord();
 const seen = new Seen();
 
 afterEach(async () => {

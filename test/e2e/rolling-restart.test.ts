@@ -21,8 +21,8 @@ import type { Model } from "../../src/model/types";
 import { FIXTURES, fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { portsOf } from "../helpers/ports";
 import { loadDuring as loadRequests, proxyRequest } from "../helpers/proxy-load";
+import { hasSupervisord } from "../helpers/supervisord-installed";
 
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const hasNginx = spawnSync("/usr/sbin/nginx", ["-v"], { stdio: "ignore" }).status === 0;
 const seen = new Seen();
 let project: TestProject;

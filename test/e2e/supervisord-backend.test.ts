@@ -3,7 +3,6 @@
  * its own temp project, socket and programs on ports 21000-21999 (this file's block), bound to 127.0.0.1.
  * Cleanup shuts supervisord down and SIGKILLs exactly the PIDs this file saw, never by name.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
@@ -17,11 +16,9 @@ import { OperationError } from "../../src/errors";
 import { DEFAULT_PATH } from "../../src/model/environment";
 import type { ProjectPaths } from "../../src/model/types";
 import { listener, makeProject, removeProgram, writeProgram } from "../helpers/supervisord-project";
+import { itNeedsSupervisord } from "../helpers/supervisord-installed";
 
-// supervisord must be there (".ci/run" and "npm test" install it): a missing one fails loudly, never skips
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
-it("supervisord is installed (apt-get install supervisor, or node scripts/ensure-deps.mjs)", () =>
-  expect(hasSupervisord).toBe(true));
+itNeedsSupervisord();
 
 interface Fixture {
   paths: ProjectPaths;

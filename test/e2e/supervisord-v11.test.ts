@@ -6,7 +6,6 @@
  * leaves its program EXITED, stderr merge writes stderr into the stdout log, references reach the program.
  * Ports: block supervisord-v11 (31200-31399). Fails loudly when supervisord is missing.
  */
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,9 +17,9 @@ import type { Model } from "../../src/model/types";
 import { renderSupervisord } from "../../src/render/supervisord/programs";
 import { v11Model } from "../golden/v11/manifest";
 import { PORT_BLOCKS } from "../helpers/ports";
+import { hasSupervisord } from "../helpers/supervisord-installed";
 
 const BASE = PORT_BLOCKS["supervisord-v11"].low;
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 
 /** Every service runs this: it logs what it received (stdout) and its role (stderr), listens on PORT when set; migrate exits 2. */
 const APP = `#!${process.execPath}
