@@ -12,36 +12,20 @@
  *   when an enabled service that should run does not (a oneshot that EXITED with an expected code is fine).
  * Ports: block instances-ops (test/helpers/ports.ts). Fails loudly when supervisord is missing.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatusRow as Row } from "../../src/fleet/status";
+import type { ServiceCheck as Check } from "../../src/verify/verify";
 import { SupervisordBackend } from "../../src/backend/supervisord/backend";
 import type { ProgramStatus } from "../../src/backend/types";
 import { isPortFree } from "../../src/inspect/port-probe";
 import { FIXTURES, fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { PORT_BLOCKS, portsOf } from "../helpers/ports";
+import { hasSupervisord } from "../helpers/supervisord-installed";
 
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const seen = new Seen();
 const BLOCK = PORT_BLOCKS["instances-ops"];
-
-interface Row {
-  name: string;
-  service: string;
-  instance: number;
-  state: string;
-  pid?: number;
-  port?: number;
-  exitStatus?: number;
-  restarts?: number;
-  lastExit?: { code?: number; signal?: string; expected: boolean; requested?: boolean };
-  problems: string[];
-}
-interface Check extends Row {
-  ok: boolean;
-  owner?: { kind: string; pid?: number };
-}
 
 /** `status --json` of `project`: the exit code and the rows by name (NAME or NAME:I); every PID is recorded. */
 async function status(project: TestProject): Promise<{ code: number; rows: Map<string, Row> }> {
@@ -160,7 +144,8 @@ describe("instances: restart --all-at-once, add-service --instances, scaling", {
     }
     const v = await verify(project, "api");
     expect(v.code, JSON.stringify(v.checks)).toBe(0);
-    for (const c of v.checks) expect(c.owner?.pid, c.name).toBe(after.rows.get(c.name)!.pid);
+    for (const c of v.checks)
+      expect(c.owner, c.name).toMatchObject({ kind: "service", pid: after.rows.get(c.name)!.pid });
   });
 
   it("add-service web --instances 2: consecutive ports of the group, both RUNNING and verified, instances: 2 written", async () => {

@@ -5,13 +5,14 @@
  * instances' PIDs, and a failing oneshot keeping its dependents stopped (and saying so).
  * Ports: block instances-supervisord (29400-29599). Fails loudly when supervisord is missing.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatusRow as Row } from "../../src/fleet/status";
 import { isPortFree } from "../../src/inspect/port-probe";
 import { fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { PORT_BLOCKS } from "../helpers/ports";
+import { hasSupervisord } from "../helpers/supervisord-installed";
 
 /** The first base of the block (steps of 50) whose ports BASE..BASE+2, +10, +20 are all free right now. */
 let BASE = PORT_BLOCKS["instances-supervisord"].low;
@@ -29,20 +30,10 @@ async function chooseBase(): Promise<void> {
   }
   throw new Error("no free run of ports in block instances-supervisord: something else listens there (ss -ltnp)");
 }
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const seen = new Seen();
 let project: TestProject;
 let marks: string;
 
-interface Row {
-  name: string;
-  service: string;
-  instance: number;
-  state: string;
-  pid?: number;
-  port?: number;
-  exitStatus?: number;
-}
 interface Check extends Row {
   ok: boolean;
   problems: string[];

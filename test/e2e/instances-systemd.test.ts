@@ -10,6 +10,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatusRow as Row } from "../../src/fleet/status";
 import { isPortFree } from "../../src/inspect/port-probe";
 import { pollUntil } from "../../src/signal/poll";
 import { sandboxSkipReason, type Sandbox } from "../harness/systemd-sandbox";
@@ -39,13 +40,6 @@ async function chooseBase(): Promise<void> {
 let sandbox: Sandbox;
 let fleet: SandboxFleet;
 
-interface Row {
-  name: string;
-  state: string;
-  pid?: number;
-  port?: number;
-  exitStatus?: number;
-}
 interface Check extends Row {
   ok: boolean;
   instance: number;

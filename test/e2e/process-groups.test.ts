@@ -5,21 +5,15 @@
  * their own names (no `[group:]` is rendered). Ports: block process-groups (31800-31899). Fails loudly when
  * supervisord is missing.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatusRow as Row } from "../../src/fleet/status";
 import { fixture, makeCliProject, orchestrate, Seen, type TestProject } from "../helpers/cli-project";
 import { PortAllocator } from "../helpers/ports";
+import { hasSupervisord } from "../helpers/supervisord-installed";
 
-const hasSupervisord = spawnSync("supervisord", ["--version"], { stdio: "ignore" }).status === 0;
 const seen = new Seen();
 let project: TestProject;
-
-interface Row {
-  name: string;
-  state: string;
-  pid?: number;
-}
 
 async function status(): Promise<Map<string, Row>> {
   const r = await orchestrate(project, "status", "--json");
