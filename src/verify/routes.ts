@@ -96,6 +96,11 @@ async function logLine(log: string, offset: number, needle: string, timeoutMs: n
   }
 }
 
+/** Whether any of `ports` accepts a connection on 127.0.0.1 (500 ms each, probed at once). */
+async function anyAccepts(ports: number[]): Promise<boolean> {
+  return (await Promise.all(ports.map((p) => acceptsConnections(p, "127.0.0.1", 500)))).some(Boolean);
+}
+
 /**
  * Requests every route through the proxy and checks which instance answered. A route is ok when nginx passed it
  * to an instance of its service and the answer is not a 5xx; the route of an `autostart: false` service none of
@@ -110,12 +115,10 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
     const answer = await get(model, r, nonce, options.timeoutMs ?? 3000);
     const base = { service: r.service, route: `${r.route.host ?? ""}${r.route.path}`, url: r.url };
     const service = model.services.find((s) => s.name === r.service)!;
-    if (!service.autostart) {
-      const listening = await Promise.all(instancePorts(service).map((p) => acceptsConnections(p, "127.0.0.1", 500)));
-      if (!listening.some(Boolean)) {
-        out.push({ ...base, ok: true, skipped: `${r.service} is not started (autostart: false)` });
-        continue;
-      }
+    const ports = instancePorts(service);
+    if (!service.autostart && !(await anyAccepts(ports))) {
+      out.push({ ...base, ok: true, skipped: `${r.service} is not started (autostart: false)` });
+      continue;
     }
     if (answer.error) {
       out.push({ ...base, ok: false, error: answer.error, fix: "start the proxy (orchestrate restart)" });
@@ -130,15 +133,11 @@ export async function verifyRoutes(model: Model, options: { timeoutMs?: number }
           .join(":")
       : undefined;
     const port = upstream ? Number(upstream.split(":").pop()) : NaN;
-    const ports = instancePorts(model.services.find((s) => s.name === r.service)!);
     const mine = ports.includes(port);
     const ok = mine && answer.status !== undefined && answer.status < 500;
     // nginx answers 502 (504 on a timeout) itself when it cannot connect to the upstream; say which service is down
     // rather than blame the route (ngx_http_proxy_module, proxy_next_upstream: "error", "timeout").
-    const unreachable =
-      !ok && mine && (answer.status === 502 || answer.status === 504)
-        ? !(await Promise.all(ports.map((p) => acceptsConnections(p, "127.0.0.1", 500)))).some(Boolean)
-        : false;
+    const unreachable = !ok && mine && (answer.status === 502 || answer.status === 504) && !(await anyAccepts(ports));
     out.push({
       ...base,
       ok,
