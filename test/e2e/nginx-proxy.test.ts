@@ -267,6 +267,14 @@ describe("private nginx in front of real services", () => {
     expect(down.error).toBe(`nginx answered 502: no instance of billing accepts connections (port ${P.billing})`);
     expect(down.fix).toMatch(/^billing is down or still starting: .*orchestrate logs billing/);
     expect(checks.filter((c) => !c.ok).map((c) => c.service)).toEqual(["billing"]);
+    // the same service with autostart: false is started by hand: its route is not requested, and passes
+    const manual = {
+      ...model,
+      services: model.services.map((s) => (s.name === "billing" ? { ...s, autostart: false } : s)),
+    };
+    const skipped = (await verifyRoutes(manual)).find((c) => c.service === "billing")!;
+    expect(skipped).toMatchObject({ ok: true, skipped: "billing is not started (autostart: false)" });
+    expect(skipped.status).toBeUndefined();
   });
 });
 
